@@ -1,0 +1,306 @@
+"""Profiles, paths and seeds: the one place that says how a run is configured.
+
+A *profile* is a YAML file of overrides on top of ``profiles/defaults.yaml``, which
+holds every protocol parameter of DESIGN.md. The shipped profiles are ``smoke``,
+``quick`` and ``full``; a path to a user's own YAML file works the same way.
+Overrides can be given per run as a mapping with dotted keys
+(``{"shift.severity": 0.2}``) or on the command line (``--set shift.severity=0.2``).
+
+Every key is checked against the defaults: an unknown key or a value of the wrong
+type raises :class:`ConfigError` naming the key and what is allowed.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+__all__ = [
+    "Config",
+    "ConfigError",
+    "PROFILES",
+    "load_config",
+    "derive_seed",
+    "project_root",
+    "parse_override",
+]
+
+PROFILES = ("smoke", "quick", "full")
+
+# Sections that say where and how to run; they do not change any record, so they are
+# left out of the configuration hash (cached results stay valid when they change).
+NON_PROTOCOL_SECTIONS = ("data", "run", "paths")
+
+# Values restricted to a fixed set, by dotted key.
+CHOICES = {
+    "shift.strategy": ("site", "random", "cluster"),
+    "synthesis.device": ("cpu", "cuda"),
+}
+# Keys whose value may take one of several types, by dotted key.
+ALTERNATIVE_TYPES = {"datasets": (str, list), "run.scheduler": (type(None), str)}
+# Mappings whose keys are open: user generators and classifiers may add entries.
+OPEN_MAPPINGS = ("synthesis.params",)
+KNOWN_CLASSIFIERS = ("logreg", "rf")
+
+
+class ConfigError(ValueError):
+    """A profile or override that does not fit the schema of ``defaults.yaml``."""
+
+
+def project_root() -> Path:
+    """Return the project root: ``$RADLIB_ROOT`` or the folder holding ``pyproject.toml``.
+
+    Falls back to the current directory for a non-editable install.
+    """
+    if os.environ.get("RADLIB_ROOT"):
+        return Path(os.environ["RADLIB_ROOT"]).resolve()
+    candidate = Path(__file__).resolve().parents[1]
+    if (candidate / "pyproject.toml").exists():
+        return candidate
+    return Path.cwd().resolve()
+
+
+def derive_seed(base_seed: int, *parts: Any) -> int:
+    """Derive a 32-bit seed from a base seed and any labels (dataset, repetition, stage).
+
+    Uses SHA-256 of the joined labels, so the seed is the same in every process and on
+    every machine (unlike Python's salted ``hash()``).
+
+    Examples
+    --------
+    >>> derive_seed(1, "Ahn2021", 0) == derive_seed(1, "Ahn2021", 0)
+    True
+    """
+    text = "|".join(str(p) for p in (base_seed, *parts))
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "little")
+
+
+def _read_yaml(path: Path) -> dict:
+    try:
+        with open(path) as fh:
+            data = yaml.safe_load(fh)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"profile file {path} is not valid YAML: {exc}") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"profile file {path} must hold a mapping of keys, got {type(data).__name__}")
+    return data
+
+
+def _defaults() -> dict:
+    return _read_yaml(Path(str(resources.files("radlib") / "profiles" / "defaults.yaml")))
+
+
+def _type_ok(value: Any, default: Any, key: str) -> bool:
+    if key in ALTERNATIVE_TYPES:
+        return isinstance(value, ALTERNATIVE_TYPES[key])
+    if default is None:
+        return True
+    if isinstance(default, bool):
+        return isinstance(value, bool)
+    if isinstance(default, float):
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if isinstance(default, int):
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, type(default))
+
+
+def _merge(base: dict, override: Mapping, prefix: str = "") -> dict:
+    """Deep-merge ``override`` into a copy of ``base``, validating keys and types."""
+    merged = copy.deepcopy(base)
+    for key, value in override.items():
+        dotted = f"{prefix}{key}"
+        if key not in base:
+            if prefix.rstrip(".") in OPEN_MAPPINGS:
+                if not isinstance(value, dict):
+                    raise ConfigError(f"'{dotted}' must be a mapping of parameters, got {value!r}")
+                merged[key] = copy.deepcopy(value)
+                continue
+            if prefix.rstrip(".") == "classifiers":
+                raise ConfigError(
+                    f"unknown classifier '{dotted}'; allowed: {', '.join(KNOWN_CLASSIFIERS)}"
+                )
+            close = difflib.get_close_matches(str(key), list(base), n=3)
+            hint = f" (did you mean {', '.join(close)}?)" if close else ""
+            raise ConfigError(
+                f"unknown configuration key '{dotted}'{hint}; allowed keys here: {', '.join(map(str, base))}"
+            )
+        default = base[key]
+        if isinstance(default, dict) and default and prefix.rstrip(".") not in OPEN_MAPPINGS:
+            if not isinstance(value, dict):
+                raise ConfigError(f"'{dotted}' must be a mapping with keys {', '.join(default)}, got {value!r}")
+            merged[key] = _merge(default, value, dotted + ".")
+            continue
+        if isinstance(default, dict):  # open parameter mappings: any keys
+            if not isinstance(value, dict):
+                raise ConfigError(f"'{dotted}' must be a mapping of parameters, got {value!r}")
+            merged[key] = {**default, **copy.deepcopy(value)}
+            continue
+        if not _type_ok(value, default, dotted):
+            expected = ALTERNATIVE_TYPES.get(dotted, (type(default),))
+            names = " or ".join(t.__name__ for t in expected)
+            raise ConfigError(f"'{dotted}' must be of type {names}, got {value!r} ({type(value).__name__})")
+        if dotted in CHOICES and value not in CHOICES[dotted]:
+            raise ConfigError(f"'{dotted}' must be one of {', '.join(CHOICES[dotted])}, got {value!r}")
+        merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def _undot(overrides: Mapping[str, Any]) -> dict:
+    """Turn ``{"shift.severity": 0.2}`` into ``{"shift": {"severity": 0.2}}``."""
+    nested: dict = {}
+    for dotted, value in overrides.items():
+        node = nested
+        *parents, leaf = str(dotted).split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    return nested
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """Parse a command-line override ``key.sub=value``; the value is read as YAML.
+
+    Examples
+    --------
+    >>> parse_override("shift.severity=0.2")
+    ('shift.severity', 0.2)
+    """
+    if "=" not in text:
+        raise ConfigError(f"override '{text}' must look like key=value, e.g. shift.severity=0.2")
+    key, raw = text.split("=", 1)
+    return key.strip(), yaml.safe_load(raw)
+
+
+def _check_semantics(params: dict) -> None:
+    if params["repetitions"] < 1:
+        raise ConfigError(f"'repetitions' must be at least 1, got {params['repetitions']}")
+    if not 0 < params["shift"]["external_fraction"] < 1:
+        raise ConfigError("'shift.external_fraction' must lie strictly between 0 and 1")
+    if params["shift"]["severity"] < 0:
+        raise ConfigError("'shift.severity' must be >= 0")
+    if params["features"]["k"] < 1:
+        raise ConfigError("'features.k' must be at least 1")
+    if params["synthesis"]["ratio"] <= 0:
+        raise ConfigError("'synthesis.ratio' must be > 0")
+    if params["run"]["n_jobs"] < 1:
+        raise ConfigError("'run.n_jobs' must be at least 1")
+    if isinstance(params["datasets"], str) and params["datasets"] != "all":
+        raise ConfigError("'datasets' must be \"all\" or a list of dataset names")
+    if not params["classifiers"]:
+        raise ConfigError("'classifiers' must name at least one of " + ", ".join(KNOWN_CLASSIFIERS))
+
+
+def _apply_environment(params: dict) -> None:
+    if os.environ.get("RADLIB_RADMLBENCH_DIR"):
+        params["data"]["mirror_dir"] = os.environ["RADLIB_RADMLBENCH_DIR"]
+    if os.environ.get("RADLIB_OFFLINE", "").lower() in ("1", "true", "yes"):
+        params["data"]["download"] = False
+
+
+@dataclass(frozen=True)
+class Config:
+    """The effective configuration of one run.
+
+    Attributes
+    ----------
+    profile : str
+        Profile name (``smoke``, ``quick``, ``full``) or the stem of a user's YAML file.
+    params : dict
+        Every parameter, defaults merged with the profile and the overrides.
+    root : Path
+        Project root that relative paths are resolved against.
+    """
+
+    profile: str
+    params: dict
+    root: Path = field(default_factory=project_root)
+
+    def __getitem__(self, key: str) -> Any:
+        return self.params[key]
+
+    @property
+    def protocol(self) -> dict:
+        """The parameters that determine the records (everything but data, run, paths)."""
+        return {k: v for k, v in self.params.items() if k not in NON_PROTOCOL_SECTIONS}
+
+    @property
+    def hash(self) -> str:
+        """A stable 12-hex-digit hash of :attr:`protocol`; identifies a run's records."""
+        text = json.dumps(self.protocol, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+    def path(self, name: str) -> Path:
+        """Absolute path of ``paths.<name>`` with ``{profile}`` filled in."""
+        if name not in self.params["paths"]:
+            raise ConfigError(f"unknown path '{name}'; known: {', '.join(self.params['paths'])}")
+        path = Path(self.params["paths"][name].format(profile=self.profile))
+        return path if path.is_absolute() else self.root / path
+
+    @property
+    def mirror_dir(self) -> Path | None:
+        """The radMLBench mirror folder, or None when unset."""
+        raw = self.params["data"]["mirror_dir"]
+        if not raw:
+            return None
+        path = Path(raw).expanduser()
+        return path if path.is_absolute() else (self.root / path).resolve()
+
+    def seed(self, *parts: Any) -> int:
+        """Seed for one random step, derived from ``base_seed`` and the given labels."""
+        return derive_seed(self.params["base_seed"], *parts)
+
+    def with_overrides(self, overrides: Mapping[str, Any]) -> "Config":
+        """Return a copy with dotted-key overrides applied and validated."""
+        params = _merge(self.params, _undot(overrides))
+        _check_semantics(params)
+        return Config(self.profile, params, self.root)
+
+
+def load_config(profile: str | os.PathLike = "full", overrides: Mapping[str, Any] | None = None) -> Config:
+    """Load a profile, apply the environment and the overrides, and validate.
+
+    Parameters
+    ----------
+    profile : str or path
+        ``smoke``, ``quick``, ``full``, or the path of a YAML file of overrides.
+    overrides : mapping, optional
+        Dotted keys to values, applied last, e.g. ``{"repetitions": 3}``.
+
+    Returns
+    -------
+    Config
+
+    Raises
+    ------
+    ConfigError
+        Unknown profile, unknown key, or a value of the wrong type or range.
+    """
+    profile_str = str(profile)
+    if profile_str in PROFILES:
+        name = profile_str
+        profile_data = _read_yaml(Path(str(resources.files("radlib") / "profiles" / f"{name}.yaml")))
+    elif profile_str.endswith((".yaml", ".yml")):
+        path = Path(profile_str)
+        if not path.exists():
+            raise ConfigError(f"profile file {path} does not exist")
+        name = path.stem
+        profile_data = _read_yaml(path)
+    else:
+        raise ConfigError(f"unknown profile '{profile_str}'; use one of {', '.join(PROFILES)} or a path to a .yaml file")
+    params = _merge(_defaults(), profile_data)
+    _apply_environment(params)
+    if overrides:
+        params = _merge(params, _undot(overrides))
+    _check_semantics(params)
+    return Config(name, params)

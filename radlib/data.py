@@ -1,0 +1,365 @@
+"""radMLBench datasets: locate, load with radMLBench's own loader, validate and clean.
+
+Where a dataset comes from, in order:
+
+1. the mirror (``data.mirror_dir`` or ``$RADLIB_RADMLBENCH_DIR``), read in place, never written;
+2. the project's cache ``paths.raw`` (``data/raw/`` by default);
+3. a download by radMLBench into the cache, when ``data.download`` is true.
+
+A dataset found nowhere is *unavailable*, with the reason; stages skip it and report
+the count. Cleaning follows DESIGN.md step 1 and keeps a report of every dropped column.
+"""
+
+from __future__ import annotations
+
+import difflib
+import gzip
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from radlib.config import Config
+
+__all__ = [
+    "DataError",
+    "Dataset",
+    "Availability",
+    "list_datasets",
+    "dataset_metadata",
+    "check_name",
+    "locate_dataset",
+    "read_table",
+    "clean_table",
+    "load_dataset",
+    "load_datasets",
+    "datasets_of",
+]
+
+ID_COLUMN = "ID"
+TARGET_COLUMN = "Target"
+
+
+class DataError(ValueError):
+    """Input data that cannot be used, with a message naming the problem."""
+
+
+@dataclass
+class Dataset:
+    """A cleaned binary-outcome radiomics table.
+
+    Attributes
+    ----------
+    name : str
+    X : numpy.ndarray
+        Float feature matrix (n, p); missing values are NaN (imputed later, on the
+        internal set only).
+    y : numpy.ndarray
+        Integer 0/1 labels (n,).
+    feature_names : list of str
+    metadata : dict
+        radMLBench's metadata for the dataset (empty for a user's own table).
+    report : dict
+        Cleaning report: ``p_raw``, ``p_clean``, ``n``, ``dropped`` (reason -> columns),
+        ``infinite_values`` (count set to missing), ``source`` (file read).
+    """
+
+    name: str
+    X: np.ndarray
+    y: np.ndarray
+    feature_names: list[str]
+    metadata: dict = field(default_factory=dict)
+    report: dict = field(default_factory=dict)
+
+    @property
+    def n(self) -> int:
+        return self.X.shape[0]
+
+    @property
+    def p(self) -> int:
+        return self.X.shape[1]
+
+
+@dataclass
+class Availability:
+    """Where a dataset can be read from, or why it cannot."""
+
+    name: str
+    path: Path | None
+    source: str  # "mirror", "cache", "download" or "unavailable"
+    reason: str = ""
+
+    @property
+    def available(self) -> bool:
+        return self.path is not None or self.source == "download"
+
+
+def _metadata() -> dict:
+    import radMLBench
+
+    radMLBench.listDatasets()  # loads radMLBench's bundled metadata.yaml
+    return dict(radMLBench.radMLBench.metaData)
+
+
+def list_datasets() -> list[str]:
+    """The 50 dataset names of radMLBench's metadata, sorted."""
+    return sorted(_metadata())
+
+
+def dataset_metadata(name: str) -> dict:
+    """radMLBench's metadata for one dataset (modality, outcome, nInstances, ...)."""
+    check_name(name)
+    return dict(_metadata()[name])
+
+
+def check_name(name: str) -> str:
+    """Raise :class:`DataError` for a name radMLBench does not know, suggesting close names."""
+    names = list_datasets()
+    if name in names:
+        return name
+    close = difflib.get_close_matches(name, names, n=3, cutoff=0.5)
+    if not close:
+        close = [n for n in names if n.lower().startswith(name.lower()[:3])][:3]
+    hint = f" Did you mean: {', '.join(close)}?" if close else ""
+    raise DataError(f"unknown radMLBench dataset '{name}'.{hint} `radlib datasets` lists all {len(names)}.")
+
+
+def datasets_of(config: Config) -> list[str]:
+    """The dataset names a configuration asks for, validated."""
+    wanted = config["datasets"]
+    names = list_datasets() if wanted == "all" else list(wanted)
+    for name in names:
+        check_name(str(name))
+    return names
+
+
+def locate_dataset(name: str, config: Config) -> Availability:
+    """Find a dataset in the mirror or the cache, or say whether it can be downloaded."""
+    check_name(name)
+    file_name = f"{name}.gz"
+    looked = []
+    mirror = config.mirror_dir
+    if mirror is not None:
+        if (mirror / file_name).is_file():
+            return Availability(name, mirror / file_name, "mirror")
+        looked.append(f"mirror {mirror}" + ("" if mirror.is_dir() else " (folder does not exist)"))
+    cache = config.path("raw")
+    if (cache / file_name).is_file():
+        return Availability(name, cache / file_name, "cache")
+    looked.append(f"cache {cache}")
+    if config["data"]["download"]:
+        return Availability(name, None, "download", "not found locally; radMLBench will download it")
+    return Availability(name, None, "unavailable", f"not in {' or '.join(looked)}; downloads are off (offline)")
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """Read a radiomics table (CSV, gzip-compressed CSV or Parquet), naming the file on failure."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"file {path} does not exist")
+    if path.stat().st_size == 0:
+        raise DataError(f"file {path} is empty")
+    try:
+        if path.suffix == ".parquet":
+            return pd.read_parquet(path)
+        with open(path, "rb") as fh:
+            gzipped = fh.read(2) == b"\x1f\x8b"
+        return pd.read_csv(path, compression="gzip" if gzipped else None)
+    except (EOFError, gzip.BadGzipFile, zlib.error, OSError) as exc:
+        raise DataError(f"file {path} is truncated or corrupt ({type(exc).__name__}: {exc})") from exc
+    except UnicodeDecodeError as exc:
+        raise DataError(f"file {path} is not a text table (cannot decode: {exc.reason})") from exc
+    except pd.errors.EmptyDataError as exc:
+        raise DataError(f"file {path} has no columns (empty table)") from exc
+    except pd.errors.ParserError as exc:
+        raise DataError(f"file {path} could not be parsed as CSV: {exc}") from exc
+
+
+_TARGET_SPELLINGS = {"0": 0, "1": 1, "false": 0, "true": 1}
+
+
+def _as_binary(value) -> int | None:
+    """0 or 1 for an accepted spelling of a binary label, else None."""
+    if isinstance(value, (bool, np.bool_)):
+        return int(value)
+    if isinstance(value, (int, np.integer, float, np.floating)) and value in (0, 1):
+        return int(value)
+    if isinstance(value, str):
+        return _TARGET_SPELLINGS.get(value.strip().lower())
+    return None
+
+
+def _binary_target(values: pd.Series, name: str) -> np.ndarray:
+    """Map a target column to 0/1; accepts 0/1 numbers, booleans and the strings '0'/'1'."""
+    if values.isna().any():
+        raise DataError(f"dataset {name}: target has {int(values.isna().sum())} missing values")
+    observed = pd.unique(values)
+    mapping = {v: _as_binary(v) for v in observed}
+    if any(code is None for code in mapping.values()) or len(observed) > 2:
+        raise DataError(
+            f"dataset {name}: target must be binary (0/1, True/False or '0'/'1'); found "
+            f"{len(observed)} values {sorted(map(str, observed))[:10]}"
+        )
+    y = values.map(mapping).to_numpy(dtype=np.int64)
+    if len(np.unique(y)) < 2:
+        raise DataError(f"dataset {name}: target has a single class ({int(y[0])}); a binary outcome needs both")
+    return y
+
+
+def clean_table(
+    frame: pd.DataFrame,
+    name: str,
+    target: str = TARGET_COLUMN,
+    id_column: str | None = ID_COLUMN,
+    metadata: dict | None = None,
+    source: str = "",
+) -> Dataset:
+    """Clean a table following DESIGN.md step 1.
+
+    Drops the ID column; maps the target to 0/1 (bool and "0"/"1" accepted); drops and
+    reports non-numeric, all-missing and constant feature columns; turns +-inf into
+    missing values.
+
+    Raises
+    ------
+    DataError
+        No rows, duplicate column names, target column missing or not binary, or no
+        usable feature left.
+    """
+    if frame.shape[0] == 0:
+        raise DataError(f"dataset {name}: the table has a header but no rows")
+    duplicated = frame.columns[frame.columns.duplicated()].tolist()
+    if duplicated:
+        raise DataError(f"dataset {name}: duplicate column names {duplicated}")
+    if target not in frame.columns:
+        raise DataError(
+            f"dataset {name}: target column '{target}' not found; columns are {list(frame.columns)[:20]}"
+            + (" ..." if frame.shape[1] > 20 else "")
+        )
+    y = _binary_target(frame[target], name)
+    features = frame.drop(columns=[target] + ([id_column] if id_column and id_column in frame.columns else []))
+    dropped: dict[str, list[str]] = {"non_numeric": [], "all_missing": [], "constant": []}
+    numeric = {}
+    for column in features.columns:
+        series = features[column]
+        if series.dtype == bool or not pd.api.types.is_numeric_dtype(series):
+            converted = pd.to_numeric(series, errors="coerce") if series.dtype != bool else series.astype(float)
+            if series.dtype != bool and converted.notna().sum() < series.notna().sum():
+                dropped["non_numeric"].append(str(column))
+                continue
+            series = converted
+        numeric[str(column)] = series.astype(float).to_numpy()
+    X = np.column_stack(list(numeric.values())) if numeric else np.empty((len(y), 0))
+    infinite = int(np.isinf(X).sum())
+    X[np.isinf(X)] = np.nan
+    names = list(numeric)
+    keep = []
+    for j, column in enumerate(names):
+        col = X[:, j]
+        finite = col[~np.isnan(col)]
+        if finite.size == 0:
+            dropped["all_missing"].append(column)
+        elif np.all(finite == finite[0]):
+            dropped["constant"].append(column)
+        else:
+            keep.append(j)
+    if not keep:
+        raise DataError(
+            f"dataset {name}: no usable feature left after cleaning "
+            f"({', '.join(f'{len(v)} {k}' for k, v in dropped.items())})"
+        )
+    report = {
+        "n": int(len(y)),
+        "p_raw": int(features.shape[1]),
+        "p_clean": len(keep),
+        "dropped": dropped,
+        "n_dropped": sum(len(v) for v in dropped.values()),
+        "infinite_values": infinite,
+        "missing_values": int(np.isnan(X[:, keep]).sum()),
+        "source": str(source),
+    }
+    return Dataset(name, X[:, keep], y, [names[j] for j in keep], dict(metadata or {}), report)
+
+
+def load_dataset(name: str, config: Config) -> Dataset:
+    """Load and clean one radMLBench dataset through radMLBench's loader.
+
+    Raises
+    ------
+    DataError
+        Unknown name, dataset unavailable, corrupt file, or unusable content.
+    """
+    import radMLBench
+
+    where = locate_dataset(name, config)
+    if where.source == "unavailable":
+        raise DataError(f"dataset {name} is unavailable: {where.reason}")
+    cache_dir = where.path.parent if where.path is not None else config.path("raw")
+    try:
+        frame = radMLBench.loadData(name, local_cache_dir=str(cache_dir))
+    except (EOFError, gzip.BadGzipFile, zlib.error, UnicodeDecodeError, pd.errors.ParserError,
+            pd.errors.EmptyDataError) as exc:
+        raise DataError(f"dataset {name}: file {where.path} is truncated or corrupt "
+                        f"({type(exc).__name__}: {exc})") from exc
+    except Exception as exc:  # network errors from radMLBench's download
+        if where.source == "download":
+            detail = str(exc).split(" (Caused by")[0][:160]
+            raise DataError(f"dataset {name} is unavailable: download failed ({type(exc).__name__}: {detail})") from exc
+        raise
+    source = where.path if where.path is not None else cache_dir / f"{name}.gz"
+    return clean_table(frame, name, metadata=dataset_metadata(name), source=source)
+
+
+def load_datasets(config: Config, names: list[str] | None = None) -> tuple[list[Dataset], dict[str, str]]:
+    """Load every dataset of a configuration; unavailable or unusable ones are returned with reasons.
+
+    Returns
+    -------
+    datasets : list of Dataset
+    skipped : dict
+        Dataset name -> reason it was skipped. Nothing is dropped silently.
+    """
+    loaded, skipped = [], {}
+    for name in names if names is not None else datasets_of(config):
+        try:
+            loaded.append(load_dataset(name, config))
+        except DataError as exc:
+            skipped[name] = str(exc)
+    return loaded, skipped
+
+
+def overview_table(config: Config, names: list[str] | None = None) -> pd.DataFrame:
+    """One row per dataset: size before and after cleaning, class balance, modality, availability."""
+    rows = []
+    datasets, skipped = load_datasets(config, names)
+    by_name = {d.name: d for d in datasets}
+    for name in names if names is not None else datasets_of(config):
+        meta = dataset_metadata(name)
+        row = {
+            "dataset": name,
+            "modality": meta.get("modality"),
+            "pathology": meta.get("pathology"),
+            "outcome": meta.get("outcome"),
+            "n_metadata": meta.get("nInstances"),
+            "p_metadata": meta.get("nFeatures"),
+        }
+        if name in by_name:
+            d = by_name[name]
+            row.update(
+                available=True,
+                source=d.report["source"],
+                reason="",
+                n=d.n,
+                p_raw=d.report["p_raw"],
+                p_clean=d.p,
+                n_dropped=d.report["n_dropped"],
+                missing_values=d.report["missing_values"],
+                positive_fraction=float(d.y.mean()),
+            )
+        else:
+            row.update(available=False, source="", reason=skipped[name], n=np.nan, p_raw=np.nan,
+                       p_clean=np.nan, n_dropped=np.nan, missing_values=np.nan, positive_fraction=np.nan)
+        rows.append(row)
+    return pd.DataFrame(rows)
