@@ -1,0 +1,108 @@
+import pytest
+
+from radlib.config import PROFILES, ConfigError, derive_seed, load_config, parse_override
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_every_profile_loads_with_all_protocol_parameters(profile):
+    config = load_config(profile)
+    for key in ("datasets", "repetitions", "base_seed", "shift", "features", "synthesis", "classifiers"):
+        assert key in config.params
+    assert config.path("figures").name == profile
+
+
+def test_full_profile_is_the_study_design():
+    config = load_config("full")
+    assert config["datasets"] == "all"
+    assert config["repetitions"] == 10
+    assert config["synthesis"]["generators"] == ["wgan_gp", "cvae", "tabddpm"]
+    assert config["shift"] == {**config["shift"], "strategy": "site", "severity": 0.1}
+    assert config["features"]["k"] == 32
+
+
+def test_smoke_profile_is_small():
+    config = load_config("smoke")
+    assert 3 <= len(config["datasets"]) <= 4
+    assert config["repetitions"] == 2
+
+
+def test_hash_is_stable_and_tracks_protocol_only():
+    a, b = load_config("full"), load_config("full")
+    assert a.hash == b.hash and len(a.hash) == 12
+    assert a.with_overrides({"run.n_jobs": 1}).hash == a.hash  # how to run, not what
+    assert a.with_overrides({"paths.figures": "/tmp/x"}).hash == a.hash
+    assert a.with_overrides({"shift.severity": 0.2}).hash != a.hash
+
+
+def test_overrides_apply_and_validate():
+    config = load_config("smoke", {"repetitions": 5, "shift.severity": 0})
+    assert config["repetitions"] == 5
+    assert config["shift"]["severity"] == 0  # an int where a float is expected is fine
+    assert config["shift"]["strategy"] == "site"  # siblings are kept
+
+
+def test_unknown_key_names_the_key_and_the_allowed_ones():
+    with pytest.raises(ConfigError, match=r"'shift.sevrity'.*did you mean severity.*allowed keys"):
+        load_config("smoke", {"shift.sevrity": 0.2})
+
+
+def test_wrong_type_names_the_key_and_the_expected_type():
+    with pytest.raises(ConfigError, match=r"'repetitions' must be of type int, got 'ten'"):
+        load_config("smoke", {"repetitions": "ten"})
+    with pytest.raises(ConfigError, match=r"'synthesis.smote' must be of type bool"):
+        load_config("smoke", {"synthesis.smote": 1})
+
+
+def test_choice_values_are_listed():
+    with pytest.raises(ConfigError, match=r"'shift.strategy' must be one of site, random, cluster"):
+        load_config("smoke", {"shift.strategy": "hospital"})
+
+
+def test_unknown_profile_and_bad_yaml_file(tmp_path):
+    with pytest.raises(ConfigError, match="unknown profile 'smok'"):
+        load_config("smok")
+    bad = tmp_path / "mine.yaml"
+    bad.write_text("repetitions: [1, 2\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(bad)
+    typo = tmp_path / "typo.yaml"
+    typo.write_text("shift:\n  severty: 0.3\n")
+    with pytest.raises(ConfigError, match="'shift.severty'"):
+        load_config(typo)
+
+
+def test_user_profile_file(tmp_path):
+    mine = tmp_path / "mylab.yaml"
+    mine.write_text("datasets: [Ahn2021]\nrepetitions: 3\nshift: {strategy: cluster}\n")
+    config = load_config(mine)
+    assert config.profile == "mylab" and config["repetitions"] == 3
+    assert config["shift"]["strategy"] == "cluster"
+
+
+def test_out_of_range_values():
+    with pytest.raises(ConfigError, match="external_fraction"):
+        load_config("smoke", {"shift.external_fraction": 1.5})
+    with pytest.raises(ConfigError, match="repetitions"):
+        load_config("smoke", {"repetitions": 0})
+
+
+def test_environment_sets_mirror_and_offline(monkeypatch, tmp_path):
+    monkeypatch.setenv("RADLIB_RADMLBENCH_DIR", str(tmp_path))
+    monkeypatch.setenv("RADLIB_OFFLINE", "1")
+    config = load_config("smoke")
+    assert config.mirror_dir == tmp_path
+    assert config["data"]["download"] is False
+
+
+def test_derive_seed_is_deterministic_and_distinct():
+    # Golden value recorded once: a changed derivation would silently change every record.
+    assert derive_seed(1, "Ahn2021", 0) == 2980170755
+    seeds = {derive_seed(7, name, r) for name in ("a", "b", "c") for r in range(10)}
+    assert len(seeds) == 30
+    assert 0 <= derive_seed(7, "a") < 2**32
+
+
+def test_parse_override():
+    assert parse_override("synthesis.generators=[cvae]") == ("synthesis.generators", ["cvae"])
+    with pytest.raises(ConfigError, match="key=value"):
+        parse_override("severity")
