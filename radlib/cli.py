@@ -43,12 +43,39 @@ def _datasets(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run(args: argparse.Namespace) -> int:
+    import logging
+
+    from radlib.experiment import GridLockedError, run_grid
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    config = _config(args)
+    try:
+        result = run_grid(config, datasets=args.datasets, n_jobs=args.n_jobs, scheduler=args.scheduler)
+    except GridLockedError as exc:
+        print(f"radlib: error: {exc}", file=sys.stderr)
+        return 3
+    m = result.manifest
+    print(f"{m['tasks_ok']} of {m['tasks_total']} tasks done ({m['tasks_reused']} reused), "
+          f"{len(m['tasks_failed'])} failed, {m['arms_failed']} failed arms, "
+          f"{m['undefined_auc_tasks']} tasks with an undefined external AUC, "
+          f"{len(m['datasets_skipped'])} datasets skipped; {m['wall_seconds']} s")
+    print(f"records: {result.results_path}\nmanifest: {result.manifest_path}")
+    return 1 if m["tasks_failed"] else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="radlib", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     datasets = commands.add_parser("datasets", help="list the profile's datasets: size, balance, availability")
     _add_profile_arguments(datasets)
     datasets.set_defaults(handler=_datasets)
+    run = commands.add_parser("run", help="run the experiment grid (parallel, cached, resumable)")
+    _add_profile_arguments(run)
+    run.add_argument("--n-jobs", type=int, default=None, help="local worker processes (default: the profile's)")
+    run.add_argument("--scheduler", default=None, help="address of an existing Dask scheduler, e.g. tcp://host:8786")
+    run.add_argument("--datasets", nargs="+", default=None, help="restrict to these datasets")
+    run.set_defaults(handler=_run)
     return parser
 
 
