@@ -8,13 +8,16 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 BUILD := build/$(PROFILE)
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
-EXECUTED := $(patsubst notebooks/%,$(BUILD)/%,$(NOTEBOOKS))
+# Notebook 05 runs three times: logistic regression, random forest, and the sensitivity subset.
+VARIANTS := $(BUILD)/05_ecological_fallacy_rf_all.ipynb $(BUILD)/05_ecological_fallacy_logreg_sensitivity.ipynb
+EXECUTED := $(patsubst notebooks/%,$(BUILD)/%,$(NOTEBOOKS)) $(VARIANTS)
+PAPERMILL := $(VENV)/bin/papermill --cwd notebooks -k python3 --log-level WARNING
 RADLIB_SOURCES := $(shell find radlib -name '*.py' -o -name '*.yaml')
 
 # Notebooks run one after another: later stages read what earlier ones wrote.
 .NOTPARALLEL:
 .DEFAULT_GOAL := help
-.PHONY: help all test lab clean venv bench-generators
+.PHONY: help all test lab clean venv bench bench-generators grid report
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sort | awk 'BEGIN {FS = ":.*## "}; {printf "  %-18s %s\n", $$1, $$2}'
@@ -33,14 +36,35 @@ all: $(EXECUTED) ## execute the numbered notebooks with papermill for PROFILE; f
 
 $(BUILD)/%.ipynb: notebooks/%.ipynb $(RADLIB_SOURCES) $(STAMP)
 	@mkdir -p $(BUILD)
-	$(VENV)/bin/papermill --cwd notebooks -k python3 --log-level WARNING $< $@.partial -p profile $(PROFILE)
+	$(PAPERMILL) $< $@.partial -p profile $(PROFILE)
 	mv $@.partial $@
+
+# Later stages read what earlier ones wrote: the grid (04) before the analyses (05).
+$(BUILD)/05_ecological_fallacy.ipynb: $(BUILD)/04_external_validation.ipynb
+$(VARIANTS): $(BUILD)/05_ecological_fallacy.ipynb
+
+$(BUILD)/05_ecological_fallacy_rf_all.ipynb:
+	$(PAPERMILL) notebooks/05_ecological_fallacy.ipynb $@.partial -p profile $(PROFILE) -p classifier rf
+	mv $@.partial $@
+
+$(BUILD)/05_ecological_fallacy_logreg_sensitivity.ipynb:
+	$(PAPERMILL) notebooks/05_ecological_fallacy.ipynb $@.partial -p profile $(PROFILE) -p subset sensitivity
+	mv $@.partial $@
+
+grid: $(STAMP) ## run only the experiment grid for PROFILE (radlib run; cached and resumable)
+	$(VENV)/bin/radlib run --profile $(PROFILE)
+
+report: $(EXECUTED) ## render the executed notebooks of PROFILE to HTML in build/PROFILE/html/
+	$(VENV)/bin/jupyter nbconvert --to html --output-dir $(BUILD)/html $(EXECUTED)
 
 test: $(STAMP) ## run the unit tests and execute every notebook (nbval, smoke profile)
 	$(PY) -m pytest tests notebooks --nbval-lax -p no:cacheprovider
 
 lab: $(STAMP) ## start JupyterLab on notebooks/ with the project's environment
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
+
+bench: $(STAMP) ## benchmark the grid: tasks per minute with 1 and 2 workers, time per stage, memory
+	$(PY) benchmarks/bench_grid.py
 
 bench-generators: $(STAMP) ## benchmark the generators (seconds, memory, sample quality) on three datasets
 	$(PY) benchmarks/bench_generators.py

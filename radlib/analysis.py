@@ -331,6 +331,21 @@ def adjust_fdr(p_values: Sequence[float], alpha: float = 0.05) -> tuple[np.ndarr
 
 # --- bootstrap machinery -----------------------------------------------------------------
 
+# A cluster bootstrap over fewer datasets than this gives degenerate (near zero-width)
+# intervals; below it the CIs and bootstrap p-values are left undefined, with a note.
+MIN_BOOTSTRAP_DATASETS = 5
+
+
+def _can_bootstrap(data: pd.DataFrame, n_boot: int, row: dict) -> bool:
+    """Whether to bootstrap; records why not in ``row["note"]``."""
+    if n_boot <= 0:
+        return False
+    if data["dataset"].nunique() < MIN_BOOTSTRAP_DATASETS:
+        row["note"] = (row.get("note") or "") + f"no bootstrap CI: fewer than {MIN_BOOTSTRAP_DATASETS} datasets"
+        return False
+    return True
+
+
 def _bootstrap_counts(clusters: Sequence, n_boot: int, seed: int) -> np.ndarray:
     """(n_boot, n) how many times each observation enters each cluster-bootstrap resample.
 
@@ -390,6 +405,27 @@ def _complete(subset: pd.DataFrame, metric: str) -> pd.DataFrame:
 
 # --- analysis 1: rank correlations -------------------------------------------------------
 
+# Up to this many pairs the Spearman p-value is the exact permutation p-value (8! = 40,320
+# pairings); scipy's t approximation gives p = 0 for a perfect rank order of 4 pairs.
+EXACT_SPEARMAN_MAX_N = 8
+
+
+def _spearman_statistic(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Spearman ρ along ``axis`` (vectorised for scipy.stats.permutation_test)."""
+    rx, ry = stats.rankdata(x, axis=axis), stats.rankdata(y, axis=axis)
+    rx = rx - rx.mean(axis=axis, keepdims=True)
+    ry = ry - ry.mean(axis=axis, keepdims=True)
+    return (rx * ry).sum(axis=axis) / np.sqrt((rx**2).sum(axis=axis) * (ry**2).sum(axis=axis))
+
+
+def _spearman_p_value(score: np.ndarray, delta: np.ndarray, asymptotic_p: float) -> float:
+    if len(score) > EXACT_SPEARMAN_MAX_N:
+        return asymptotic_p
+    exact = stats.permutation_test((score, delta), _spearman_statistic, permutation_type="pairings",
+                                   vectorized=True, n_resamples=np.inf)
+    return float(exact.pvalue)
+
+
 def _spearman_row(subset: pd.DataFrame, metric: str, n_boot: int, seed: int, alpha: float) -> dict:
     data = _complete(subset, metric)
     row = {"metric": metric, "n": len(data), "rho": np.nan, "p_value": np.nan,
@@ -398,8 +434,9 @@ def _spearman_row(subset: pd.DataFrame, metric: str, n_boot: int, seed: int, alp
         row["note"] = "fewer than 3 pairs or a constant variable"
         return row
     result = stats.spearmanr(data["score"], data["delta"])
-    row["rho"], row["p_value"] = float(result.statistic), float(result.pvalue)
-    if n_boot > 0:
+    row["rho"] = float(result.statistic)
+    row["p_value"] = _spearman_p_value(data["score"].to_numpy(), data["delta"].to_numpy(), float(result.pvalue))
+    if _can_bootstrap(data, n_boot, row):
         w = _bootstrap_counts(data["dataset"], n_boot, seed)
         row["ci_low"], row["ci_high"], row["n_boot_used"] = _percentile_ci(
             _bootstrap_spearman(data["score"].to_numpy(), data["delta"].to_numpy(), w), alpha)
@@ -411,7 +448,8 @@ def correlate_quality(pairs: pd.DataFrame, metrics: Sequence[str] = (*METRICS, C
     """Analysis 1: Spearman ρ of each quality score with ΔAUC, pooled and per generator.
 
     ρ is ``scipy.stats.spearmanr`` of :func:`orient_quality` (higher = better quality)
-    with ``delta_auc``, with its asymptotic p-value; positive ρ = better quality, larger
+    with ``delta_auc``, with its asymptotic p-value (the exact permutation p-value for at
+    most ``EXACT_SPEARMAN_MAX_N`` pairs); positive ρ = better quality, larger
     ΔAUC. The 95% CI is the cluster-bootstrap percentile interval (datasets resampled;
     see the module notes). Benjamini-Hochberg q-values (:func:`adjust_fdr`) are computed
     over the whole family: every metric (including the composite, if listed) x every
@@ -442,7 +480,7 @@ def _roc_row(subset: pd.DataFrame, metric: str, n_boot: int, seed: int, alpha: f
         row["note"] = f"one outcome class only ({row['n_improved']} of {len(data)} pairs improved)"
         return row
     row["auc"] = float(roc_auc_score(label, data["score"]))
-    if n_boot > 0:
+    if _can_bootstrap(data, n_boot, row):
         w = _bootstrap_counts(data["dataset"], n_boot, seed)
         row["ci_low"], row["ci_high"], row["n_boot_used"] = _percentile_ci(
             _bootstrap_auc(data["score"].to_numpy(), label, w), alpha)
@@ -868,7 +906,7 @@ def decompose_within_between(pairs: pd.DataFrame, metrics: Sequence[str] = (*MET
         for i, term in ((1, "between"), (2, "within")):
             row.update({f"{term}_slope": float(fit.params[i]), f"{term}_se_analytic": float(fit.bse[i]),
                         f"{term}_p_analytic": float(fit.pvalues[i])})
-        if n_boot > 0:
+        if _can_bootstrap(data, n_boot, row):
             w = _bootstrap_counts(data["dataset"], n_boot, seed)
             slopes = _bootstrap_within_between(data["q"].to_numpy(), data["delta"].to_numpy(),
                                                pd.factorize(data["arm"])[0], w)

@@ -242,11 +242,18 @@ def _run_lock(folder: Path):
 
 
 def _task_records(dataset: Dataset, repetition: int, config: Config) -> pd.DataFrame:
-    """Worker entry point: run a task with torch limited to the configured threads."""
-    import torch
+    """Worker entry point: run a task with torch and BLAS limited to the configured threads.
 
-    torch.set_num_threads(config["synthesis"]["torch_threads"])
-    return run_task(dataset, repetition, config)
+    Two workers on two cores, each free to start several BLAS or torch threads, slow
+    down badly; one thread per worker is the fast setting here.
+    """
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    threads = config["synthesis"]["torch_threads"]
+    torch.set_num_threads(threads)
+    with threadpool_limits(limits=threads):
+        return run_task(dataset, repetition, config)
 
 
 @dataclass

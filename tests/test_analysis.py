@@ -469,3 +469,24 @@ def test_run_analyses_on_a_subset_and_the_random_forest():
     # rf's ΔAUC is the negative of logreg's in this table: the pooled ρ flips sign.
     corr = results["correlations"].set_index(["group", "metric"])
     assert corr.loc[("pooled", "ks"), "rho"] < -0.7
+
+
+def test_small_sample_spearman_uses_the_exact_permutation_p_value():
+    """A perfect rank order of 4 pairs: exact two-sided p = 2/4! = 1/12 (hand count of the
+    24 pairings, of which only the identity and the reversal reach |ρ| = 1); scipy's
+    asymptotic t approximation would give p = 0."""
+    from radlib.analysis import _spearman_p_value
+
+    score, delta = np.array([1.0, 2.0, 3.0, 4.0]), np.array([0.1, 0.2, 0.3, 0.4])
+    assert _spearman_p_value(score, delta, asymptotic_p=0.0) == pytest.approx(1 / 12)
+
+
+def test_no_bootstrap_ci_from_too_few_datasets():
+    """Resampling 3 datasets cannot give a meaningful interval; the CI is left undefined."""
+    rng = np.random.default_rng(0)
+    pairs = pd.DataFrame({"dataset": np.repeat(["a", "b", "c"], 3), "arm": ["x", "y", "z"] * 3,
+                          "delta_auc": rng.normal(size=9),
+                          **{m: rng.random(9) for m in A.METRICS}})
+    table = A.correlate_quality(pairs, metrics=("ks",), n_boot=200)
+    pooled = table[table["group"] == A.POOLED].iloc[0]
+    assert np.isnan(pooled["ci_low"]) and "fewer than 5 datasets" in pooled["note"]

@@ -1,0 +1,469 @@
+"""Tables and the generated summary of the analyses: what readers see without running anything.
+
+Notebook 05 runs once per analysis (logistic regression on all datasets, random forest on
+all datasets, logistic regression on the sensitivity subset). Each run
+
+1. writes every table of :func:`radlib.analysis.run_analyses` as CSV and Markdown
+   (:func:`write_tables`, files ``<prefix>_<table>.csv`` / ``.md``, prefix from
+   :func:`table_prefix`, e.g. ``logreg_all``);
+2. stores its key numbers (:func:`radlib.analysis.summarize`) in
+   ``summary_<prefix>.json`` and rewrites ``summary.md`` / ``summary.json`` from every
+   ``summary_*.json`` of the same configuration hash found in the folder
+   (:func:`update_summary`), so the last run's summary covers all analyses.
+
+Every number of ``summary.md`` is formatted from ``summary.json`` by :func:`render_summary`,
+never typed. :func:`check_summary_agrees` re-derives the numbers from the CSV tables
+(``radlib.analysis.summarize`` on the tables read back) and re-renders the Markdown, and
+lists every disagreement; the test suite runs it on the committed results.
+
+The sensitivity subset (datasets whose real-only classifier beats chance) is computed once
+per configuration by :func:`sensitivity_table` and cached in ``<interim>/chance.parquet``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import warnings
+from pathlib import Path
+from typing import Any, Mapping
+
+import pandas as pd
+
+from radlib import analysis
+
+__all__ = [
+    "TABLES",
+    "SUBSETS",
+    "table_prefix",
+    "analysis_label",
+    "write_tables",
+    "read_tables",
+    "save_label_summary",
+    "collect_summaries",
+    "render_summary",
+    "write_summary",
+    "update_summary",
+    "check_summary_agrees",
+    "sensitivity_table",
+    "sensitivity_subset",
+]
+
+#: The tables of :func:`radlib.analysis.run_analyses`, in the order they are written.
+TABLES = ("pairs", "exclusions", "correlations", "roc", "meta_studies", "meta_generators", "meta_between",
+          "selection", "selection_summary", "smote_delta", "smote_quality", "within_between")
+#: Values of notebook 05's ``subset`` parameter.
+SUBSETS = ("all", "sensitivity")
+
+SUMMARY_MD = "summary.md"
+SUMMARY_JSON = "summary.json"
+_LABEL_GLOB = "summary_*.json"
+# Relative tolerance of the agreement check: CSV round trips of doubles are exact or nearly so.
+_RTOL, _ATOL = 1e-9, 1e-12
+
+
+# --- names -------------------------------------------------------------------------------
+
+def _check_subset(subset: str) -> None:
+    if subset not in SUBSETS:
+        raise ValueError(f"unknown subset '{subset}'; use one of {SUBSETS}")
+
+
+def table_prefix(classifier: str, subset: str = "all") -> str:
+    """File prefix of one analysis: ``"<classifier>_<subset>"``, e.g. ``"logreg_all"``."""
+    _check_subset(subset)
+    return f"{classifier}_{subset}"
+
+
+def analysis_label(classifier: str, subset: str = "all") -> str:
+    """Human label of one analysis: ``"logreg"``, ``"rf"``, ``"logreg, sensitivity subset"``."""
+    _check_subset(subset)
+    return classifier if subset == "all" else f"{classifier}, {subset} subset"
+
+
+def _sort_key(entry: Mapping) -> tuple:
+    classifier, subset = entry.get("classifier", ""), entry.get("subset", "")
+    rank_c = analysis.CLASSIFIERS.index(classifier) if classifier in analysis.CLASSIFIERS else 99
+    rank_s = SUBSETS.index(subset) if subset in SUBSETS else 99
+    return (rank_s, rank_c, entry.get("label", ""))
+
+
+# --- tables ------------------------------------------------------------------------------
+
+def write_tables(results: Mapping[str, pd.DataFrame], folder: str | os.PathLike, prefix: str,
+                 floatfmt: str = ".4g") -> list[Path]:
+    """Write every table of ``results`` as ``<folder>/<prefix>_<name>.csv`` and ``.md``.
+
+    The CSV holds every digit (``DataFrame.to_csv(index=False)``; the source of truth that
+    :func:`check_summary_agrees` reads); the Markdown is for reading (``to_markdown``,
+    numbers to ``floatfmt``).
+
+    Returns
+    -------
+    list of Path
+        The files written, CSV then Markdown per table.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, table in results.items():
+        csv_path, md_path = folder / f"{prefix}_{name}.csv", folder / f"{prefix}_{name}.md"
+        table.to_csv(csv_path, index=False)
+        markdown = table.to_markdown(index=False, floatfmt=floatfmt) if len(table.columns) else "(empty)"
+        md_path.write_text(markdown + "\n")
+        paths += [csv_path, md_path]
+    return paths
+
+
+def read_tables(folder: str | os.PathLike, prefix: str, names=TABLES) -> dict[str, pd.DataFrame]:
+    """Read back the CSV tables written by :func:`write_tables` (missing files raise)."""
+    tables = {}
+    for name in names:
+        path = Path(folder) / f"{prefix}_{name}.csv"
+        try:
+            tables[name] = pd.read_csv(path, keep_default_na=True)
+        except pd.errors.EmptyDataError:
+            tables[name] = pd.DataFrame()
+    return tables
+
+
+# --- the summary -------------------------------------------------------------------------
+
+def _plain(value: Any) -> Any:
+    """JSON-safe value: NaN / inf -> None, numpy scalars -> Python."""
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _manifest_fields(manifest: Mapping) -> dict:
+    config = manifest.get("config", {})
+    return {
+        "profile": manifest.get("profile"),
+        "config_hash": manifest.get("config_hash"),
+        "repetitions": config.get("repetitions"),
+        "generators": list(config.get("synthesis", {}).get("generators", [])),
+        "datasets_requested": manifest.get("datasets_requested"),
+        "datasets_skipped": len(manifest.get("datasets_skipped") or {}),
+        "tasks_total": manifest.get("tasks_total"),
+        "tasks_ok": manifest.get("tasks_ok"),
+        "undefined_auc_tasks": manifest.get("undefined_auc_tasks"),
+    }
+
+
+def save_label_summary(numbers: Mapping[str, Any], folder: str | os.PathLike, classifier: str, subset: str,
+                       manifest: Mapping, datasets=None) -> Path:
+    """Store one analysis's key numbers as ``<folder>/summary_<prefix>.json``.
+
+    Parameters
+    ----------
+    numbers : mapping
+        :func:`radlib.analysis.summarize` of the analysis.
+    classifier, subset : str
+        Which analysis (``subset`` one of :data:`SUBSETS`).
+    manifest : mapping
+        The run manifest (``data/processed/<profile>/manifest.json``); its configuration
+        hash ties the numbers to the records they came from.
+    datasets : sequence of str, optional
+        The datasets of the subset (stored for the record).
+    """
+    entry = {
+        "label": analysis_label(classifier, subset),
+        "prefix": table_prefix(classifier, subset),
+        "classifier": classifier,
+        "subset": subset,
+        "config_hash": manifest.get("config_hash"),
+        "datasets": None if datasets is None else sorted(datasets),
+        "numbers": {key: _plain(value) for key, value in numbers.items()},
+    }
+    path = Path(folder) / f"summary_{entry['prefix']}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(entry, indent=2) + "\n")
+    return path
+
+
+def collect_summaries(folder: str | os.PathLike, config_hash: str | None = None) -> list[dict]:
+    """The per-analysis summaries (``summary_*.json``) of ``folder``, in report order.
+
+    Summaries of another configuration hash than ``config_hash`` (when given) are left
+    out with a warning: they describe other records.
+    """
+    entries = []
+    for path in sorted(Path(folder).glob(_LABEL_GLOB)):
+        entry = json.loads(path.read_text())
+        if config_hash is not None and entry.get("config_hash") != config_hash:
+            warnings.warn(f"{path.name} is for configuration {entry.get('config_hash')}, not {config_hash}; "
+                          "left out of the summary", stacklevel=2)
+            continue
+        entries.append(entry)
+    return sorted(entries, key=_sort_key)
+
+
+def _num(value: Any, digits: int = 3, signed: bool = False) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "n/a"
+    return f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
+
+
+def _q(value: Any) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "n/a"
+    return "< 0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def _range_text(low: Any, high: Any, digits: int = 2, signed: bool = True) -> str:
+    if low is None and high is None:
+        return "n/a"
+    if low == high:
+        return _num(low, digits, signed)
+    return f"{_num(low, digits, signed)} to {_num(high, digits, signed)}"
+
+
+def _rows_for(n: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(row label, formatted value) of the key numbers of one analysis."""
+    def get(key):
+        return n.get(key)
+
+    generators = sorted(key[len("meta_"):-len("_estimate")] for key in n if key.startswith("meta_")
+                        and key.endswith("_estimate"))
+    rows = [
+        ("dataset-generator pairs (datasets × generators)",
+         f"{get('n_pairs')} ({get('n_datasets')} × {get('n_generators')})"),
+        ("undefined external AUC (dataset × repetition tasks)", f"{get('tasks_undefined')} of {get('tasks_total')}"),
+        ("records used / total (undefined, failed, missing AUC)",
+         f"{get('records_valid')} / {get('records_total')} ({get('records_undefined')}, "
+         f"{get('records_failed')}, {get('records_missing_auc')})"),
+        ("pooled ρ, five metrics (range)", _range_text(get("pooled_rho_min"), get("pooled_rho_max"))),
+        ("pooled q (range); FDR-significant", f"{_range_text(get('pooled_q_min'), get('pooled_q_max'), 3, False)}; "
+                                              f"{get('n_pooled_significant')} of {len(analysis.METRICS)}"),
+        ("within-generator ρ, five metrics (range)", _range_text(get("within_rho_min"), get("within_rho_max"))),
+        ("within-generator smallest q; FDR-significant",
+         f"{_q(get('within_q_min'))}; {get('n_within_significant')} of {get('n_within_tests')}"),
+        ("composite score: pooled ρ (q)", f"{_num(get('composite_pooled_rho'), 2, True)} "
+                                          f"({_q(get('composite_pooled_q'))})"),
+        ("pooled ROC AUC for ΔAUC > 0, five metrics (range)",
+         _range_text(get("pooled_roc_auc_min"), get("pooled_roc_auc_max"), 2, False)),
+        (f"within-between: slopes with p < 0.05, between / within (of {len(analysis.METRICS)})",
+         f"{get('n_between_significant')} / {get('n_within_slope_significant')}"),
+    ]
+    for g in generators:
+        i2 = get(f"meta_{g}_i2")
+        i2_text = "n/a" if i2 is None else f"{100 * i2:.0f}%"
+        rows.append((f"meta-analysis {g}: pooled ΔAUC (I²)", f"{_num(get(f'meta_{g}_estimate'), 3, True)} ({i2_text})"))
+    rows += [
+        ("subgroup difference between generators, p", _q(get("meta_q_between_p"))),
+        ("quality-guided selection: mean ΔAUC [95% CI]",
+         f"{_num(get('selection_mean_delta'), 3, True)} [{_num(get('selection_ci_low'), 3, True)}, "
+         f"{_num(get('selection_ci_high'), 3, True)}]"),
+        ("datasets improved: selection / oracle",
+         f"{get('selection_n_improved')} / {get('oracle_n_improved')} of {get('selection_n_datasets')}"),
+        ("selection picks the oracle's generator",
+         f"{get('n_selected_equals_oracle')} of {get('selection_n_datasets')}"),
+        ("mean ΔAUC: oracle / random pick / SMOTE",
+         f"{_num(get('oracle_mean_delta'), 3, True)} / {_num(get('random_mean_delta'), 3, True)} / "
+         f"{_num(get('smote_mean_delta'), 3, True)}"),
+        ("selection − oracle, mean ΔAUC", _num(get("selected_minus_oracle_mean"), 3, True)),
+    ]
+    return rows
+
+
+def render_summary(document: Mapping[str, Any]) -> str:
+    """The Markdown of ``summary.md`` from the content of ``summary.json`` (pure formatting)."""
+    run = document["run"]
+    analyses = document["analyses"]
+    lines = [
+        "# Key numbers",
+        "",
+        "<!-- generated by radlib.report from summary.json; do not edit by hand -->",
+        "",
+        f"Profile **{run['profile']}**, configuration `{run['config_hash']}`: {run['datasets_requested']} datasets "
+        f"requested ({run['datasets_skipped']} unavailable), {run['repetitions']} repetitions, generators "
+        f"{', '.join(run['generators'])}; {run['tasks_ok']} of {run['tasks_total']} tasks ran.",
+        "",
+        "ρ is Spearman's correlation of a quality score (oriented so that higher = closer to the real data) "
+        "with ΔAUC = AUC(real + synthetic) − AUC(real only) at the simulated external site; a positive ρ "
+        "means better quality goes with a larger gain. q-values are Benjamini-Hochberg over all metrics × "
+        "groups (pooled and each generator) of one analysis. \"Pooled\" treats all dataset-generator pairs "
+        "together; \"within\" is computed inside each generator.",
+        "",
+    ]
+    if not analyses:
+        lines.append("No analysis has been run yet.")
+        return "\n".join(lines) + "\n"
+    header = ["", *[a["label"] for a in analyses]]
+    table_rows = [_rows_for(a["numbers"]) for a in analyses]
+    labels = [label for label, _ in table_rows[0]]
+    for rows in table_rows[1:]:   # generators may differ between analyses: union, in order
+        labels += [label for label, _ in rows if label not in labels]
+    values = [dict(rows) for rows in table_rows]
+    lines.append("| " + " | ".join(header) + " |")
+    lines.append("|" + "|".join(["---"] + ["---:"] * len(analyses)) + "|")
+    for label in labels:
+        lines.append("| " + " | ".join([label, *[v.get(label, "n/a") for v in values]]) + " |")
+    lines.append("")
+    for a in analyses:
+        subset = ("all datasets" if a["datasets"] is None
+                  else f"{len(a['datasets'])} datasets: {', '.join(a['datasets'])}")
+        lines.append(f"- **{a['label']}** ({subset}): tables `{a['prefix']}_*.csv`, figures `05_{a['prefix']}_*.png`.")
+    return "\n".join(lines) + "\n"
+
+
+def write_summary(summaries: Mapping[str, Mapping[str, Any]], manifest: Mapping, path: str | os.PathLike,
+                  prefixes: Mapping[str, str] | None = None, datasets: Mapping[str, Any] | None = None) -> Path:
+    """Write ``summary.md`` (at ``path``) and ``summary.json`` beside it.
+
+    Parameters
+    ----------
+    summaries : mapping
+        Analysis label -> :func:`radlib.analysis.summarize` dict, in report order.
+    manifest : mapping
+        The run manifest (profile, configuration hash, tasks, ...).
+    path : path
+        The Markdown file; the JSON goes to the same folder as ``summary.json``.
+    prefixes : mapping, optional
+        Label -> table prefix (where :func:`check_summary_agrees` finds the tables);
+        default :func:`table_prefix` of the summary's classifier and subset flag.
+    datasets : mapping, optional
+        Label -> list of the subset's datasets (None = all).
+
+    Returns
+    -------
+    Path
+        The Markdown file.
+    """
+    path = Path(path)
+    analyses = []
+    for label, numbers in summaries.items():
+        subset = "sensitivity" if numbers.get("subset") else "all"
+        prefix = (prefixes or {}).get(label) or table_prefix(numbers["classifier"], subset)
+        analyses.append({"label": label, "prefix": prefix, "classifier": numbers["classifier"], "subset": subset,
+                         "datasets": (datasets or {}).get(label),
+                         "numbers": {key: _plain(value) for key, value in numbers.items()}})
+    document = {"run": _manifest_fields(manifest), "analyses": analyses}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    (path.parent / SUMMARY_JSON).write_text(json.dumps(document, indent=2) + "\n")
+    path.write_text(render_summary(document))
+    return path
+
+
+def update_summary(numbers: Mapping[str, Any], folder: str | os.PathLike, classifier: str, subset: str,
+                   manifest: Mapping, datasets=None) -> Path:
+    """Store one analysis's numbers and rewrite ``summary.md``/``summary.json`` from all stored ones.
+
+    Notebook 05 calls this once per run; after the last of its runs the summary covers
+    every analysis of the configuration in ``manifest``.
+    """
+    save_label_summary(numbers, folder, classifier, subset, manifest, datasets)
+    entries = collect_summaries(folder, manifest.get("config_hash"))
+    return write_summary({e["label"]: e["numbers"] for e in entries}, manifest, Path(folder) / SUMMARY_MD,
+                         prefixes={e["label"]: e["prefix"] for e in entries},
+                         datasets={e["label"]: e["datasets"] for e in entries})
+
+
+def _same(a: Any, b: Any) -> bool:
+    if a is None or b is None or (isinstance(a, float) and math.isnan(a)) or (isinstance(b, float) and math.isnan(b)):
+        none_a = a is None or (isinstance(a, float) and math.isnan(a))
+        none_b = b is None or (isinstance(b, float) and math.isnan(b))
+        return none_a and none_b
+    if isinstance(a, bool) or isinstance(b, bool) or isinstance(a, str) or isinstance(b, str):
+        return a == b
+    return math.isclose(float(a), float(b), rel_tol=_RTOL, abs_tol=_ATOL)
+
+
+def check_summary_agrees(folder: str | os.PathLike) -> list[str]:
+    """Check that ``summary.json`` and ``summary.md`` of ``folder`` agree with its CSV tables.
+
+    For each analysis of ``summary.json``: read its tables (``<prefix>_<table>.csv``),
+    recompute the key numbers with :func:`radlib.analysis.summarize`, and compare them
+    with the stored numbers (relative tolerance 1e-9; NaN equals a stored null). Then
+    check that ``summary.md`` is exactly what :func:`render_summary` makes of
+    ``summary.json``.
+
+    Returns
+    -------
+    list of str
+        One line per disagreement; empty when everything agrees.
+    """
+    folder = Path(folder)
+    problems: list[str] = []
+    json_path, md_path = folder / SUMMARY_JSON, folder / SUMMARY_MD
+    if not json_path.exists():
+        return [f"{json_path} is missing"]
+    document = json.loads(json_path.read_text())
+    if not document.get("analyses"):
+        problems.append(f"{json_path.name} lists no analysis")
+    for entry in document.get("analyses", []):
+        label, prefix = entry["label"], entry["prefix"]
+        try:
+            tables = read_tables(folder, prefix)
+        except FileNotFoundError as exc:
+            problems.append(f"{label}: table missing: {exc.filename}")
+            continue
+        try:
+            derived = {key: _plain(value) for key, value in analysis.summarize(tables).items()}
+        except Exception as exc:  # a malformed table is a disagreement, not a crash
+            problems.append(f"{label}: the tables {prefix}_*.csv cannot be summarised: {exc!r}")
+            continue
+        stored = entry["numbers"]
+        for key in sorted(set(stored) | set(derived)):
+            if key not in derived:
+                problems.append(f"{label}: '{key}' is in {json_path.name} but not derived from the tables")
+            elif key not in stored:
+                problems.append(f"{label}: '{key}' derived from the tables is missing from {json_path.name}")
+            elif not _same(stored[key], derived[key]):
+                problems.append(f"{label}: {key} = {stored[key]!r} in {json_path.name}, "
+                                f"{derived[key]!r} from the tables {prefix}_*.csv")
+    if not md_path.exists():
+        problems.append(f"{md_path} is missing")
+    elif md_path.read_text() != render_summary(document):
+        problems.append(f"{md_path.name} is not what {json_path.name} renders to (edited by hand, or stale)")
+    return problems
+
+
+# --- the sensitivity subset --------------------------------------------------------------
+
+def sensitivity_table(config, n_jobs: int | None = None, refresh: bool = False) -> pd.DataFrame:
+    """The chance test of every dataset of ``config``, cached per configuration hash.
+
+    :func:`radlib.analysis.assess_chance` on the datasets that
+    :func:`radlib.data.load_datasets` loads for ``config`` (base seed
+    ``config["base_seed"]``), stored in ``<interim>/chance.parquet`` with a
+    ``config_hash`` column. A stored table of the same configuration hash is read back
+    instead of recomputed (unless ``refresh``), so the notebook runs for different
+    classifiers share one computation. Unavailable datasets are listed in
+    ``attrs["skipped"]`` (empty when read from the cache: see the run manifest).
+
+    Returns
+    -------
+    DataFrame
+        ``dataset``, the fields of :func:`radlib.analysis.chance_test`, ``config_hash``;
+        the sensitivity subset is ``table.loc[table.significant, "dataset"]``.
+    """
+    from radlib.data import load_datasets
+
+    path = Path(config.path("interim")) / "chance.parquet"
+    if path.exists() and not refresh:
+        cached = pd.read_parquet(path)
+        if len(cached) and (cached["config_hash"] == config.hash).all():
+            cached.attrs["skipped"] = {}
+            cached.attrs["cached"] = True
+            return cached
+    datasets, skipped = load_datasets(config)
+    jobs = int(config["run"]["n_jobs"]) if n_jobs is None else n_jobs
+    table = analysis.assess_chance(datasets, config, int(config["base_seed"]), n_jobs=jobs)
+    table["config_hash"] = config.hash
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    table.to_parquet(partial, index=False)
+    partial.replace(path)
+    table.attrs["skipped"] = dict(skipped)
+    table.attrs["cached"] = False
+    return table
+
+
+def sensitivity_subset(table: pd.DataFrame) -> list[str]:
+    """The datasets of the sensitivity subset: ``significant`` in :func:`sensitivity_table`."""
+    return sorted(table.loc[table["significant"].astype(bool), "dataset"])

@@ -1,0 +1,199 @@
+"""Tests of radlib.report: tables, the generated summary, its agreement check and the chance cache."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from radlib import analysis as A
+from radlib import report as R
+
+ROOT = Path(__file__).resolve().parents[1]
+COMMITTED = sorted((ROOT / "results").glob("*/summary.json"))
+MANIFEST = {"profile": "test", "config_hash": "abc123", "config": {"repetitions": 3,
+            "synthesis": {"generators": ["wgan_gp", "cvae", "tabddpm"]}},
+            "datasets_requested": 10, "datasets_skipped": {}, "tasks_total": 30, "tasks_ok": 30,
+            "undefined_auc_tasks": 1}
+
+
+def make_records(n_datasets=10, n_reps=3, seed=0):
+    """Records of 3 generators and SMOTE; one repetition of D0 has an undefined external AUC."""
+    rng = np.random.default_rng(seed)
+    arms = {"wgan_gp": (0.10, 0.02), "cvae": (0.20, 0.0), "tabddpm": (0.30, -0.02), "smote": (0.15, 0.01)}
+    rows = []
+    for i in range(n_datasets):
+        for r in range(n_reps):
+            base = {"dataset": f"D{i}", "repetition": r, "status": "ok", "undefined": i == 0 and r == 0}
+            rows.append({**base, "arm": "real", "auc_logreg": 0.7, "delta_auc_logreg": 0.0, "auc_rf": 0.7,
+                         "delta_auc_rf": 0.0, **{m: np.nan for m in A.METRICS}})
+            for arm, (distance, effect) in arms.items():
+                d = distance + rng.normal(0, 0.02)
+                delta = effect + rng.normal(0, 0.02)
+                rows.append({**base, "arm": arm, "auc_logreg": 0.7 + delta, "delta_auc_logreg": delta,
+                             "auc_rf": 0.7 + delta / 2, "delta_auc_rf": delta / 2, "wasserstein": d,
+                             "ks": d / 2, "mmd2": d ** 2, "corr_diff": d + rng.normal(0, 0.02),
+                             "detection_auc": 0.5 + d + rng.normal(0, 0.02)})
+    return pd.DataFrame(rows)
+
+
+@pytest.fixture(scope="module")
+def records():
+    return make_records()
+
+
+@pytest.fixture
+def written(tmp_path, records):
+    """A results folder as notebook 05 leaves it after two runs (logreg/all and rf/all)."""
+    numbers = {}
+    for classifier in ("logreg", "rf"):
+        results = A.run_analyses(records, classifier, n_boot=50)
+        R.write_tables(results, tmp_path, R.table_prefix(classifier, "all"))
+        numbers[classifier] = A.summarize(results)
+        R.update_summary(numbers[classifier], tmp_path, classifier, "all", MANIFEST)
+    return tmp_path, numbers
+
+
+def test_names():
+    assert R.table_prefix("logreg", "all") == "logreg_all"
+    assert R.table_prefix("rf", "sensitivity") == "rf_sensitivity"
+    assert R.analysis_label("logreg", "sensitivity") == "logreg, sensitivity subset"
+    with pytest.raises(ValueError, match="subset"):
+        R.table_prefix("logreg", "some")
+
+
+def test_every_table_is_written_as_csv_and_markdown(tmp_path, records):
+    results = A.run_analyses(records, "logreg", n_boot=20)
+    paths = R.write_tables(results, tmp_path, "logreg_all")
+    assert set(results) == set(R.TABLES)
+    assert sorted(p.name for p in paths) == sorted(f"logreg_all_{n}.{ext}" for n in R.TABLES for ext in ("csv", "md"))
+    back = R.read_tables(tmp_path, "logreg_all")
+    # every number survives the CSV round trip (empty notes come back as NaN)
+    pd.testing.assert_frame_equal(back["correlations"].drop(columns="note"),
+                                  results["correlations"].drop(columns="note"), check_dtype=False)
+    pd.testing.assert_frame_equal(back["selection_summary"], results["selection_summary"], check_dtype=False)
+    markdown = (tmp_path / "logreg_all_correlations.md").read_text()
+    assert markdown.startswith("| group") and "wasserstein" in markdown
+
+
+def test_summary_covers_every_run_and_agrees_with_the_tables(written):
+    folder, numbers = written
+    assert R.check_summary_agrees(folder) == []
+    document = json.loads((folder / "summary.json").read_text())
+    assert [a["label"] for a in document["analyses"]] == ["logreg", "rf"]
+    assert document["run"]["config_hash"] == "abc123"
+    text = (folder / "summary.md").read_text()
+    n = numbers["logreg"]
+    # numbers come from summarize(), formatted, not typed
+    assert f"{n['tasks_undefined']} of {n['tasks_total']}" in text and n["tasks_undefined"] == 1
+    assert f"{n['selection_mean_delta']:+.3f} [{n['selection_ci_low']:+.3f}, {n['selection_ci_high']:+.3f}]" in text
+    assert f"{n['pooled_rho_min']:+.2f} to {n['pooled_rho_max']:+.2f}" in text
+    assert f"{n['n_pairs']} ({n['n_datasets']} × {n['n_generators']})" in text
+    assert "| logreg | rf |" in text
+
+
+def test_altered_table_is_reported(written):
+    folder, numbers = written
+    path = folder / "logreg_all_correlations.csv"
+    table = pd.read_csv(path)
+    row = table.index[(table["group"] == "pooled") & (table["metric"] == "ks")][0]
+    table.loc[row, "rho"] = 0.99   # larger than any pooled ρ of the five metrics
+    table.to_csv(path, index=False)
+    problems = R.check_summary_agrees(folder)
+    assert len(problems) == 1
+    assert problems[0].startswith("logreg: pooled_rho_max") and "0.99" in problems[0]
+
+
+def test_altered_selection_and_missing_table_are_reported(written):
+    folder, _ = written
+    path = folder / "rf_all_selection_summary.csv"
+    table = pd.read_csv(path)
+    table.loc[table["comparison"] == "selected", "ci_low"] -= 0.01
+    table.to_csv(path, index=False)
+    (folder / "logreg_all_roc.csv").unlink()
+    problems = R.check_summary_agrees(folder)
+    assert any(p.startswith("rf: selection_ci_low") for p in problems)
+    assert any(p.startswith("logreg: table missing") and "logreg_all_roc.csv" in p for p in problems)
+
+
+def test_hand_edited_summary_is_reported(written):
+    folder, _ = written
+    path = folder / "summary.md"
+    path.write_text(path.read_text().replace("| logreg |", "| logreg (edited) |"))
+    assert R.check_summary_agrees(folder) == ["summary.md is not what summary.json renders to "
+                                              "(edited by hand, or stale)"]
+
+
+def test_summary_of_another_configuration_is_left_out(written, records):
+    folder, _ = written
+    other = dict(MANIFEST, config_hash="other")
+    results = A.run_analyses(records, "logreg", datasets=["D1", "D2", "D3"], n_boot=20)
+    R.write_tables(results, folder, "logreg_sensitivity")
+    with pytest.warns(UserWarning, match="configuration abc123, not other"):
+        R.update_summary(A.summarize(results), folder, "logreg", "sensitivity", other, ["D1", "D2", "D3"])
+    document = json.loads((folder / "summary.json").read_text())
+    assert [a["label"] for a in document["analyses"]] == ["logreg, sensitivity subset"]
+    assert document["analyses"][0]["datasets"] == ["D1", "D2", "D3"]
+    assert R.check_summary_agrees(folder) == []
+
+
+def test_write_summary_orders_and_renders_missing_values(tmp_path, records):
+    results = A.run_analyses(records, "logreg", datasets=["D1", "D2"], metrics=("mmd2",), n_boot=20)
+    numbers = A.summarize(results)
+    assert np.isnan(numbers["within_rho_min"])   # 2 datasets: no within-generator ρ
+    R.write_tables(results, tmp_path, "logreg_sensitivity")
+    R.write_summary({"logreg, sensitivity subset": numbers}, MANIFEST, tmp_path / "summary.md")
+    document = json.loads((tmp_path / "summary.json").read_text())
+    assert document["analyses"][0]["prefix"] == "logreg_sensitivity"
+    assert document["analyses"][0]["numbers"]["within_rho_min"] is None
+    assert "| within-generator ρ, five metrics (range) | n/a |" in (tmp_path / "summary.md").read_text()
+    assert R.check_summary_agrees(tmp_path) == []
+
+
+@pytest.mark.parametrize("summary", COMMITTED, ids=lambda p: p.parent.name)
+def test_committed_summary_agrees_with_committed_tables(summary):
+    """results/<profile>/summary.* as `make all` wrote them agree with the tables beside them."""
+    assert R.check_summary_agrees(summary.parent) == []
+
+
+# --- the sensitivity subset --------------------------------------------------------------
+
+def test_sensitivity_table_is_cached_per_configuration(offline_config, monkeypatch):
+    calls = []
+
+    def fake_assess(datasets, config, seed, n_jobs=1):
+        calls.append(seed)
+        return pd.DataFrame({"dataset": [d.name for d in datasets], "auc": 0.8, "p_value": [0.01, 0.5],
+                             "significant": [True, False]})
+
+    class Fake:
+        def __init__(self, name):
+            self.name = name
+
+    monkeypatch.setattr(R.analysis, "assess_chance", fake_assess)
+    monkeypatch.setattr("radlib.data.load_datasets", lambda config: ([Fake("A"), Fake("B")], {"C": "missing"}))
+    table = R.sensitivity_table(offline_config)
+    assert calls == [offline_config["base_seed"]] and table.attrs["skipped"] == {"C": "missing"}
+    assert (offline_config.path("interim") / "chance.parquet").exists()
+    again = R.sensitivity_table(offline_config)
+    assert len(calls) == 1 and again.attrs["cached"]
+    assert R.sensitivity_subset(again) == ["A"]
+    changed = offline_config.with_overrides({"sensitivity.alpha": 0.01})   # another configuration hash
+    R.sensitivity_table(changed)
+    assert len(calls) == 2
+    R.sensitivity_table(changed, refresh=True)
+    assert len(calls) == 3
+
+
+def test_sensitivity_table_on_a_real_dataset(mirror_config):
+    config = mirror_config.with_overrides({"datasets": ["Ahn2021"], "sensitivity.permutations": 10})
+    table = R.sensitivity_table(config, n_jobs=1)
+    assert list(table["dataset"]) == ["Ahn2021"] and (table["config_hash"] == config.hash).all()
+    assert table.loc[0, "n_permutations"] == 10 and 0 < table.loc[0, "p_value"] <= 1
+    from radlib.data import load_datasets
+
+    direct = A.assess_chance(load_datasets(config)[0], config, config["base_seed"])
+    pd.testing.assert_frame_equal(table.drop(columns="config_hash"), direct)
