@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import difflib
 import gzip
+import hashlib
 import zlib
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -76,6 +78,19 @@ class Dataset:
     @property
     def n(self) -> int:
         return self.X.shape[0]
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """12 hex digits of SHA-256 over the cleaned features, labels and column names.
+
+        Keys cached results, so a changed table under the same name is never mistaken
+        for the one that was run.
+        """
+        digest = hashlib.sha256()
+        for part in (np.ascontiguousarray(self.X, dtype=float), np.ascontiguousarray(self.y, dtype=np.int64)):
+            digest.update(part.tobytes())
+        digest.update("\x1f".join(self.feature_names).encode())
+        return digest.hexdigest()[:12]
 
     @property
     def p(self) -> int:

@@ -136,6 +136,7 @@ def run_task(dataset: Dataset, repetition: int, config: Config) -> pd.DataFrame:
 
     base = {
         "dataset": name,
+        "dataset_fingerprint": dataset.fingerprint,
         "repetition": repetition,
         "n_internal": len(y_internal),
         "n_external": len(y_external),
@@ -189,9 +190,11 @@ def run_task(dataset: Dataset, repetition: int, config: Config) -> pd.DataFrame:
 
 # --- the grid -----------------------------------------------------------------------------
 
-def task_path(config: Config, dataset: str, repetition: int) -> Path:
-    """Where a finished task's records live, keyed by configuration hash, dataset and repetition."""
-    return config.path("processed") / "tasks" / config.hash / f"{dataset}__r{repetition:03d}.parquet"
+def task_path(config: Config, dataset: Dataset, repetition: int) -> Path:
+    """Where a finished task's records live, keyed by configuration hash, dataset (name and
+    content fingerprint) and repetition."""
+    file_name = f"{dataset.name}__{dataset.fingerprint}__r{repetition:03d}.parquet"
+    return config.path("processed") / "tasks" / config.hash / file_name
 
 
 def read_task(path: Path, expected_arms: list[str]) -> pd.DataFrame | None:
@@ -310,15 +313,16 @@ def _execute(pending: list[tuple[Dataset, int]], config: Config, n_jobs: int, sc
     return failures
 
 
-def run_grid(config: Config, datasets: list[str] | None = None, n_jobs: int | None = None,
+def run_grid(config: Config, datasets: list[str | Dataset] | None = None, n_jobs: int | None = None,
              scheduler: str | None = None, show_progress: bool = True) -> GridResult:
     """Run every (dataset, repetition) task of a configuration, skipping finished ones.
 
     Parameters
     ----------
     config : Config
-    datasets : list of str, optional
-        Restrict to these dataset names (default: the profile's).
+    datasets : list of str or Dataset, optional
+        radMLBench names to load, or already loaded tables (e.g. a user's own, see
+        :func:`radlib.data.clean_table`); default: the profile's datasets.
     n_jobs : int, optional
         Local worker processes (default ``run.n_jobs``); ignored with ``scheduler``.
     scheduler : str, optional
@@ -336,20 +340,26 @@ def run_grid(config: Config, datasets: list[str] | None = None, n_jobs: int | No
     from tqdm.auto import tqdm
 
     started = time.perf_counter()
-    names = datasets if datasets is not None else datasets_of(config)
+    wanted = datasets if datasets is not None else datasets_of(config)
+    given = [d for d in wanted if isinstance(d, Dataset)]
+    names = [d for d in wanted if not isinstance(d, Dataset)]
     n_jobs = n_jobs or config["run"]["n_jobs"]
     scheduler = scheduler or config["run"]["scheduler"]
     processed = config.path("processed")
     expected_arms = arms_of(config)
     with _run_lock(processed):
         loaded, skipped = load_datasets(config, names)
+        loaded = given + loaded
         for name, reason in skipped.items():
             log.warning("dataset skipped: %s", reason)
         tasks = [(d, r) for d in loaded for r in range(config["repetitions"])]
+        by_name = {d.name: d for d in loaded}
+        if len(by_name) < len(loaded):
+            raise ValueError("two datasets share a name; names key the records, so they must be unique")
         frames = {}
         pending = []
         for dataset, repetition in tasks:
-            frame = read_task(task_path(config, dataset.name, repetition), expected_arms)
+            frame = read_task(task_path(config, dataset, repetition), expected_arms)
             if frame is None:
                 pending.append((dataset, repetition))
             else:
@@ -357,7 +367,7 @@ def run_grid(config: Config, datasets: list[str] | None = None, n_jobs: int | No
         reused = len(frames)
 
         def store(name: str, repetition: int, frame: pd.DataFrame) -> None:
-            _write_atomically(frame, task_path(config, name, repetition))
+            _write_atomically(frame, task_path(config, by_name[name], repetition))
             frames[(name, repetition)] = frame
 
         with tqdm(total=len(tasks), initial=reused, desc=f"grid {config.profile}", unit="task",
@@ -373,7 +383,7 @@ def run_grid(config: Config, datasets: list[str] | None = None, n_jobs: int | No
             "config_hash": config.hash,
             "config": config.params,
             "versions": package_versions(),
-            "datasets_requested": len(names),
+            "datasets_requested": len(wanted),
             "datasets_skipped": skipped,
             "tasks_total": len(tasks),
             "tasks_ok": len(frames),

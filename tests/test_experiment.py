@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from radlib import experiment, generators
-from radlib.data import Dataset
+from radlib.data import Dataset, load_dataset
 from radlib.experiment import (
     REAL_ARM,
     TIMING_COLUMNS,
@@ -166,13 +166,13 @@ def test_grid_writes_tasks_results_and_manifest(fast_config):
     assert json.loads(result.manifest_path.read_text())["tasks_ok"] == 4
     assert pd.read_parquet(result.results_path).shape[0] == m["records"]
     for name in ("Ahn2021", "HNSCC"):
-        assert task_path(fast_config, name, 1).exists()
+        assert task_path(fast_config, load_dataset(name, fast_config), 1).exists()
 
 
 def test_grid_resumes_and_recomputes_corrupt_files(fast_config):
     first = run_grid(fast_config, show_progress=False)
-    lost = task_path(fast_config, "Ahn2021", 1)
-    corrupt = task_path(fast_config, "HNSCC", 0)
+    lost = task_path(fast_config, load_dataset("Ahn2021", fast_config), 1)
+    corrupt = task_path(fast_config, load_dataset("HNSCC", fast_config), 0)
     lost.unlink()
     corrupt.write_bytes(corrupt.read_bytes()[:100])  # a half-written file
     assert read_task(corrupt, arms_of(fast_config)) is None
@@ -186,6 +186,15 @@ def test_unavailable_dataset_is_counted(fast_config):
                                          "data.mirror_dir": str(fast_config.mirror_dir or "/nonexistent")})
     result = run_grid(config, show_progress=False)
     assert "PI-CAI" in result.manifest["datasets_skipped"]
+
+
+def test_loaded_tables_run_and_a_changed_table_is_not_read_from_the_cache(fast_config):
+    config = fast_config.with_overrides({"repetitions": 1})
+    first = run_grid(config, datasets=[_toy_dataset(seed=1, name="Mine")], show_progress=False)
+    assert first.manifest["tasks_ok"] == 1 and first.records["dataset"].unique().tolist() == ["Mine"]
+    changed = run_grid(config, datasets=[_toy_dataset(seed=2, name="Mine")], show_progress=False)
+    assert changed.manifest["tasks_reused"] == 0
+    assert first.records["dataset_fingerprint"].iloc[0] != changed.records["dataset_fingerprint"].iloc[0]
 
 
 def test_second_run_on_the_same_folder_is_refused(fast_config):
@@ -212,7 +221,7 @@ def test_kill_9_then_rerun_gives_the_uninterrupted_table(fast_config, tmp_path):
     args = _cli_args(fast_config, tmp_path) + ["--set", "run.n_jobs=1"]
     env = {**os.environ, "RADLIB_OFFLINE": "1"}
     process = _cli(args, env=env)
-    tasks_dir = task_path(fast_config, "Ahn2021", 0).parent
+    tasks_dir = task_path(fast_config, load_dataset("Ahn2021", fast_config), 0).parent
     deadline = time.time() + 120
     while time.time() < deadline and not (tasks_dir.exists() and any(tasks_dir.glob("*.parquet"))):
         time.sleep(0.05)
