@@ -1,4 +1,4 @@
-"""The ``radlib`` command line: ``radlib datasets``, and the later stages' commands."""
+"""The ``radlib`` command line: ``radlib datasets``, ``radlib run``, ``radlib audit``."""
 
 from __future__ import annotations
 
@@ -64,6 +64,37 @@ def _run(args: argparse.Namespace) -> int:
     return 1 if m["tasks_failed"] else 0
 
 
+def _audit(args: argparse.Namespace) -> int:
+    import logging
+
+    from radlib.audit import MIN_CLASS_ROWS, AuditError, audit, describe_dataset
+    from radlib.experiment import GridLockedError
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    overrides = dict(parse_override(text) for text in args.overrides)
+    try:
+        result = audit(args.paths, args.target, id_column=args.id_column, profile=args.profile, overrides=overrides,
+                       generator_names=args.generators, out=args.out, n_jobs=args.n_jobs, scheduler=args.scheduler,
+                       plugins=args.plugins,
+                       min_class_rows=MIN_CLASS_ROWS if args.min_class_rows is None else args.min_class_rows)
+    except GridLockedError as exc:
+        print(f"radlib: error: {exc}", file=sys.stderr)
+        return 3
+    except AuditError as exc:
+        print(f"radlib: error: {exc}", file=sys.stderr)
+        return 2
+    m = result.grid.manifest
+    for dataset in result.datasets:
+        print(describe_dataset(dataset))
+    print()
+    print(result.verdict)
+    print(f"{m['tasks_ok']} of {m['tasks_total']} tasks done ({m['tasks_reused']} reused), "
+          f"{len(m['tasks_failed'])} failed, {m['arms_failed']} failed arms; {result.seconds:.1f} s")
+    print(f"written to {result.out}: records {result.grid.results_path.name}, manifest "
+          f"{result.grid.manifest_path.name}, verdict.md, tables/ and figures/")
+    return 1 if m["tasks_failed"] else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="radlib", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -76,6 +107,25 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--scheduler", default=None, help="address of an existing Dask scheduler, e.g. tcp://host:8786")
     run.add_argument("--datasets", nargs="+", default=None, help="restrict to these datasets")
     run.set_defaults(handler=_run)
+    audit = commands.add_parser(
+        "audit", help="run the study's protocol on your own table(s) and print a verdict",
+        description="Run the study's protocol (repetitions, simulated external site, generators, SMOTE, "
+                    "both classifiers) on your own radiomics table(s); several tables get the full analyses.")
+    audit.add_argument("--csv", dest="paths", nargs="+", required=True, metavar="PATH",
+                       help="table(s): CSV, .csv.gz or Parquet files, or folders of them")
+    audit.add_argument("--target", required=True, help="the binary outcome column")
+    audit.add_argument("--id", dest="id_column", default=None, help="a patient ID column to drop (default: ID)")
+    _add_profile_arguments(audit)
+    audit.add_argument("--generators", nargs="+", default=None, metavar="NAME",
+                       help="generators to run instead of the profile's (registered names; 'smote' adds SMOTE)")
+    audit.add_argument("--out", default=None, help="output folder (default: results/audit/<table name>/)")
+    audit.add_argument("--n-jobs", type=int, default=None, help="local worker processes (default: the profile's)")
+    audit.add_argument("--scheduler", default=None, help="address of an existing Dask scheduler")
+    audit.add_argument("--plugin", dest="plugins", action="append", default=[], metavar="MODULE_OR_FILE",
+                       help="a .py file or module that registers generators/metrics (repeatable)")
+    audit.add_argument("--min-class-rows", type=int, default=None,
+                       help="fewest rows a class may have (default: radlib.audit.MIN_CLASS_ROWS, 10)")
+    audit.set_defaults(handler=_audit)
     return parser
 
 

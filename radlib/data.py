@@ -12,6 +12,7 @@ the count. Cleaning follows DESIGN.md step 1 and keeps a report of every dropped
 
 from __future__ import annotations
 
+import csv
 import difflib
 import gzip
 import hashlib
@@ -169,8 +170,36 @@ def locate_dataset(name: str, config: Config) -> Availability:
     return Availability(name, None, "unavailable", f"not in {' or '.join(looked)}; downloads are off (offline)")
 
 
+def _duplicates(names) -> list[str]:
+    """Names that occur more than once, in order of their first repeat."""
+    seen, repeated = set(), []
+    for name in map(str, names):
+        if name in seen and name not in repeated:
+            repeated.append(name)
+        seen.add(name)
+    return repeated
+
+
+def _csv_header(path: Path, gzipped: bool) -> list[str]:
+    """The raw header row of a CSV file (before pandas renames repeated names to ``x.1``)."""
+    opener = gzip.open if gzipped else open
+    with opener(path, "rt", newline="", encoding="utf-8", errors="replace") as fh:
+        return next(csv.reader(fh), [])
+
+
 def read_table(path: str | Path) -> pd.DataFrame:
-    """Read a radiomics table (CSV, gzip-compressed CSV or Parquet), naming the file on failure."""
+    """Read a radiomics table (CSV, gzip-compressed CSV or Parquet), naming the file on failure.
+
+    Raises
+    ------
+    DataError
+        Missing, empty, truncated or corrupt file, a file that is not a text table (or,
+        for ``.parquet``, not a Parquet file), or duplicate column names: pandas would
+        silently rename a repeated CSV header ``x`` to ``x.1``, so the raw header is checked.
+    """
+    import pyarrow
+    import pyarrow.parquet as pq
+
     path = Path(path)
     if not path.exists():
         raise DataError(f"file {path} does not exist")
@@ -178,10 +207,20 @@ def read_table(path: str | Path) -> pd.DataFrame:
         raise DataError(f"file {path} is empty")
     try:
         if path.suffix == ".parquet":
+            repeated = _duplicates(pq.read_schema(path).names)
+            if repeated:
+                raise DataError(f"file {path}: duplicate column names {repeated}")
             return pd.read_parquet(path)
         with open(path, "rb") as fh:
             gzipped = fh.read(2) == b"\x1f\x8b"
-        return pd.read_csv(path, compression="gzip" if gzipped else None)
+        frame = pd.read_csv(path, compression="gzip" if gzipped else None)
+        repeated = _duplicates(_csv_header(path, gzipped))
+        if repeated:
+            raise DataError(f"file {path}: duplicate column names {repeated}")
+        return frame
+    except pyarrow.ArrowException as exc:
+        raise DataError(f"file {path} is not a readable Parquet file (truncated, corrupt or another format: "
+                        f"{exc})") from exc
     except (EOFError, gzip.BadGzipFile, zlib.error, OSError) as exc:
         raise DataError(f"file {path} is truncated or corrupt ({type(exc).__name__}: {exc})") from exc
     except UnicodeDecodeError as exc:

@@ -27,12 +27,21 @@ every per-feature value against scipy and ``benchmarks/quality_metrics.py`` time
 
 :func:`sanity_ladder` builds synthetic sets of known, increasing distance from the real
 data, to check (and show, in notebook 03) that every metric orders them.
+
+Your own metrics: :func:`register_metric` adds a function ``f(real, synth[, seed]) -> float``
+with its ideal value and orientation. :func:`quality_metrics` then computes it after the five,
+so it lands in every record of the grid (one more column), and :func:`align_metrics` knows
+its ideal. The five built-in metrics (:data:`METRICS`) and the composite of the analyses are
+unchanged; :data:`USER_METRICS` holds the registered ones. In a parallel grid each worker
+process needs the registration too: ``radlib audit --plugin`` takes care of that (see
+``radlib.audit``).
 """
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import numpy as np
 from scipy.spatial.distance import cdist, pdist, squareform
@@ -59,6 +68,11 @@ __all__ = [
     "quality_metrics",
     "align_metrics",
     "sanity_ladder",
+    "USER_METRICS",
+    "UserMetric",
+    "register_metric",
+    "unregister_metric",
+    "registered_metrics",
 ]
 
 
@@ -413,6 +427,138 @@ def compute_detection_auc(real: np.ndarray, synth: np.ndarray, seed: int, n_fold
     return float(weighted_auc / n_pairs)
 
 
+# --- user metrics ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class UserMetric:
+    """A registered metric: its function and its :class:`MetricInfo`.
+
+    Attributes
+    ----------
+    name : str
+        Column name in the records.
+    function : callable
+        ``function(real, synth)`` or ``function(real, synth, seed)`` returning a float.
+    info : MetricInfo
+        Label, ideal value, orientation and scope.
+    takes_seed : bool
+        Whether ``function`` is called with the seed as a third argument.
+    """
+
+    name: str
+    function: Callable[..., float]
+    info: MetricInfo
+    takes_seed: bool
+
+
+#: Registered user metrics, name -> :class:`UserMetric`, in registration order.
+USER_METRICS: dict[str, UserMetric] = {}
+
+ORIENTATIONS = ("lower", "higher", "closer")
+# Column names of the records (radlib.experiment.run_task) that a metric may not take.
+_RESERVED_NAMES = frozenset({
+    "dataset", "dataset_fingerprint", "repetition", "arm", "arm_seed", "status", "error", "undefined",
+    "n_internal", "n_external", "internal_positives", "external_positives", "k_selected", "n_synthetic",
+    "split_seed", "config_hash", "versions", "fit_seconds", "sample_seconds", "metric_seconds",
+    "classifier_seconds", "composite",
+})
+
+
+def _takes_seed(function: Callable[..., float]) -> bool:
+    try:
+        parameters = list(inspect.signature(function).parameters.values())
+    except (TypeError, ValueError):  # builtins without a signature: call with (real, synth)
+        return False
+    if any(p.kind is p.VAR_POSITIONAL for p in parameters) or any(p.name == "seed" for p in parameters):
+        return True
+    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return len(positional) >= 3
+
+
+def register_metric(name: str, function: Callable[..., float], ideal: float, orientation: str = "lower",
+                    *, label: str | None = None, scope: str = "joint", replace: bool = False) -> UserMetric:
+    """Add a quality metric that :func:`quality_metrics` computes after the five built-in ones.
+
+    Parameters
+    ----------
+    name : str
+        Column name in the records; not a built-in metric, nor a column the records
+        already have (``arm``, ``status``, ``auc_logreg``, ...).
+    function : callable
+        ``function(real, synth)`` or ``function(real, synth, seed)``: two float arrays of
+        shape (n, p) and (m, p) (the real internal rows and the synthetic rows in the
+        selected, standardised feature space) and an int seed; returns a float.
+    ideal : float
+        The value of synthetic data indistinguishable from the real data (0 for a
+        distance, 0.5 for a detection AUC, 1 for a similarity score of at most 1).
+    orientation : {"lower", "higher", "closer"}
+        ``lower``: smaller is closer to real and values lie at or above ``ideal``;
+        ``higher``: larger is closer to real and values lie at or below ``ideal``;
+        ``closer``: the distance from ``ideal`` counts, on either side. In every case
+        :func:`align_metrics` reports ``|value - ideal|``.
+    label : str, optional
+        Text for tables and axes (default: ``name``).
+    scope : {"joint", "marginal"}
+        What the metric sees (documentation only).
+    replace : bool
+        Allow replacing a registered user metric of the same name.
+
+    Returns
+    -------
+    UserMetric
+
+    Raises
+    ------
+    ValueError
+        A bad name, a name already taken, an orientation not in ``ORIENTATIONS``, a
+        non-finite ideal or a function that is not callable.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> def mean_gap(real, synth):
+    ...     return float(np.abs(real.mean(axis=0) - synth.mean(axis=0)).mean())
+    >>> _ = register_metric("mean_gap", mean_gap, ideal=0.0, orientation="lower")
+    >>> unregister_metric("mean_gap")
+    """
+    if not isinstance(name, str) or not name.isidentifier():
+        raise ValueError(f"a metric name must be a Python identifier such as 'mean_gap', got {name!r}")
+    if name in METRICS or name in _RESERVED_NAMES or name.startswith(("auc_", "delta_auc_")):
+        raise ValueError(f"'{name}' is a built-in metric or a column of the records; choose another name")
+    if name in USER_METRICS and not replace:
+        raise ValueError(f"a metric named '{name}' is already registered; pass replace=True to replace it")
+    if not callable(function):
+        raise ValueError(f"metric '{name}': function must be callable, got {function!r}")
+    if orientation not in ORIENTATIONS:
+        raise ValueError(f"metric '{name}': orientation must be one of {', '.join(ORIENTATIONS)}, got {orientation!r}")
+    if not np.isfinite(ideal):
+        raise ValueError(f"metric '{name}': ideal must be a finite number, got {ideal!r}")
+    text = orientation if orientation != "closer" else f"closer to {ideal:g}"
+    metric = UserMetric(name, function, MetricInfo(label or name, float(ideal), text, scope), _takes_seed(function))
+    USER_METRICS[name] = metric
+    return metric
+
+
+def unregister_metric(name: str) -> None:
+    """Remove a registered user metric (built-in metrics cannot be removed)."""
+    if name not in USER_METRICS:
+        raise ValueError(f"no user metric named '{name}'; registered: {', '.join(USER_METRICS) or 'none'}")
+    del USER_METRICS[name]
+
+
+def registered_metrics() -> dict[str, MetricInfo]:
+    """Every metric :func:`quality_metrics` computes: the five built-in ones, then the user ones."""
+    return {**METRICS, **{name: metric.info for name, metric in USER_METRICS.items()}}
+
+
+def _user_metric_values(real: np.ndarray, synth: np.ndarray, seed: int) -> dict[str, float]:
+    values = {}
+    for name, metric in USER_METRICS.items():
+        args = (real, synth, seed) if metric.takes_seed else (real, synth)
+        values[name] = float(metric.function(*args))
+    return values
+
+
 def quality_metrics(
     real: np.ndarray, synth: np.ndarray, seed: int, config_or_params: Config | Mapping[str, Any]
 ) -> dict[str, float]:
@@ -434,26 +580,33 @@ def quality_metrics(
     Returns
     -------
     dict
-        ``wasserstein``, ``ks``, ``mmd2``, ``corr_diff``, ``detection_auc``.
+        ``wasserstein``, ``ks``, ``mmd2``, ``corr_diff``, ``detection_auc``, then every
+        metric of :func:`register_metric` (:data:`USER_METRICS`) in registration order.
+        A user metric that raises makes the call raise (in the grid: the arm is recorded
+        as failed with the error).
     """
     params = read_section(config_or_params, "metrics", ("detection_folds", "mmd_max_rows"))
-    return {
+    values = {
         "wasserstein": compute_wasserstein(real, synth),
         "ks": compute_ks(real, synth),
         "mmd2": compute_mmd2(real, synth, seed, max_rows=params["mmd_max_rows"]),
         "corr_diff": compute_corr_diff(real, synth),
         "detection_auc": compute_detection_auc(real, synth, seed, n_folds=params["detection_folds"]),
     }
+    if USER_METRICS:
+        values.update(_user_metric_values(*_check_samples(real, synth), seed))
+    return values
 
 
 def align_metrics(values: Mapping[str, float]) -> dict[str, float]:
     """Distance of each metric from its ideal: lower is closer to real for all five.
 
     ``|value - ideal|``: unchanged for the four metrics whose ideal is 0 (they are never
-    negative), ``|AUC - 0.5|`` for the detection AUC. Keys not in :data:`METRICS` are
-    left out.
+    negative), ``|AUC - 0.5|`` for the detection AUC; registered user metrics
+    (:func:`register_metric`) likewise, with their own ideal. Other keys are left out.
     """
-    return {name: abs(value - METRICS[name].ideal) for name, value in values.items() if name in METRICS}
+    known = registered_metrics()
+    return {name: abs(value - known[name].ideal) for name, value in values.items() if name in known}
 
 
 def sanity_ladder(real: np.ndarray, seed: int) -> dict[str, np.ndarray]:

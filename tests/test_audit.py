@@ -1,0 +1,381 @@
+"""``radlib audit``: your own tables through the study's protocol, plug-ins, and every bad input.
+
+Bad inputs are tested through the user-facing path (``radlib.cli.main(["audit", ...])``):
+the exit code, the message on stderr, and that nothing was trained (no records written).
+The reading and cleaning functions themselves are tested in test_data.py and test_config.py.
+"""
+
+import gzip
+import json
+import resource
+import sys
+import textwrap
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from radlib import analysis, audit as A, cli, generators, quality
+from radlib.data import DataError
+from radlib.generators.base import Generator
+
+# Small settings: 2 repetitions, a small forest, few permutations for the sensitivity subset.
+FAST = {"repetitions": 2, "classifiers.rf.n_estimators": 10, "sensitivity.permutations": 20}
+FAST_ARGS = ["--profile", "smoke", "--set", "repetitions=2", "--set", "classifiers.rf.n_estimators=10",
+             "--n-jobs", "1"]
+
+
+# --- a small generator and a small metric, defined here (the plug-in way) -----------------
+
+class GaussianGenerator(Generator):
+    """Class-conditional Gaussian with a diagonal covariance; ``spread`` scales the SDs."""
+
+    name = "gauss"
+
+    def __init__(self, *, spread: float = 1.0):
+        self.spread = spread
+
+    def _fit(self, X, y, seed):
+        self.mean_ = {c: X[y == c].mean(axis=0) for c in (0, 1)}
+        self.sd_ = {c: X[y == c].std(axis=0) * self.spread + 1e-9 for c in (0, 1)}
+
+    def _sample_class(self, label, n, seed):
+        rng = np.random.default_rng(seed)
+        return self.mean_[label] + self.sd_[label] * rng.standard_normal((n, len(self.mean_[label])))
+
+
+class NoisyCopy(Generator):
+    """Real rows of the class drawn with replacement, plus Gaussian noise of ``noise`` SDs."""
+
+    name = "noisy"
+
+    def __init__(self, *, noise: float = 0.5):
+        self.noise = noise
+
+    def _fit(self, X, y, seed):
+        self.rows_ = {c: X[y == c] for c in (0, 1)}
+
+    def _sample_class(self, label, n, seed):
+        rng = np.random.default_rng(seed)
+        rows = self.rows_[label]
+        picked = rows[rng.integers(0, len(rows), n)]
+        return picked + self.noise * rows.std(axis=0) * rng.standard_normal(picked.shape)
+
+
+def mean_gap(real, synth):
+    """Mean absolute difference of the column means (0 is ideal)."""
+    return float(np.abs(real.mean(axis=0) - synth.mean(axis=0)).mean())
+
+
+@pytest.fixture
+def registry(monkeypatch):
+    """Private copies of the generator and metric registries, restored after the test."""
+    monkeypatch.setattr(generators, "_REGISTRY", dict(generators._REGISTRY))
+    monkeypatch.setattr(quality, "USER_METRICS", {})
+    before = set(sys.modules)
+    yield
+    for name in set(sys.modules) - before:
+        if name.startswith("radlib_plugin_"):
+            del sys.modules[name]
+
+
+def _frame(n=80, p=8, seed=0, positives=None, target="Target"):
+    """ID, target and p Gaussian features; the first three shifted by the class."""
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % 2 if positives is None else np.r_[np.zeros(n - positives, int), np.ones(positives, int)]
+    X = rng.normal(size=(n, p))
+    X[:, :3] += 1.2 * y[:, None]
+    frame = pd.DataFrame(X.round(5), columns=[f"f{j}" for j in range(p)])
+    frame.insert(0, "ID", [f"p{i:03d}" for i in range(n)])
+    frame.insert(1, target, y)
+    return frame
+
+
+def _audit_cli(capsys, *args):
+    code = cli.main(["audit", *map(str, args)])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+# --- one table ----------------------------------------------------------------------------
+
+def test_one_table_end_to_end_with_messy_columns_a_user_generator_and_a_user_metric(tmp_path, registry):
+    frame = _frame()
+    frame["site"] = np.where(np.arange(len(frame)) % 3, "A", "B")  # text: dropped and listed
+    frame["empty"] = np.nan                                            # all missing
+    frame["flat"] = 7.0                                                # constant
+    frame.loc[[0, 5], "f7"] = [np.inf, -np.inf]                        # become missing, counted
+    path = tmp_path / "my_cohort.csv"
+    frame.to_csv(path, index=False)
+    generators.register("gauss", GaussianGenerator)
+    generators.register("noisy", NoisyCopy)
+    quality.register_metric("mean_gap", mean_gap, ideal=0.0, orientation="lower")
+
+    result = A.audit([path], "Target", profile="smoke", overrides=FAST, generator_names=["gauss", "noisy"],
+                     out=tmp_path / "out", n_jobs=1, n_boot=50, show_progress=False)
+
+    dataset = result.datasets[0]
+    assert dataset.name == "my_cohort" and dataset.p == 8
+    assert dataset.report["dropped"] == {"non_numeric": ["site"], "all_missing": ["empty"], "constant": ["flat"]}
+    assert dataset.report["infinite_values"] == 2
+    text = A.describe_dataset(dataset)
+    assert "dropped 1 non-numeric: site" in text and "all missing: empty" in text and "constant: flat" in text
+    assert "2 infinite values set to missing" in text
+
+    records = result.grid.records
+    assert sorted(records["arm"].unique()) == ["gauss", "noisy", "real", "smote"]
+    assert (records["status"] == "ok").all() and result.grid.manifest["tasks_ok"] == 2
+    synthetic = records[records["arm"] != "real"]
+    assert np.isfinite(synthetic["mean_gap"]).all() and records.loc[records["arm"] == "real", "mean_gap"].isna().all()
+    assert result.config.path("processed") == tmp_path / "out"  # nothing mixes with the radMLBench runs
+
+    # The arm summary: mean ΔAUC and its t-interval, recomputed here with scipy.
+    arms = result.arms.set_index(["classifier", "arm"])
+    for arm in ("gauss", "noisy", "smote"):
+        values = records.loc[records["arm"] == arm, "delta_auc_logreg"].to_numpy()
+        low, high = stats.t.interval(0.95, len(values) - 1, loc=values.mean(), scale=stats.sem(values))
+        row = arms.loc[("logreg", arm)]
+        assert row["delta_auc"] == pytest.approx(values.mean())
+        assert (row["delta_auc_ci_low"], row["delta_auc_ci_high"]) == pytest.approx((low, high))
+        assert row["mean_gap"] == pytest.approx(records.loc[records["arm"] == arm, "mean_gap"].mean())
+    quantities = result.quantities
+    assert {"delta_auc", "auc", "wasserstein", "detection_auc", "mean_gap"} <= set(quantities["quantity"])
+    assert set(result.ranks["metric"]) == {*analysis.METRICS, analysis.COMPOSITE, "mean_gap"}
+
+    out = tmp_path / "out"
+    for name in ("results.parquet", "manifest.json", "verdict.md", "data_report.json", "tables/audit_arms.csv",
+                 "tables/audit_quantities.md", "tables/audit_ranks.csv",
+                 "tables/audit_logreg_repetition_correlations.csv", "figures/delta_auc.png",
+                 "figures/quality_vs_delta_logreg.png", "figures/quality_vs_delta_rf.pdf"):
+        assert (out / name).is_file(), name
+    assert json.loads((out / "data_report.json").read_text())["my_cohort"]["dropped"]["non_numeric"] == ["site"]
+    verdict = result.verdict
+    assert "Verdict for my_cohort (80 patients, 8 features" in verdict
+    assert "Logistic regression: real-only external AUC" in verdict and "Random forest" in verdict
+    assert "Did quality predict the gain? Best composite quality:" in verdict
+    assert f"{arms.loc[('logreg', 'gauss'), 'delta_auc']:+.3f}" in verdict
+    assert verdict in (out / "verdict.md").read_text()
+
+    # A rerun reuses every task; adding a metric recomputes the tasks that lack it.
+    again = A.audit([path], "Target", profile="smoke", overrides=FAST, generator_names=["gauss", "noisy"],
+                    out=out, n_jobs=1, n_boot=50, show_progress=False)
+    assert again.grid.manifest["tasks_reused"] == 2
+    quality.register_metric("max_gap", lambda real, synth: float(np.abs(real.max(0) - synth.max(0)).mean()), 0.0)
+    third = A.audit([path], "Target", profile="smoke", overrides=FAST, generator_names=["gauss", "noisy"],
+                    out=out, n_jobs=1, n_boot=50, show_progress=False)
+    assert third.grid.manifest["tasks_reused"] == 0
+    assert np.isfinite(third.grid.records.query("arm != 'real'")["max_gap"]).all()
+
+
+def test_summaries_and_rank_agreement_match_a_hand_calculation():
+    """Three generators with known quality and ΔAUC over 3 repetitions; values checked by hand."""
+    rows = []
+    delta = {"g1": [0.03, 0.05, 0.04], "g2": [0.00, 0.01, -0.01], "g3": [-0.02, -0.04, -0.03]}
+    wasserstein = {"g1": 0.3, "g2": 0.1, "g3": 0.2}  # g2 closest to real, but g1 gains most
+    for r in range(3):
+        rows.append({"dataset": "T", "repetition": r, "arm": "real", "status": "ok", "undefined": False,
+                     "auc_logreg": 0.7, "delta_auc_logreg": 0.0, **{m: np.nan for m in analysis.METRICS}})
+        for g in delta:
+            rows.append({"dataset": "T", "repetition": r, "arm": g, "status": "ok", "undefined": False,
+                         "auc_logreg": 0.7 + delta[g][r], "delta_auc_logreg": delta[g][r],
+                         "wasserstein": wasserstein[g], "ks": wasserstein[g], "mmd2": wasserstein[g],
+                         "corr_diff": wasserstein[g], "detection_auc": 0.5 + wasserstein[g]})
+    records = pd.DataFrame(rows)
+    arms = A.summarize_arms(records).set_index("arm")
+    # g1: mean 0.04, sd 0.01, n 3 -> half-width t(0.975, 2) * 0.01 / sqrt(3) = 4.303 * 0.005774 = 0.02484
+    assert arms.loc["g1", "delta_auc"] == pytest.approx(0.04)
+    assert arms.loc["g1", "delta_auc_ci_low"] == pytest.approx(0.04 - 0.024841, abs=1e-5)
+    assert arms.loc["g1", "decision"] == "improved" and arms.loc["g3", "decision"] == "worsened"
+    assert arms.loc["g2", "decision"] == "no clear change" and arms.loc["g1", "n_improved"] == 3
+    ranks = A.rank_agreement(arms.reset_index()).set_index("metric")
+    # quality order g2 > g3 > g1 (lower distance first), ΔAUC order g1 > g2 > g3:
+    # ranks (quality, ΔAUC): g1 (1, 3), g2 (3, 2), g3 (2, 1) -> ρ = 1 - 6·(4 + 1 + 1) / (3·8) = -0.5
+    assert ranks.loc["wasserstein", "rho"] == pytest.approx(-0.5)
+    assert ranks.loc["composite", "best_by_quality"] == "g2" and ranks.loc["composite", "best_by_delta"] == "g1"
+    assert not ranks["same_best"].any()
+    assert ranks.loc["wasserstein", "quality_order"] == "g2 > g3 > g1"
+    assert ranks.loc["wasserstein", "delta_order"] == "g1 > g2 > g3"
+
+
+def test_cli_audit_with_a_plugin_file_runs_in_process(tmp_path, registry, capsys):
+    _frame().to_csv(tmp_path / "cohort.csv", index=False)
+    plugin = tmp_path / "my_plugin.py"
+    plugin.write_text(textwrap.dedent('''
+        import numpy as np
+        from radlib.generators import Generator, register
+        from radlib.quality import register_metric
+
+        class ShuffledCopy(Generator):
+            """Real rows of the class with every column shuffled independently."""
+            def _fit(self, X, y, seed):
+                self.rows_ = {c: X[y == c] for c in (0, 1)}
+            def _sample_class(self, label, n, seed):
+                rng = np.random.default_rng(seed)
+                rows = self.rows_[label][rng.integers(0, len(self.rows_[label]), n)]
+                return np.column_stack([rng.permutation(col) for col in rows.T])
+
+        def sd_ratio(real, synth, seed):
+            return float(np.mean(synth.std(axis=0) / real.std(axis=0)))
+
+        register("shuffled", ShuffledCopy, replace=True)
+        register_metric("sd_ratio", sd_ratio, ideal=1.0, orientation="closer", replace=True)
+    '''))
+    out = tmp_path / "out"
+    code, stdout, stderr = _audit_cli(capsys, "--csv", tmp_path / "cohort.csv", "--target", "Target", *FAST_ARGS,
+                                      "--generators", "shuffled", "--plugin", plugin, "--out", out)
+    assert code == 0, stderr
+    assert "Verdict for cohort" in stdout and "shuffled" in stdout and "2 of 2 tasks done" in stdout
+    records = pd.read_parquet(out / "results.parquet")
+    assert sorted(records["arm"].unique()) == ["real", "shuffled", "smote"]
+    assert np.isfinite(records.loc[records["arm"] != "real", "sd_ratio"]).all()
+    assert quality.align_metrics({"sd_ratio": 0.8})["sd_ratio"] == pytest.approx(0.2)
+
+
+def test_a_folder_of_tables_gets_the_full_analyses(tmp_path, registry):
+    folder = tmp_path / "collection"
+    folder.mkdir()
+    _frame(seed=1).to_csv(folder / "site_a.csv", index=False)
+    _frame(n=70, seed=2).to_csv(folder / "site_b.csv.gz", index=False, compression="gzip")
+    _frame(n=90, seed=3).to_parquet(folder / "site_c.parquet", index=False)
+    (folder / "notes.txt").write_text("not a table")  # ignored: not a table ending
+    generators.register("gauss", GaussianGenerator)
+    generators.register("noisy", NoisyCopy)
+
+    result = A.audit([folder], "Target", profile="smoke", overrides=FAST, generator_names=["gauss", "noisy"],
+                     out=tmp_path / "out", n_jobs=1, n_boot=50, show_progress=False)
+
+    assert [d.name for d in result.datasets] == ["site_a", "site_b", "site_c"]
+    assert result.grid.manifest["tasks_ok"] == 6
+    tables = tmp_path / "out" / "tables"
+    for prefix in ("logreg_all", "rf_all"):
+        for name in ("pairs", "correlations", "roc", "meta_generators", "selection_summary", "within_between"):
+            assert (tables / f"{prefix}_{name}.csv").is_file(), (prefix, name)
+        assert (tmp_path / "out" / "figures" / f"05_{prefix}_quality_vs_delta.png").is_file()
+    assert (tables / "summary.md").is_file()
+    from radlib.report import check_summary_agrees
+    assert check_summary_agrees(tables) == []
+    pairs = result.analyses["logreg"]["pairs"]
+    assert len(pairs[pairs["arm"].isin(["gauss", "noisy"])]) == 6  # 3 tables x 2 generators
+    assert "Verdict for 3 tables (site_a, site_b, site_c)" in result.verdict
+    assert "gauss: pooled ΔAUC" in result.verdict and "Quality vs ΔAUC" in result.verdict
+
+
+def test_twenty_thousand_features_run_through_feature_selection(tmp_path, registry):
+    """60 patients x 20,000 features: the top-k ANOVA selection keeps 32; memory stays small."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 20_000)).round(3)
+    y = np.arange(60) % 2
+    X[:, :5] += y[:, None]
+    frame = pd.DataFrame(X, columns=[f"feature_{j}" for j in range(X.shape[1])])
+    frame.insert(0, "Target", y)
+    path = tmp_path / "wide.parquet"
+    frame.to_parquet(path, index=False)
+    result = A.audit([path], "Target", profile="smoke", overrides={**FAST, "repetitions": 1},
+                     generator_names=[], out=tmp_path / "out", n_jobs=1, show_progress=False)
+    assert result.datasets[0].p == 20_000
+    assert result.grid.records["k_selected"].unique().tolist() == [32]
+    assert (result.grid.records["status"] == "ok").all()
+    assert "60 patients, 20000 features" in result.verdict
+    peak_gib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # kB on Linux
+    assert peak_gib < 4, f"peak memory {peak_gib:.1f} GiB"
+
+
+def test_exactly_the_minimum_class_size_is_accepted(tmp_path):
+    path = tmp_path / "small.csv"
+    _frame(n=40, positives=A.MIN_CLASS_ROWS).to_csv(path, index=False)
+    assert np.bincount(A.load_table(path, "Target").y).tolist() == [30, A.MIN_CLASS_ROWS]
+    with pytest.raises(DataError, match=f"class 1 of 'Target' has {A.MIN_CLASS_ROWS} rows"):
+        A.load_table(path, "Target", min_class_rows=A.MIN_CLASS_ROWS + 1)
+
+
+def test_tables_with_the_same_name_are_refused(tmp_path):
+    _frame().to_csv(tmp_path / "x.csv", index=False)
+    _frame().to_parquet(tmp_path / "x.parquet", index=False)
+    with pytest.raises(A.AuditError, match="distinct names.*x occur"):
+        A.find_tables([tmp_path / "x.csv", tmp_path / "x.parquet"])
+
+
+# --- bad input, through the command line --------------------------------------------------
+
+def _write(tmp_path, case):
+    """Write the file of one bad-input case; return (table path, extra CLI arguments)."""
+    path = tmp_path / "table.csv"
+    frame = _frame(n=40)
+    extra = []
+    if case == "empty file":
+        path.write_bytes(b"")
+    elif case == "header only":
+        path.write_text("ID,Target,f0,f1\n")
+    elif case == "target missing":
+        frame.rename(columns={"Target": "Outcome"}).to_csv(path, index=False)
+    elif case == "three target values":
+        frame.assign(Target=np.arange(40) % 3).to_csv(path, index=False)
+    elif case == "one target value":
+        frame.assign(Target=1).to_csv(path, index=False)
+    elif case == "duplicate column names":
+        path.write_text(frame.to_csv(index=False).replace("f2", "f1", 1))
+    elif case == "too few rows in a class":
+        _frame(n=40, positives=4).to_csv(path, index=False)
+    elif case == "truncated gzip":
+        path = tmp_path / "table.csv.gz"
+        data = gzip.compress(frame.to_csv(index=False).encode())
+        path.write_bytes(data[: len(data) // 2])
+    elif case == "not text":
+        path.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(np.random.default_rng(0).integers(0, 256, 4096, dtype=np.uint8)))
+    elif case == "not parquet":
+        path = tmp_path / "table.parquet"
+        frame.to_csv(path, index=False)
+    elif case == "ID column missing":
+        frame.to_csv(path, index=False)
+        extra = ["--id", "PatientID"]
+    elif case == "folder without tables":
+        path = tmp_path / "folder"
+        path.mkdir()
+        (path / "readme.txt").write_text("no tables here")
+    elif case == "unknown generator":
+        frame.to_csv(path, index=False)
+        extra = ["--generators", "cvae", "gan"]
+    elif case in ("profile unknown key", "profile wrong type"):
+        frame.to_csv(path, index=False)
+        profile = tmp_path / "lab.yaml"
+        profile.write_text("repetitons: 3\n" if case == "profile unknown key" else "repetitions: two\n")
+        extra = ["--profile", profile]
+    elif case == "broken plug-in":
+        frame.to_csv(path, index=False)
+        plugin = tmp_path / "broken.py"
+        plugin.write_text("raise RuntimeError('this plug-in is broken')\n")
+        extra = ["--plugin", plugin]
+    return path, extra
+
+
+BAD_INPUTS = {
+    "empty file": r"file .*table.csv is empty",
+    "header only": r"has a header but no rows",
+    "target missing": r"target column 'Target' not found; the columns are: ID, Outcome, f0, f1",
+    "three target values": r"target must be binary .*found 3 values",
+    "one target value": r"target has a single class \(1\)",
+    "duplicate column names": r"duplicate column names \['f1'\]",
+    "too few rows in a class": r"class 1 of 'Target' has 4 rows \(class 0: 36\); the audit needs at least 10",
+    "truncated gzip": r"table.csv.gz is truncated or corrupt",
+    "not text": r"table.csv is not a text table",
+    "not parquet": r"table.parquet is not a readable Parquet file",
+    "ID column missing": r"ID column 'PatientID' not found; the columns are: ID, Target",
+    "folder without tables": r"folder .*folder holds no table",
+    "unknown generator": r"unknown generator\(s\) 'gan'; available: wgan_gp, cvae, tabddpm, smote",
+    "profile unknown key": r"unknown configuration key 'repetitons' \(did you mean repetitions\?\); allowed keys",
+    "profile wrong type": r"'repetitions' must be of type int, got 'two' \(str\)",
+    "broken plug-in": r"plug-in .*broken.py failed to load: RuntimeError: this plug-in is broken",
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_INPUTS))
+def test_bad_input_is_a_clear_error_before_any_training(case, tmp_path, registry, capsys):
+    path, extra = _write(tmp_path, case)
+    out = tmp_path / "out"
+    args = ["--csv", path, "--target", "Target", "--profile", "smoke", "--n-jobs", "1", "--out", out, *extra]
+    code, stdout, stderr = _audit_cli(capsys, *args)
+    assert code == 2, (stdout, stderr)
+    assert stderr.startswith("radlib: error: ")
+    assert __import__("re").search(BAD_INPUTS[case], stderr), stderr
+    assert not (out / "results.parquet").exists() and not (out / "tasks").exists()
