@@ -33,6 +33,9 @@ $(STAMP): requirements.lock pyproject.toml
 	touch $@
 
 all: $(EXECUTED) ## execute the numbered notebooks with papermill for PROFILE; figures to figures/PROFILE/
+ifeq ($(PROFILE),full)
+	$(PY) -c "from radlib.report import embed_summary; embed_summary('README.md', 'results/full/summary.md')"
+endif
 
 $(BUILD)/%.ipynb: notebooks/%.ipynb $(RADLIB_SOURCES) $(STAMP)
 	@mkdir -p $(BUILD)

@@ -12,7 +12,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-__all__ = ["OKABE_ITO", "save_figure", "arm_colours", "plot_dataset_overview", "plot_sanity_ladder", "plot_delta_auc"]
+__all__ = ["OKABE_ITO", "save_figure", "arm_colours", "plot_dataset_overview", "plot_sanity_ladder", "plot_delta_auc",
+           "plot_marginals", "plot_pca_real_vs_synthetic", "plot_correlation_matrices"]
 
 # Okabe & Ito (2008), a palette distinguishable under the common colour-vision deficiencies.
 OKABE_ITO = ["#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000"]
@@ -532,4 +533,127 @@ def plot_within_between(within_between: pd.DataFrame, alpha: float = 0.05) -> pl
                            label="open: not significant")]
     ax.set_title("Within-between decomposition of the quality-ΔAUC slope", fontsize=11)
     _legend_below(fig, handles, ncol=2)
+    return fig
+
+
+# --- Real next to synthetic (notebook 02_synthesis) -------------------------------------------
+
+# Real data in black and grey, synthetic in the palette's orange; class 0 and 1 by colour
+# within each (blue, vermillion), real vs synthetic by marker.
+_REAL_COLOUR = "#404040"
+_SYNTH_COLOUR = OKABE_ITO[0]
+_CLASS_COLOURS = {0: OKABE_ITO[4], 1: OKABE_ITO[5]}
+
+
+def plot_marginals(X_real: np.ndarray, synthetic: dict[str, np.ndarray], features, feature_names=None,
+                   bins: int = 20) -> plt.Figure:
+    """Histograms of a few features, real vs synthetic, one row per generator.
+
+    Parameters
+    ----------
+    X_real : ndarray of shape (n, p)
+        Real rows (in the study: the internal set after the development pipeline).
+    synthetic : dict
+        Generator name -> synthetic rows of shape (m, p).
+    features : sequence of int
+        Column indices to show, one panel column each.
+    feature_names : sequence of str, optional
+        Names of all p columns, for the panel titles.
+    bins : int
+        Histogram bins, shared by real and synthetic within a panel (density scale).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    features = list(features)
+    fig, axes = plt.subplots(len(synthetic), len(features), figsize=(2.6 * len(features), 2.1 * len(synthetic)),
+                             squeeze=False, sharey="col")
+    for row, (name, X_synth) in enumerate(synthetic.items()):
+        for col, j in enumerate(features):
+            ax = axes[row, col]
+            edges = np.histogram_bin_edges(np.concatenate([X_real[:, j], X_synth[:, j]]), bins=bins)
+            ax.hist(X_real[:, j], bins=edges, density=True, color=_REAL_COLOUR, alpha=0.35, label="real")
+            ax.hist(X_synth[:, j], bins=edges, density=True, histtype="step", linewidth=1.6, color=_SYNTH_COLOUR,
+                    label="synthetic")
+            if row == 0:
+                ax.set_title(feature_names[j] if feature_names is not None else f"feature {j}", fontsize=8)
+            if col == 0:
+                ax.set_ylabel(f"{name}\ndensity", fontsize=9)
+            ax.tick_params(labelsize=7)
+    axes[0, -1].legend(fontsize=7, frameon=False)
+    fig.suptitle("Marginals: real (filled) vs synthetic (line)", fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def plot_pca_real_vs_synthetic(X_real: np.ndarray, y_real: np.ndarray,
+                               synthetic: dict[str, tuple[np.ndarray, np.ndarray]]) -> plt.Figure:
+    """Real and synthetic rows on the first two principal components of the real rows.
+
+    One panel per generator; colour is the class, filled circles are real rows and crosses
+    synthetic ones. The projection is fitted on the real rows only, so every panel shares
+    the same axes.
+
+    Parameters
+    ----------
+    X_real : ndarray of shape (n, p)
+    y_real : ndarray of shape (n,)
+        0/1 labels.
+    synthetic : dict
+        Generator name -> (X_synth, y_synth).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    from sklearn.decomposition import PCA
+
+    pca = PCA(n_components=2).fit(X_real)
+    real = pca.transform(X_real)
+    fig, axes = plt.subplots(1, len(synthetic), figsize=(3.8 * len(synthetic), 3.8), squeeze=False,
+                             sharex=True, sharey=True)
+    for ax, (name, (X_synth, y_synth)) in zip(axes[0], synthetic.items()):
+        synth = pca.transform(X_synth)
+        for c, colour in _CLASS_COLOURS.items():
+            ax.scatter(*synth[y_synth == c].T, marker="x", s=14, linewidth=0.8, color=colour, alpha=0.6,
+                       label=f"synthetic, class {c}")
+            ax.scatter(*real[y_real == c].T, marker="o", s=18, color=colour, edgecolor="black", linewidth=0.4,
+                       label=f"real, class {c}")
+        ax.set_title(name, fontsize=10)
+        ax.set_xlabel(f"PC1 ({pca.explained_variance_ratio_[0]:.0%} of real variance)", fontsize=8)
+    axes[0, 0].set_ylabel(f"PC2 ({pca.explained_variance_ratio_[1]:.0%})", fontsize=8)
+    axes[0, -1].legend(fontsize=7, frameon=False, loc="best")
+    fig.tight_layout()
+    return fig
+
+
+def plot_correlation_matrices(X_real: np.ndarray, synthetic: dict[str, np.ndarray]) -> plt.Figure:
+    """Pearson correlation matrices side by side: real, then each generator's synthetic rows.
+
+    Each synthetic panel's title gives the mean absolute difference from the real matrix
+    over the off-diagonal entries (the study's quality metric 4).
+
+    Parameters
+    ----------
+    X_real : ndarray of shape (n, p)
+    synthetic : dict
+        Generator name -> synthetic rows of shape (m, p).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    real = np.corrcoef(X_real, rowvar=False)
+    off_diagonal = ~np.eye(len(real), dtype=bool)
+    panels = {"real": real, **{name: np.corrcoef(X, rowvar=False) for name, X in synthetic.items()}}
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels) + 0.8, 3.4), squeeze=False)
+    for ax, (name, matrix) in zip(axes[0], panels.items()):
+        image = ax.imshow(matrix, vmin=-1, vmax=1, cmap="RdBu_r")
+        difference = np.nanmean(np.abs(matrix - real)[off_diagonal])
+        title = name if name == "real" else f"{name}\nmean |Δr| = {difference:.3f}"
+        ax.set_title(title, fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.colorbar(image, ax=list(axes[0]), shrink=0.8, label="Pearson r")
     return fig

@@ -197,3 +197,30 @@ def test_sensitivity_table_on_a_real_dataset(mirror_config):
 
     direct = A.assess_chance(load_datasets(config)[0], config, config["base_seed"])
     pd.testing.assert_frame_equal(table.drop(columns="config_hash"), direct)
+
+
+def test_embed_summary_replaces_only_the_marked_block(tmp_path):
+    from radlib.report import README_END, README_START, embed_summary, embedded_summary
+
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{README_START}\nold numbers\n{README_END}\noutro\n")
+    summary = tmp_path / "summary.md"
+    summary.write_text("| pairs | 129 |\n")
+    embed_summary(readme, summary)
+    text = readme.read_text()
+    assert text.startswith("intro\n") and text.endswith("outro\n")
+    assert embedded_summary(text) == "| pairs | 129 |"
+    readme.write_text("no markers")
+    with pytest.raises(ValueError, match="no summary markers"):
+        embed_summary(readme, summary)
+
+
+def test_readme_shows_the_committed_full_summary():
+    """The README's results block is the generated results/full/summary.md, verbatim."""
+    from radlib.report import embedded_summary
+
+    root = Path(__file__).resolve().parents[1]
+    summary = root / "results" / "full" / "summary.md"
+    if not summary.exists():
+        pytest.skip("no committed full-profile summary yet")
+    assert embedded_summary((root / "README.md").read_text()) == summary.read_text().strip()
