@@ -50,6 +50,7 @@ from statsmodels.stats.meta_analysis import combine_effects
 from statsmodels.stats.multitest import multipletests
 from threadpoolctl import threadpool_limits
 
+from radlib import quality
 from radlib.config import derive_seed
 from radlib.features import development_pipeline
 
@@ -85,7 +86,7 @@ __all__ = [
 REAL_ARM = "real"
 SMOTE_ARM = "smote"
 #: The five quality metrics of DESIGN.md step 6, in the order used in every table.
-METRICS = ("wasserstein", "ks", "mmd2", "corr_diff", "detection_auc")
+METRICS = tuple(quality.METRICS)  # the study's five metrics, in radlib.quality's order
 #: Name of the composite quality score (analysis 4) wherever a metric name is expected.
 COMPOSITE = "composite"
 #: Group label of the analysis over all generator pairs together.
