@@ -39,20 +39,20 @@ endif
 
 $(BUILD)/%.ipynb: notebooks/%.ipynb $(RADLIB_SOURCES) $(STAMP)
 	@mkdir -p $(BUILD)
-	$(PAPERMILL) $< $@.partial -p profile $(PROFILE)
-	mv $@.partial $@
+	$(PAPERMILL) $< $(@:.ipynb=.partial.ipynb) -p profile $(PROFILE)
+	mv $(@:.ipynb=.partial.ipynb) $@
 
 # Later stages read what earlier ones wrote: the grid (04) before the analyses (05).
 $(BUILD)/05_ecological_fallacy.ipynb: $(BUILD)/04_external_validation.ipynb
 $(VARIANTS): $(BUILD)/05_ecological_fallacy.ipynb
 
 $(BUILD)/05_ecological_fallacy_rf_all.ipynb:
-	$(PAPERMILL) notebooks/05_ecological_fallacy.ipynb $@.partial -p profile $(PROFILE) -p classifier rf
-	mv $@.partial $@
+	$(PAPERMILL) notebooks/05_ecological_fallacy.ipynb $(@:.ipynb=.partial.ipynb) -p profile $(PROFILE) -p classifier rf
+	mv $(@:.ipynb=.partial.ipynb) $@
 
 $(BUILD)/05_ecological_fallacy_logreg_sensitivity.ipynb:
-	$(PAPERMILL) notebooks/05_ecological_fallacy.ipynb $@.partial -p profile $(PROFILE) -p subset sensitivity
-	mv $@.partial $@
+	$(PAPERMILL) notebooks/05_ecological_fallacy.ipynb $(@:.ipynb=.partial.ipynb) -p profile $(PROFILE) -p subset sensitivity
+	mv $(@:.ipynb=.partial.ipynb) $@
 
 grid: $(STAMP) ## run only the experiment grid for PROFILE (radlib run; cached and resumable)
 	$(VENV)/bin/radlib run --profile $(PROFILE)
