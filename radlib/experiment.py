@@ -23,6 +23,7 @@ import time
 import traceback
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 
@@ -224,6 +225,21 @@ def _write_atomically(frame: pd.DataFrame, path: Path) -> None:
         partial.unlink(missing_ok=True)
 
 
+def _write_text_atomically(text: str, path: Path) -> None:
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    partial.write_text(text)
+    os.replace(partial, path)
+
+
+def _previous_runs(manifest_path: Path, config_hash: str) -> list[dict]:
+    """The run history of an earlier manifest of the same configuration (empty otherwise)."""
+    try:
+        previous = json.loads(manifest_path.read_text())
+    except (OSError, ValueError):
+        return []
+    return list(previous.get("runs", [])) if previous.get("config_hash") == config_hash else []
+
+
 @contextmanager
 def _run_lock(folder: Path):
     folder.mkdir(parents=True, exist_ok=True)
@@ -335,7 +351,8 @@ def run_grid(config: Config, datasets: list[str | Dataset] | None = None, n_jobs
     GridResult
         The consolidated records (also written to ``<processed>/results.parquet``) and the
         manifest (``<processed>/manifest.json``): configuration and hash, versions, counts of
-        tasks done, failed and skipped datasets, undefined AUCs, failed arms, wall time.
+        tasks done, failed and skipped datasets, undefined AUCs, failed arms, wall time, and
+        ``runs``: the history of this configuration's runs (wall time, tasks computed and reused).
     """
     from tqdm.auto import tqdm
 
@@ -398,5 +415,16 @@ def run_grid(config: Config, datasets: list[str | Dataset] | None = None, n_jobs
             "wall_seconds": round(time.perf_counter() - started, 1),
         }
         manifest_path = processed / "manifest.json"
-        manifest_path.write_text(json.dumps(manifest, indent=2, default=str))
+        # Keep the history of this configuration's runs: a rerun that only reads the cache must
+        # not hide how long the run that computed the tasks took.
+        manifest["runs"] = _previous_runs(manifest_path, config.hash) + [{
+            "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "wall_seconds": manifest["wall_seconds"],
+            "tasks_computed": len(pending) - len(failures),
+            "tasks_reused": reused,
+            "tasks_failed": len(failures),
+            "n_jobs": n_jobs,
+            "scheduler": scheduler,
+        }]
+        _write_text_atomically(json.dumps(manifest, indent=2, default=str), manifest_path)
     return GridResult(records, manifest, results_path, manifest_path)

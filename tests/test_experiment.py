@@ -178,6 +178,8 @@ def test_grid_resumes_and_recomputes_corrupt_files(fast_config):
     assert read_task(corrupt, arms_of(fast_config)) is None
     second = run_grid(fast_config, show_progress=False)
     assert second.manifest["tasks_reused"] == 2 and second.manifest["tasks_ok"] == 4
+    runs = json.loads(second.manifest_path.read_text())["runs"]
+    assert [run["tasks_computed"] for run in runs] == [4, 2]  # the first run is not forgotten
     pd.testing.assert_frame_equal(_comparable(first.records), _comparable(second.records))
 
 
