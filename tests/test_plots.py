@@ -15,8 +15,6 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.colors import to_hex  # noqa: E402
 from scipy import stats  # noqa: E402
@@ -24,29 +22,8 @@ from sklearn.metrics import roc_auc_score  # noqa: E402
 
 from radlib import analysis as A  # noqa: E402
 from radlib import plots as P  # noqa: E402
+from synthetic_records import GENERATORS, make_records  # noqa: E402
 
-GENERATORS = {"wgan_gp": (0.10, 0.02), "cvae": (0.20, 0.0), "tabddpm": (0.30, -0.02)}
-
-
-def make_records(n_datasets=10, n_reps=3, seed=0, smote=True):
-    """Records with an ecological fallacy: better generators help more, no within association."""
-    rng = np.random.default_rng(seed)
-    arms = dict(GENERATORS, **({"smote": (0.15, 0.01)} if smote else {}))
-    rows = []
-    for i in range(n_datasets):
-        dataset = f"D{i}"
-        for r in range(n_reps):
-            base = {"dataset": dataset, "repetition": r, "status": "ok", "undefined": False}
-            rows.append({**base, "arm": "real", "auc_logreg": 0.7, "delta_auc_logreg": 0.0, "auc_rf": 0.7,
-                         "delta_auc_rf": 0.0, **{m: np.nan for m in A.METRICS}})
-            for arm, (distance, effect) in arms.items():
-                d = distance + rng.normal(0, 0.02)
-                delta = effect + rng.normal(0, 0.02)
-                rows.append({**base, "arm": arm, "auc_logreg": 0.7 + delta, "delta_auc_logreg": delta,
-                             "auc_rf": 0.7 + delta, "delta_auc_rf": delta, "wasserstein": d, "ks": d / 2,
-                             "mmd2": d ** 2, "corr_diff": d + rng.normal(0, 0.02),
-                             "detection_auc": 0.5 + d + rng.normal(0, 0.02)})
-    return pd.DataFrame(rows)
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,8 @@ import pytest
 from radlib import analysis as A
 from radlib import report as R
 
+import synthetic_records
+
 ROOT = Path(__file__).resolve().parents[1]
 COMMITTED = sorted((ROOT / "results").glob("*/summary.json"))
 MANIFEST = {"profile": "test", "config_hash": "abc123", "config": {"repetitions": 3,
@@ -20,24 +22,9 @@ MANIFEST = {"profile": "test", "config_hash": "abc123", "config": {"repetitions"
             "undefined_auc_tasks": 1}
 
 
-def make_records(n_datasets=10, n_reps=3, seed=0):
+def make_records():
     """Records of 3 generators and SMOTE; one repetition of D0 has an undefined external AUC."""
-    rng = np.random.default_rng(seed)
-    arms = {"wgan_gp": (0.10, 0.02), "cvae": (0.20, 0.0), "tabddpm": (0.30, -0.02), "smote": (0.15, 0.01)}
-    rows = []
-    for i in range(n_datasets):
-        for r in range(n_reps):
-            base = {"dataset": f"D{i}", "repetition": r, "status": "ok", "undefined": i == 0 and r == 0}
-            rows.append({**base, "arm": "real", "auc_logreg": 0.7, "delta_auc_logreg": 0.0, "auc_rf": 0.7,
-                         "delta_auc_rf": 0.0, **{m: np.nan for m in A.METRICS}})
-            for arm, (distance, effect) in arms.items():
-                d = distance + rng.normal(0, 0.02)
-                delta = effect + rng.normal(0, 0.02)
-                rows.append({**base, "arm": arm, "auc_logreg": 0.7 + delta, "delta_auc_logreg": delta,
-                             "auc_rf": 0.7 + delta / 2, "delta_auc_rf": delta / 2, "wasserstein": d,
-                             "ks": d / 2, "mmd2": d ** 2, "corr_diff": d + rng.normal(0, 0.02),
-                             "detection_auc": 0.5 + d + rng.normal(0, 0.02)})
-    return pd.DataFrame(rows)
+    return synthetic_records.make_records(rf_scale=0.5, undefined_first=True)
 
 
 @pytest.fixture(scope="module")
