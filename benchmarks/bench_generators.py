@@ -70,8 +70,12 @@ def run_worker(dataset: str, generator: str, repetitions: int, profile: str) -> 
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     for repetition in range(repetitions):
         X_train, X_test, y_train, y_test = train_test_split(
-            data.X, data.y, train_size=0.7, stratify=data.y,
-            random_state=config.seed("bench_generators", dataset, repetition) % 2**32)
+            data.X,
+            data.y,
+            train_size=0.7,
+            stratify=data.y,
+            random_state=config.seed("bench_generators", dataset, repetition) % 2**32,
+        )
         pipeline = development_pipeline(config["features"]["k"], data.p).fit(X_train, y_train)
         X_train, X_test = pipeline.transform(X_train), pipeline.transform(X_test)
         model = generators.from_config(generator, config)
@@ -80,18 +84,28 @@ def run_worker(dataset: str, generator: str, repetitions: int, profile: str) -> 
         fitted, fitted_cpu = time.perf_counter(), time.process_time()
         X_synth, y_synth = model.sample({0: int(np.sum(y_train == 0)), 1: int(np.sum(y_train == 1))})
         sampled = time.perf_counter()
-        rows.append({
-            "fit_s": fitted - start,
-            "fit_cpu_s": fitted_cpu - start_cpu,
-            "sample_s": sampled - fitted,
-            "ks": float(np.mean([ks_2samp(X_synth[:, j], X_train[:, j]).statistic for j in range(X_train.shape[1])])),
-            "tstr": auc(X_synth, y_synth, X_test, y_test),
-            "trtr": auc(X_train, y_train, X_test, y_test),
-        })
+        rows.append(
+            {
+                "fit_s": fitted - start,
+                "fit_cpu_s": fitted_cpu - start_cpu,
+                "sample_s": sampled - fitted,
+                "ks": float(
+                    np.mean([ks_2samp(X_synth[:, j], X_train[:, j]).statistic for j in range(X_train.shape[1])])
+                ),
+                "tstr": auc(X_synth, y_synth, X_test, y_test),
+                "trtr": auc(X_train, y_train, X_test, y_test),
+            }
+        )
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kilobytes on Linux
     summary = pd.DataFrame(rows).mean().to_dict()
-    summary.update(dataset=dataset, generator=generator, n_train=len(X_train), p=X_train.shape[1],
-                   peak_mb=peak_kb / 1024, growth_mb=(peak_kb - rss_before) / 1024)
+    summary.update(
+        dataset=dataset,
+        generator=generator,
+        n_train=len(X_train),
+        p=X_train.shape[1],
+        peak_mb=peak_kb / 1024,
+        growth_mb=(peak_kb - rss_before) / 1024,
+    )
     return summary
 
 
@@ -102,8 +116,17 @@ def run_all(datasets: list[str], generators: list[str], repetitions: int, profil
     results = []
     for dataset in datasets:
         for generator in generators:
-            command = [sys.executable, __file__, "--worker", dataset, generator,
-                       "--repetitions", str(repetitions), "--profile", profile]
+            command = [
+                sys.executable,
+                __file__,
+                "--worker",
+                dataset,
+                generator,
+                "--repetitions",
+                str(repetitions),
+                "--profile",
+                profile,
+            ]
             done = subprocess.run(command, capture_output=True, text=True, env=environment)
             if done.returncode != 0:
                 raise RuntimeError(f"{generator} on {dataset} failed:\n{done.stderr[-3000:]}")
@@ -118,12 +141,31 @@ def markdown_table(results: pd.DataFrame) -> str:
     ctgan_fit = table[table["generator"] == "ctgan"].set_index("dataset")["fit_s"]
     table["x_ctgan"] = table["fit_s"] / table["dataset"].map(ctgan_fit)
     table["dataset"] = table["dataset"] + " (n=" + table["n_train"].astype(str) + ")"
-    columns = {"dataset": "dataset (training rows)", "generator": "generator", "fit_s": "fit s",
-               "fit_cpu_s": "fit cpu s", "sample_s": "sample s", "x_ctgan": "x ctgan", "peak_mb": "peak MB",
-               "growth_mb": "+MB", "ks": "KS", "tstr": "TSTR", "trtr": "TRTR"}
+    columns = {
+        "dataset": "dataset (training rows)",
+        "generator": "generator",
+        "fit_s": "fit s",
+        "fit_cpu_s": "fit cpu s",
+        "sample_s": "sample s",
+        "x_ctgan": "x ctgan",
+        "peak_mb": "peak MB",
+        "growth_mb": "+MB",
+        "ks": "KS",
+        "tstr": "TSTR",
+        "trtr": "TRTR",
+    }
     table = table[[c for c in columns if c in table]].rename(columns=columns)
-    formats = {"fit s": "{:.2f}", "fit cpu s": "{:.2f}", "sample s": "{:.3f}", "x ctgan": "{:.2f}",
-               "peak MB": "{:.0f}", "+MB": "{:.0f}", "KS": "{:.3f}", "TSTR": "{:.3f}", "TRTR": "{:.3f}"}
+    formats = {
+        "fit s": "{:.2f}",
+        "fit cpu s": "{:.2f}",
+        "sample s": "{:.3f}",
+        "x ctgan": "{:.2f}",
+        "peak MB": "{:.0f}",
+        "+MB": "{:.0f}",
+        "KS": "{:.3f}",
+        "TSTR": "{:.3f}",
+        "TRTR": "{:.3f}",
+    }
     for column, fmt in formats.items():
         if column in table:
             table[column] = table[column].map(lambda v, f=fmt: "" if pd.isna(v) else f.format(v))
@@ -149,16 +191,18 @@ def main(argv: list[str] | None = None) -> int:
     results = run_all(args.datasets, args.generators, args.repetitions, args.profile)
     import torch
 
-    text = "\n".join([
-        f"Generators at the `{args.profile}` profile's budgets; k=32 features; means over {args.repetitions} "
-        f"stratified 70/30 splits; one torch thread per fit; {platform.processor() or platform.machine()}, "
-        f"{os.cpu_count()} cores, torch {torch.__version__}; total {time.perf_counter() - started:.0f} s; "
-        f"1-min load average {load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end "
-        "(other processes on the machine slow the wall clock).",
-        "",
-        markdown_table(results),
-        "",
-    ])
+    text = "\n".join(
+        [
+            f"Generators at the `{args.profile}` profile's budgets; k=32 features; means over {args.repetitions} "
+            f"stratified 70/30 splits; one torch thread per fit; {platform.processor() or platform.machine()}, "
+            f"{os.cpu_count()} cores, torch {torch.__version__}; total {time.perf_counter() - started:.0f} s; "
+            f"1-min load average {load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end "
+            "(other processes on the machine slow the wall clock).",
+            "",
+            markdown_table(results),
+            "",
+        ]
+    )
     print(text)
     if args.output:
         with open(args.output, "w") as fh:

@@ -41,25 +41,39 @@ def main() -> None:
     rng = np.random.default_rng(args.seed)
     sample = sorted(rng.choice([d.name for d in available], size=min(args.datasets, len(available)), replace=False))
     n_full_tasks = len(available) * full["repetitions"]
-    print(f"profile {full.profile}: {len(available)} datasets available ({len(skipped)} skipped), "
-          f"{n_full_tasks} tasks; benchmark sample: {', '.join(sample)} (1 repetition each)\n")
+    print(
+        f"profile {full.profile}: {len(available)} datasets available ({len(skipped)} skipped), "
+        f"{n_full_tasks} tasks; benchmark sample: {', '.join(sample)} (1 repetition each)\n"
+    )
 
     rows, records = [], None
     for workers in (1, 2):
         with tempfile.TemporaryDirectory() as tmp:
             config = full.with_overrides({"repetitions": 1, "paths.processed": tmp})
-            with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                              dashboard_address=None, silence_logs=logging.ERROR) as cluster, \
-                    Client(cluster) as client:
+            with (
+                LocalCluster(
+                    n_workers=workers,
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=None,
+                    silence_logs=logging.ERROR,
+                ) as cluster,
+                Client(cluster) as client,
+            ):
                 started = time.perf_counter()
-                result = run_grid(config, datasets=sample, scheduler=cluster.scheduler_address,
-                                  show_progress=False)
+                result = run_grid(config, datasets=sample, scheduler=cluster.scheduler_address, show_progress=False)
                 wall = time.perf_counter() - started
                 peaks = client.run(_peak_rss_mib)
             records = result.records
-            rows.append({"workers": workers, "tasks": result.manifest["tasks_ok"], "wall_s": round(wall, 1),
-                         "tasks_per_min": round(60 * result.manifest["tasks_ok"] / wall, 2),
-                         "peak_rss_per_worker_MiB": round(max(peaks.values()))})
+            rows.append(
+                {
+                    "workers": workers,
+                    "tasks": result.manifest["tasks_ok"],
+                    "wall_s": round(wall, 1),
+                    "tasks_per_min": round(60 * result.manifest["tasks_ok"] / wall, 2),
+                    "peak_rss_per_worker_MiB": round(max(peaks.values())),
+                }
+            )
     table = pd.DataFrame(rows)
     table["speedup"] = (table["tasks_per_min"] / table["tasks_per_min"].iloc[0]).round(2)
     print("## Throughput\n")
@@ -71,8 +85,10 @@ def main() -> None:
     print(stage.to_markdown())
 
     per_task_2 = 60 / table["tasks_per_min"].iloc[-1]
-    print(f"\nExtrapolated full profile ({n_full_tasks} tasks) with 2 workers: "
-          f"{n_full_tasks * per_task_2 / 60:.0f} min (from {per_task_2:.1f} s per task)")
+    print(
+        f"\nExtrapolated full profile ({n_full_tasks} tasks) with 2 workers: "
+        f"{n_full_tasks * per_task_2 / 60:.0f} min (from {per_task_2:.1f} s per task)"
+    )
 
 
 if __name__ == "__main__":

@@ -30,7 +30,9 @@ def main() -> None:
     real = rng.normal(size=(N_ROWS, N_FEATURES))
     synth = rng.normal(loc=0.1, scale=1.1, size=(N_ROWS, N_FEATURES))
     print(f"quality metrics, {N_ROWS} x {N_FEATURES} real vs {N_ROWS} x {N_FEATURES} synthetic")
-    print(f"  quality_metrics (all five): {best_seconds(lambda: quality.quality_metrics(real, synth, 0, PARAMS)) * 1e3:8.1f} ms")
+    print(
+        f"  quality_metrics (all five): {best_seconds(lambda: quality.quality_metrics(real, synth, 0, PARAMS)) * 1e3:8.1f} ms"
+    )
     per_metric = {
         "wasserstein": lambda: quality.compute_wasserstein(real, synth),
         "ks": lambda: quality.compute_ks(real, synth),

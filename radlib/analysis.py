@@ -37,7 +37,8 @@ Conventions used throughout
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -98,8 +99,10 @@ EXCLUSION_REASONS = ("undefined", "failed", "missing_auc")
 
 # --- the pair table ---------------------------------------------------------------------
 
-def pair_table(records: pd.DataFrame, classifier: str = "logreg",
-               datasets: Iterable[str] | None = None) -> pd.DataFrame:
+
+def pair_table(
+    records: pd.DataFrame, classifier: str = "logreg", datasets: Iterable[str] | None = None
+) -> pd.DataFrame:
     """Mean over valid repetitions per (dataset, arm), for every arm but real-only.
 
     A record is *valid* when its status is ``"ok"``, its external set had both classes
@@ -159,8 +162,12 @@ def pair_table(records: pd.DataFrame, classifier: str = "logreg",
     arms["_reason"] = np.select([undefined, failed, no_auc], list(EXCLUSION_REASONS), "valid")
 
     keys = ["dataset", "arm"]
-    counts = (arms.groupby(keys)["_reason"].value_counts().unstack(fill_value=0)
-              .reindex(columns=["valid", *EXCLUSION_REASONS], fill_value=0))
+    counts = (
+        arms.groupby(keys)["_reason"]
+        .value_counts()
+        .unstack(fill_value=0)
+        .reindex(columns=["valid", *EXCLUSION_REASONS], fill_value=0)
+    )
     counts.columns = ["n_valid", *(f"n_{r}" for r in EXCLUSION_REASONS)]
     counts.insert(0, "n_records", counts.sum(axis=1))
 
@@ -175,8 +182,20 @@ def pair_table(records: pd.DataFrame, classifier: str = "logreg",
     without = pairs["n_valid"] == 0
     dropped = [f"{d}/{a}" for d, a in pairs.loc[without, keys].itertuples(index=False)]
     pairs = pairs[~without].sort_values(keys).reset_index(drop=True)
-    pairs = pairs[["dataset", "arm", "n_records", "n_valid", *(f"n_{r}" for r in EXCLUSION_REASONS),
-                   "delta_auc", "delta_auc_var", "auc", "auc_real", *METRICS]]
+    pairs = pairs[
+        [
+            "dataset",
+            "arm",
+            "n_records",
+            "n_valid",
+            *(f"n_{r}" for r in EXCLUSION_REASONS),
+            "delta_auc",
+            "delta_auc_var",
+            "auc",
+            "auc_real",
+            *METRICS,
+        ]
+    ]
 
     reasons = arms["_reason"].value_counts()
     pairs.attrs["classifier"] = classifier
@@ -205,6 +224,7 @@ def _generator_pairs(pairs: pd.DataFrame) -> pd.DataFrame:
 
 
 # --- quality scores (orientation, standardisation, composite) ----------------------------
+
 
 def orient_quality(pairs: pd.DataFrame, metric: str) -> pd.Series:
     """A metric as a quality score: higher = closer to the real data.
@@ -280,8 +300,10 @@ def _with_composite(pairs: pd.DataFrame) -> pd.DataFrame:
 
 # --- grouping and multiplicity -----------------------------------------------------------
 
-def compute_by_generator(pairs: pd.DataFrame, statistic: Callable[..., Mapping | list],
-                         pooled: bool = True, **kwargs: Any) -> pd.DataFrame:
+
+def compute_by_generator(
+    pairs: pd.DataFrame, statistic: Callable[..., Mapping | list], pooled: bool = True, **kwargs: Any
+) -> pd.DataFrame:
     """Compute a statistic over all generator pairs ("pooled") and within each generator.
 
     Parameters
@@ -303,7 +325,7 @@ def compute_by_generator(pairs: pd.DataFrame, statistic: Callable[..., Mapping |
     rows = []
     for name, subset in groups:
         result = statistic(subset, **kwargs)
-        for row in ([result] if isinstance(result, Mapping) else result):
+        for row in [result] if isinstance(result, Mapping) else result:
             rows.append({"group": name, **row})
     return pd.DataFrame(rows)
 
@@ -362,7 +384,7 @@ def _bootstrap_counts(clusters: Sequence, n_boot: int, seed: int) -> np.ndarray:
 
 def _weighted_ranks(x: np.ndarray, w: np.ndarray) -> np.ndarray:
     """Mid-ranks of x within each resample given by count weights w (n_boot, n)."""
-    less = (x[None, :] < x[:, None]).astype(float)   # less[i, j] = x_j < x_i
+    less = (x[None, :] < x[:, None]).astype(float)  # less[i, j] = x_j < x_i
     equal = (x[None, :] == x[:, None]).astype(float)
     return w @ less.T + (w @ equal.T + 1.0) / 2.0
 
@@ -398,9 +420,13 @@ def _percentile_ci(values: np.ndarray, alpha: float) -> tuple[float, float, int]
 
 
 def _complete(subset: pd.DataFrame, metric: str) -> pd.DataFrame:
-    frame = pd.DataFrame({"dataset": subset["dataset"].to_numpy(),
-                          "score": orient_quality(subset, metric).to_numpy(float),
-                          "delta": subset["delta_auc"].to_numpy(float)})
+    frame = pd.DataFrame(
+        {
+            "dataset": subset["dataset"].to_numpy(),
+            "score": orient_quality(subset, metric).to_numpy(float),
+            "delta": subset["delta_auc"].to_numpy(float),
+        }
+    )
     return frame.dropna().reset_index(drop=True)
 
 
@@ -422,15 +448,24 @@ def _spearman_statistic(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndar
 def _spearman_p_value(score: np.ndarray, delta: np.ndarray, asymptotic_p: float) -> float:
     if len(score) > EXACT_SPEARMAN_MAX_N:
         return asymptotic_p
-    exact = stats.permutation_test((score, delta), _spearman_statistic, permutation_type="pairings",
-                                   vectorized=True, n_resamples=np.inf)
+    exact = stats.permutation_test(
+        (score, delta), _spearman_statistic, permutation_type="pairings", vectorized=True, n_resamples=np.inf
+    )
     return float(exact.pvalue)
 
 
 def _spearman_row(subset: pd.DataFrame, metric: str, n_boot: int, seed: int, alpha: float) -> dict:
     data = _complete(subset, metric)
-    row = {"metric": metric, "n": len(data), "rho": np.nan, "p_value": np.nan,
-           "ci_low": np.nan, "ci_high": np.nan, "n_boot_used": 0, "note": ""}
+    row = {
+        "metric": metric,
+        "n": len(data),
+        "rho": np.nan,
+        "p_value": np.nan,
+        "ci_low": np.nan,
+        "ci_high": np.nan,
+        "n_boot_used": 0,
+        "note": "",
+    }
     if len(data) < 3 or data["score"].nunique() < 2 or data["delta"].nunique() < 2:
         row["note"] = "fewer than 3 pairs or a constant variable"
         return row
@@ -440,12 +475,18 @@ def _spearman_row(subset: pd.DataFrame, metric: str, n_boot: int, seed: int, alp
     if _can_bootstrap(data, n_boot, row):
         w = _bootstrap_counts(data["dataset"], n_boot, seed)
         row["ci_low"], row["ci_high"], row["n_boot_used"] = _percentile_ci(
-            _bootstrap_spearman(data["score"].to_numpy(), data["delta"].to_numpy(), w), alpha)
+            _bootstrap_spearman(data["score"].to_numpy(), data["delta"].to_numpy(), w), alpha
+        )
     return row
 
 
-def correlate_quality(pairs: pd.DataFrame, metrics: Sequence[str] = (*METRICS, COMPOSITE),
-                      n_boot: int = 2000, seed: int = 0, alpha: float = 0.05) -> pd.DataFrame:
+def correlate_quality(
+    pairs: pd.DataFrame,
+    metrics: Sequence[str] = (*METRICS, COMPOSITE),
+    n_boot: int = 2000,
+    seed: int = 0,
+    alpha: float = 0.05,
+) -> pd.DataFrame:
     """Analysis 1: Spearman ρ of each quality score with ΔAUC, pooled and per generator.
 
     ρ is ``scipy.stats.spearmanr`` of :func:`orient_quality` (higher = better quality)
@@ -463,20 +504,30 @@ def correlate_quality(pairs: pd.DataFrame, metrics: Sequence[str] = (*METRICS, C
         ``n_boot_used``, ``note``, ``q_value``, ``significant`` (q < alpha).
     """
     pairs = _with_composite(pairs)
-    table = pd.concat([compute_by_generator(pairs, _spearman_row, metric=m, n_boot=n_boot,
-                                            seed=seed, alpha=alpha) for m in metrics],
-                      ignore_index=True)
+    table = pd.concat(
+        [compute_by_generator(pairs, _spearman_row, metric=m, n_boot=n_boot, seed=seed, alpha=alpha) for m in metrics],
+        ignore_index=True,
+    )
     table["q_value"], table["significant"] = adjust_fdr(table["p_value"], alpha)
     return table
 
 
 # --- analysis 2: ROC discrimination ------------------------------------------------------
 
+
 def _roc_row(subset: pd.DataFrame, metric: str, n_boot: int, seed: int, alpha: float) -> dict:
     data = _complete(subset, metric)
     label = (data["delta"] > 0).to_numpy()
-    row = {"metric": metric, "n": len(data), "n_improved": int(label.sum()), "auc": np.nan,
-           "ci_low": np.nan, "ci_high": np.nan, "n_boot_used": 0, "note": ""}
+    row = {
+        "metric": metric,
+        "n": len(data),
+        "n_improved": int(label.sum()),
+        "auc": np.nan,
+        "ci_low": np.nan,
+        "ci_high": np.nan,
+        "n_boot_used": 0,
+        "note": "",
+    }
     if label.all() or not label.any():
         row["note"] = f"one outcome class only ({row['n_improved']} of {len(data)} pairs improved)"
         return row
@@ -484,12 +535,18 @@ def _roc_row(subset: pd.DataFrame, metric: str, n_boot: int, seed: int, alpha: f
     if _can_bootstrap(data, n_boot, row):
         w = _bootstrap_counts(data["dataset"], n_boot, seed)
         row["ci_low"], row["ci_high"], row["n_boot_used"] = _percentile_ci(
-            _bootstrap_auc(data["score"].to_numpy(), label, w), alpha)
+            _bootstrap_auc(data["score"].to_numpy(), label, w), alpha
+        )
     return row
 
 
-def discriminate_quality(pairs: pd.DataFrame, metrics: Sequence[str] = (*METRICS, COMPOSITE),
-                         n_boot: int = 2000, seed: int = 0, alpha: float = 0.05) -> pd.DataFrame:
+def discriminate_quality(
+    pairs: pd.DataFrame,
+    metrics: Sequence[str] = (*METRICS, COMPOSITE),
+    n_boot: int = 2000,
+    seed: int = 0,
+    alpha: float = 0.05,
+) -> pd.DataFrame:
     """Analysis 2: each quality score as a classifier of "ΔAUC > 0", pooled and per generator.
 
     The score is :func:`orient_quality` (higher = predicted improvement); the AUC is
@@ -506,14 +563,16 @@ def discriminate_quality(pairs: pd.DataFrame, metrics: Sequence[str] = (*METRICS
         ``n_boot_used``, ``note``.
     """
     pairs = _with_composite(pairs)
-    return pd.concat([compute_by_generator(pairs, _roc_row, metric=m, n_boot=n_boot, seed=seed,
-                                           alpha=alpha) for m in metrics], ignore_index=True)
+    return pd.concat(
+        [compute_by_generator(pairs, _roc_row, metric=m, n_boot=n_boot, seed=seed, alpha=alpha) for m in metrics],
+        ignore_index=True,
+    )
 
 
 # --- analysis 3: subgroup random-effects meta-analysis -----------------------------------
 
-def combine_random_effects(effect: Sequence[float], variance: Sequence[float],
-                           alpha: float = 0.05) -> dict:
+
+def combine_random_effects(effect: Sequence[float], variance: Sequence[float], alpha: float = 0.05) -> dict:
     """DerSimonian-Laird random-effects pooling with τ² truncated at zero.
 
     Uses ``statsmodels.stats.meta_analysis.combine_effects(method_re="dl")`` for the
@@ -535,16 +594,30 @@ def combine_random_effects(effect: Sequence[float], variance: Sequence[float],
     y, v = np.asarray(effect, float), np.asarray(variance, float)
     k = len(y)
     crit = stats.norm.isf(alpha / 2)
-    out = dict(k=k, estimate=np.nan, se=np.nan, ci_low=np.nan, ci_high=np.nan, z=np.nan, p_value=np.nan,
-               tau2=np.nan, tau2_untruncated=np.nan, q=np.nan, df=k - 1, p_q=np.nan, i2=np.nan,
-               estimate_fixed=np.nan, weights=np.ones(k) / max(k, 1))
+    out = dict(
+        k=k,
+        estimate=np.nan,
+        se=np.nan,
+        ci_low=np.nan,
+        ci_high=np.nan,
+        z=np.nan,
+        p_value=np.nan,
+        tau2=np.nan,
+        tau2_untruncated=np.nan,
+        q=np.nan,
+        df=k - 1,
+        p_q=np.nan,
+        i2=np.nan,
+        estimate_fixed=np.nan,
+        weights=np.ones(k) / max(k, 1),
+    )
     if k == 0:
         return out
     if k == 1:
         estimate, se = float(y[0]), float(np.sqrt(v[0]))
         out.update(estimate_fixed=estimate, q=0.0)
     else:
-        with np.errstate(invalid="ignore"):   # statsmodels takes sqrt of a negative τ²-based term
+        with np.errstate(invalid="ignore"):  # statsmodels takes sqrt of a negative τ²-based term
             res = combine_effects(y, v, method_re="dl", alpha=alpha)
         q, df = float(res.q), k - 1
         tau2_raw = float(res.tau2)
@@ -554,19 +627,34 @@ def combine_random_effects(effect: Sequence[float], variance: Sequence[float],
         else:  # truncated: the random-effects model with τ² = 0 is the fixed-effect one
             estimate, se = float(res.mean_effect_fe), float(res.sd_eff_w_fe)
         weights = 1.0 / (v + tau2)
-        out.update(q=q, p_q=float(stats.chi2.sf(q, df)), tau2=tau2, tau2_untruncated=tau2_raw,
-                   i2=max(0.0, (q - df) / q) if q > 0 else 0.0, estimate_fixed=float(res.mean_effect_fe),
-                   weights=weights / weights.sum())
+        out.update(
+            q=q,
+            p_q=float(stats.chi2.sf(q, df)),
+            tau2=tau2,
+            tau2_untruncated=tau2_raw,
+            i2=max(0.0, (q - df) / q) if q > 0 else 0.0,
+            estimate_fixed=float(res.mean_effect_fe),
+            weights=weights / weights.sum(),
+        )
     z = estimate / se if se > 0 else np.nan
-    out.update(estimate=estimate, se=se, ci_low=estimate - crit * se, ci_high=estimate + crit * se, z=z,
-               p_value=float(2 * stats.norm.sf(abs(z))) if np.isfinite(z) else np.nan)
+    out.update(
+        estimate=estimate,
+        se=se,
+        ci_low=estimate - crit * se,
+        ci_high=estimate + crit * se,
+        z=z,
+        p_value=float(2 * stats.norm.sf(abs(z))) if np.isfinite(z) else np.nan,
+    )
     return out
 
 
 def _study_rows(subset: pd.DataFrame) -> pd.DataFrame:
     """Per-study effect and variance of one generator, with inclusion notes."""
-    studies = subset[["dataset", "arm", "n_valid", "delta_auc", "delta_auc_var"]].rename(
-        columns={"arm": "generator", "delta_auc": "effect"}).reset_index(drop=True)
+    studies = (
+        subset[["dataset", "arm", "n_valid", "delta_auc", "delta_auc_var"]]
+        .rename(columns={"arm": "generator", "delta_auc": "effect"})
+        .reset_index(drop=True)
+    )
     studies["variance"] = studies["delta_auc_var"] / studies["n_valid"]
     studies["included"] = studies["n_valid"] >= 2
     studies["note"] = np.where(studies["included"], "", "n_valid < 2: no within-study variance")
@@ -609,7 +697,7 @@ def meta_analyze_generators(pairs: pd.DataFrame, alpha: float = 0.05) -> dict[st
         ``p_value``, ``n_generators``.
     """
     crit = stats.norm.isf(alpha / 2)
-    study_frames, summaries = [], []
+    study_frames = []
 
     def pool(subset: pd.DataFrame) -> dict:
         studies = _study_rows(subset)
@@ -621,14 +709,31 @@ def meta_analyze_generators(pairs: pd.DataFrame, alpha: float = 0.05) -> dict[st
         return result
 
     generators = compute_by_generator(pairs, pool, pooled=False).rename(columns={"group": "generator"})
-    studies = (pd.concat(study_frames, ignore_index=True) if study_frames else
-               pd.DataFrame(columns=["dataset", "generator", "n_valid", "effect", "variance",
-                                     "included", "note", "weight"]))
+    studies = (
+        pd.concat(study_frames, ignore_index=True)
+        if study_frames
+        else pd.DataFrame(
+            columns=["dataset", "generator", "n_valid", "effect", "variance", "included", "note", "weight"]
+        )
+    )
     studies["se"] = np.sqrt(studies["variance"].astype(float))
     studies["ci_low"] = studies["effect"] - crit * studies["se"]
     studies["ci_high"] = studies["effect"] + crit * studies["se"]
-    studies = studies[["generator", "dataset", "n_valid", "effect", "variance", "se", "ci_low", "ci_high",
-                       "included", "note", "weight"]]
+    studies = studies[
+        [
+            "generator",
+            "dataset",
+            "n_valid",
+            "effect",
+            "variance",
+            "se",
+            "ci_low",
+            "ci_high",
+            "included",
+            "note",
+            "weight",
+        ]
+    ]
 
     if len(generators):
         se = generators["se"].astype(float)
@@ -648,6 +753,7 @@ def meta_analyze_generators(pairs: pd.DataFrame, alpha: float = 0.05) -> dict[st
 
 
 # --- analysis 5: quality-guided generator selection --------------------------------------
+
 
 def _t_interval(values: np.ndarray, alpha: float) -> tuple[float, float]:
     values = values[np.isfinite(values)]
@@ -691,17 +797,33 @@ def select_generators(pairs: pd.DataFrame, alpha: float = 0.05) -> dict[str, pd.
     for dataset, group in gen.sort_values(["dataset", "arm"]).groupby("dataset", sort=True):
         best_quality = group.loc[group[COMPOSITE].idxmax()]
         best_delta = group.loc[group["delta_auc"].idxmax()]
-        rows.append({
-            "dataset": dataset, "n_generators": len(group),
-            "selected_generator": best_quality["arm"], "selected_delta": float(best_quality["delta_auc"]),
-            "oracle_generator": best_delta["arm"], "oracle_delta": float(best_delta["delta_auc"]),
-            "random_delta": float(group["delta_auc"].mean()),
-            "smote_delta": float(smote.get(dataset, np.nan)),
-            "selected_is_oracle": best_quality["arm"] == best_delta["arm"],
-        })
-    per_dataset = pd.DataFrame(rows, columns=["dataset", "n_generators", "selected_generator", "selected_delta",
-                                              "oracle_generator", "oracle_delta", "random_delta", "smote_delta",
-                                              "selected_is_oracle"])
+        rows.append(
+            {
+                "dataset": dataset,
+                "n_generators": len(group),
+                "selected_generator": best_quality["arm"],
+                "selected_delta": float(best_quality["delta_auc"]),
+                "oracle_generator": best_delta["arm"],
+                "oracle_delta": float(best_delta["delta_auc"]),
+                "random_delta": float(group["delta_auc"].mean()),
+                "smote_delta": float(smote.get(dataset, np.nan)),
+                "selected_is_oracle": best_quality["arm"] == best_delta["arm"],
+            }
+        )
+    per_dataset = pd.DataFrame(
+        rows,
+        columns=[
+            "dataset",
+            "n_generators",
+            "selected_generator",
+            "selected_delta",
+            "oracle_generator",
+            "oracle_delta",
+            "random_delta",
+            "smote_delta",
+            "selected_is_oracle",
+        ],
+    )
     comparisons = {
         "selected": per_dataset["selected_delta"],
         "oracle": per_dataset["oracle_delta"],
@@ -716,13 +838,23 @@ def select_generators(pairs: pd.DataFrame, alpha: float = 0.05) -> dict[str, pd.
         v = values.to_numpy(float)
         v = v[np.isfinite(v)]
         low, high = _t_interval(v, alpha)
-        summary.append({"comparison": name, "n": len(v), "mean": float(v.mean()) if len(v) else np.nan,
-                        "ci_low": low, "ci_high": high, "median": float(np.median(v)) if len(v) else np.nan,
-                        "n_positive": int((v > 0).sum()), "n_negative": int((v < 0).sum())})
+        summary.append(
+            {
+                "comparison": name,
+                "n": len(v),
+                "mean": float(v.mean()) if len(v) else np.nan,
+                "ci_low": low,
+                "ci_high": high,
+                "median": float(np.median(v)) if len(v) else np.nan,
+                "n_positive": int((v > 0).sum()),
+                "n_negative": int((v < 0).sum()),
+            }
+        )
     return {"datasets": per_dataset, "summary": pd.DataFrame(summary)}
 
 
 # --- analysis 6: SMOTE -------------------------------------------------------------------
+
 
 def compare_smote(pairs: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
     """Analysis 6a: ΔAUC of SMOTE vs each generator, paired by dataset.
@@ -742,9 +874,18 @@ def compare_smote(pairs: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
     wide = pairs.pivot_table(index="dataset", columns="arm", values="delta_auc", aggfunc="first")
     rows = []
     for generator in generators_of(pairs):
-        row = {"generator": generator, "n": 0, "median_smote": np.nan, "median_generator": np.nan,
-               "median_difference": np.nan, "mean_difference": np.nan, "n_smote_better": 0,
-               "statistic": np.nan, "p_value": np.nan, "note": ""}
+        row = {
+            "generator": generator,
+            "n": 0,
+            "median_smote": np.nan,
+            "median_generator": np.nan,
+            "median_difference": np.nan,
+            "mean_difference": np.nan,
+            "n_smote_better": 0,
+            "statistic": np.nan,
+            "p_value": np.nan,
+            "note": "",
+        }
         if SMOTE_ARM not in wide.columns:
             row["note"] = "no SMOTE pairs"
             rows.append(row)
@@ -753,8 +894,12 @@ def compare_smote(pairs: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
         d = (both[SMOTE_ARM] - both[generator]).to_numpy()
         row.update(n=len(d), n_smote_better=int((d > 0).sum()))
         if len(d):
-            row.update(median_smote=float(both[SMOTE_ARM].median()), median_generator=float(both[generator].median()),
-                       median_difference=float(np.median(d)), mean_difference=float(d.mean()))
+            row.update(
+                median_smote=float(both[SMOTE_ARM].median()),
+                median_generator=float(both[generator].median()),
+                median_difference=float(np.median(d)),
+                mean_difference=float(d.mean()),
+            )
         if (d != 0).sum() < 1:
             row["note"] = "no non-zero paired differences"
         else:
@@ -790,8 +935,9 @@ def locate_smote_quality(pairs: pd.DataFrame, metrics: Sequence[str] = (*METRICS
         frame = scored[["dataset", "arm"]].assign(score=orient_quality(scored, metric).to_numpy(float))
         gen_scores = frame.loc[frame["arm"].isin(generators), "score"].dropna().to_numpy()
         smote = frame[(frame["arm"] == SMOTE_ARM) & frame["score"].notna()]
-        percentiles = [stats.percentileofscore(gen_scores, s, kind="mean") for s in smote["score"]] \
-            if len(gen_scores) else []
+        percentiles = (
+            [stats.percentileofscore(gen_scores, s, kind="mean") for s in smote["score"]] if len(gen_scores) else []
+        )
         wide = frame.pivot_table(index="dataset", columns="arm", values="score", aggfunc="first")
         best_share = np.nan
         if SMOTE_ARM in wide.columns and generators:
@@ -800,9 +946,12 @@ def locate_smote_quality(pairs: pd.DataFrame, metrics: Sequence[str] = (*METRICS
             usable = gen_best.notna()
             if usable.any():
                 best_share = float((both.loc[usable, SMOTE_ARM] > gen_best[usable]).mean())
-        row = {"metric": metric, "n_smote": len(smote),
-               "smote_percentile": float(np.median(percentiles)) if percentiles else np.nan,
-               "smote_best_share": best_share}
+        row = {
+            "metric": metric,
+            "n_smote": len(smote),
+            "smote_percentile": float(np.median(percentiles)) if percentiles else np.nan,
+            "smote_best_share": best_share,
+        }
         for arm in [SMOTE_ARM, *generators]:
             row[f"median_{arm}"] = float(frame.loc[frame["arm"] == arm, "score"].median())
         rows.append(row)
@@ -810,6 +959,7 @@ def locate_smote_quality(pairs: pd.DataFrame, metrics: Sequence[str] = (*METRICS
 
 
 # --- analysis 7: within-between decomposition --------------------------------------------
+
 
 def _bootstrap_within_between(q: np.ndarray, y: np.ndarray, arm: np.ndarray, w: np.ndarray) -> np.ndarray:
     """(n_boot, 2) between and within slopes, everything recomputed in each resample.
@@ -838,9 +988,14 @@ def _bootstrap_within_between(q: np.ndarray, y: np.ndarray, arm: np.ndarray, w: 
     return slopes
 
 
-def decompose_within_between(pairs: pd.DataFrame, metrics: Sequence[str] = (*METRICS, COMPOSITE),
-                             n_boot: int = 2000, seed: int = 0, alpha: float = 0.05,
-                             cov_type: str = "cluster") -> pd.DataFrame:
+def decompose_within_between(
+    pairs: pd.DataFrame,
+    metrics: Sequence[str] = (*METRICS, COMPOSITE),
+    n_boot: int = 2000,
+    seed: int = 0,
+    alpha: float = 0.05,
+    cov_type: str = "cluster",
+) -> pd.DataFrame:
     """Within-between decomposition: ΔAUC on the generator mean and the deviation from it.
 
     Per metric, on the generator pairs with both values: z = the quality score (:func:`orient_quality`,
@@ -882,20 +1037,33 @@ def decompose_within_between(pairs: pd.DataFrame, metrics: Sequence[str] = (*MET
     gen = _generator_pairs(_with_composite(pairs))
     rows = []
     for metric in metrics:
-        data = pd.DataFrame({"dataset": gen["dataset"], "arm": gen["arm"],
-                             "q": orient_quality(gen, metric), "delta": gen["delta_auc"]}).dropna()
+        data = pd.DataFrame(
+            {"dataset": gen["dataset"], "arm": gen["arm"], "q": orient_quality(gen, metric), "delta": gen["delta_auc"]}
+        ).dropna()
         data["z"] = (data["q"] - data["q"].mean()) / data["q"].std(ddof=1)
         data["between"] = data.groupby("arm")["z"].transform("mean")
         data["within"] = data["z"] - data["between"]
-        row: dict[str, Any] = {"metric": metric, "n": len(data), "n_generators": data["arm"].nunique(),
-                               "n_datasets": data["dataset"].nunique()}
+        row: dict[str, Any] = {
+            "metric": metric,
+            "n": len(data),
+            "n_generators": data["arm"].nunique(),
+            "n_datasets": data["dataset"].nunique(),
+        }
         for term in ("between", "within"):
-            row.update({f"{term}_{field}": np.nan for field in ("slope", "ci_low", "ci_high", "p",
-                                                                 "se_analytic", "p_analytic")})
+            row.update(
+                {
+                    f"{term}_{field}": np.nan
+                    for field in ("slope", "ci_low", "ci_high", "p", "se_analytic", "p_analytic")
+                }
+            )
         row.update(cov_type=cov_type, n_boot_used=0, note="")
         design = np.column_stack([np.ones(len(data)), data["between"], data["within"]])
-        if row["n_generators"] < 2 or len(data) <= 3 or not np.isfinite(design).all() \
-                or np.linalg.matrix_rank(design) < 3:
+        if (
+            row["n_generators"] < 2
+            or len(data) <= 3
+            or not np.isfinite(design).all()
+            or np.linalg.matrix_rank(design) < 3
+        ):
             row["note"] = "design not of full rank (fewer than 2 generators, or no variation)"
             rows.append(row)
             continue
@@ -905,24 +1073,36 @@ def decompose_within_between(pairs: pd.DataFrame, metrics: Sequence[str] = (*MET
         else:
             fit = model.fit()
         for i, term in ((1, "between"), (2, "within")):
-            row.update({f"{term}_slope": float(fit.params[i]), f"{term}_se_analytic": float(fit.bse[i]),
-                        f"{term}_p_analytic": float(fit.pvalues[i])})
+            row.update(
+                {
+                    f"{term}_slope": float(fit.params[i]),
+                    f"{term}_se_analytic": float(fit.bse[i]),
+                    f"{term}_p_analytic": float(fit.pvalues[i]),
+                }
+            )
         if _can_bootstrap(data, n_boot, row):
             w = _bootstrap_counts(data["dataset"], n_boot, seed)
-            slopes = _bootstrap_within_between(data["q"].to_numpy(), data["delta"].to_numpy(),
-                                               pd.factorize(data["arm"])[0], w)
+            slopes = _bootstrap_within_between(
+                data["q"].to_numpy(), data["delta"].to_numpy(), pd.factorize(data["arm"])[0], w
+            )
             for i, term in enumerate(("between", "within")):
                 low, high, used = _percentile_ci(slopes[:, i], alpha)
                 finite = slopes[np.isfinite(slopes[:, i]), i]
                 far = min((finite <= 0).sum(), (finite >= 0).sum())
-                row.update({f"{term}_ci_low": low, f"{term}_ci_high": high,
-                            f"{term}_p": min(1.0, 2 * (1 + far) / (1 + used)) if used else np.nan})
+                row.update(
+                    {
+                        f"{term}_ci_low": low,
+                        f"{term}_ci_high": high,
+                        f"{term}_p": min(1.0, 2 * (1 + far) / (1 + used)) if used else np.nan,
+                    }
+                )
                 row["n_boot_used"] = used
         rows.append(row)
     return pd.DataFrame(rows)
 
 
 # --- analysis 8: the sensitivity subset --------------------------------------------------
+
 
 def _sensitivity_params(config_params: Mapping) -> tuple[dict, int, dict]:
     """(sensitivity section, features.k, logreg params) from a Config, its params or the section."""
@@ -981,12 +1161,26 @@ def chance_test(X: np.ndarray, y: np.ndarray, config_params: Mapping, seed: int,
     # One BLAS/OpenMP thread: the fits are tiny, and multi-threaded BLAS made each lbfgs
     # fit ~25x slower on a 2-core machine; parallelism belongs to n_jobs.
     with threadpool_limits(limits=1):
-        auc, _, p_value = permutation_test_score(pipeline, X, y, cv=cv, scoring="roc_auc",
-                                                 n_permutations=int(section["permutations"]),
-                                                 random_state=seed, n_jobs=n_jobs)
-    return {"auc": float(auc), "p_value": float(p_value), "significant": bool(p_value < section["alpha"]),
-            "alpha": float(section["alpha"]), "n_permutations": int(section["permutations"]),
-            "cv_folds": folds, "n": int(X.shape[0]), "p": int(X.shape[1])}
+        auc, _, p_value = permutation_test_score(
+            pipeline,
+            X,
+            y,
+            cv=cv,
+            scoring="roc_auc",
+            n_permutations=int(section["permutations"]),
+            random_state=seed,
+            n_jobs=n_jobs,
+        )
+    return {
+        "auc": float(auc),
+        "p_value": float(p_value),
+        "significant": bool(p_value < section["alpha"]),
+        "alpha": float(section["alpha"]),
+        "n_permutations": int(section["permutations"]),
+        "cv_folds": folds,
+        "n": int(X.shape[0]),
+        "p": int(X.shape[1]),
+    }
 
 
 def assess_chance(datasets: Iterable, config_params: Mapping, seed: int, n_jobs: int = 1) -> pd.DataFrame:
@@ -1009,16 +1203,26 @@ def assess_chance(datasets: Iterable, config_params: Mapping, seed: int, n_jobs:
         ``table.loc[table.significant, "dataset"]``.
     """
     items = datasets.items() if isinstance(datasets, Mapping) else ((d.name, (d.X, d.y)) for d in datasets)
-    rows = [{"dataset": name, **chance_test(X, y, config_params, derive_seed(seed, name, "chance"), n_jobs)}
-            for name, (X, y) in items]
+    rows = [
+        {"dataset": name, **chance_test(X, y, config_params, derive_seed(seed, name, "chance"), n_jobs)}
+        for name, (X, y) in items
+    ]
     return pd.DataFrame(rows)
 
 
 # --- everything at once ------------------------------------------------------------------
 
-def run_analyses(records: pd.DataFrame, classifier: str = "logreg", datasets: Iterable[str] | None = None,
-                 metrics: Sequence[str] = METRICS, n_boot: int = 2000, seed: int = 0, alpha: float = 0.05,
-                 cov_type: str = "cluster") -> dict[str, pd.DataFrame]:
+
+def run_analyses(
+    records: pd.DataFrame,
+    classifier: str = "logreg",
+    datasets: Iterable[str] | None = None,
+    metrics: Sequence[str] = METRICS,
+    n_boot: int = 2000,
+    seed: int = 0,
+    alpha: float = 0.05,
+    cov_type: str = "cluster",
+) -> dict[str, pd.DataFrame]:
     """All analyses for one classifier (and optionally a subset of datasets).
 
     The composite is computed on the analysed pair table (so a subset gets its own
@@ -1084,12 +1288,19 @@ def summarize(results: Mapping[str, pd.DataFrame], alpha: float = 0.05) -> dict[
     pairs, exclusions = results["pairs"], results["exclusions"].iloc[0]
     gen = pairs[pairs["arm"].isin(generators_of(pairs))]
     out: dict[str, Any] = {
-        "classifier": exclusions["classifier"], "subset": bool(exclusions["subset"]),
-        "n_pairs": int(len(gen)), "n_datasets": int(gen["dataset"].nunique()),
+        "classifier": exclusions["classifier"],
+        "subset": bool(exclusions["subset"]),
+        "n_pairs": int(len(gen)),
+        "n_datasets": int(gen["dataset"].nunique()),
         "n_generators": int(gen["arm"].nunique()),
     }
-    for key in ("records_total", "records_valid", *(f"records_{r}" for r in EXCLUSION_REASONS),
-                "tasks_total", "tasks_undefined"):
+    for key in (
+        "records_total",
+        "records_valid",
+        *(f"records_{r}" for r in EXCLUSION_REASONS),
+        "tasks_total",
+        "tasks_undefined",
+    ):
         out[key] = int(exclusions[key])
 
     corr = results["correlations"]
@@ -1108,7 +1319,8 @@ def summarize(results: Mapping[str, pd.DataFrame], alpha: float = 0.05) -> dict[
 
     roc = results["roc"]
     out["pooled_roc_auc_min"], out["pooled_roc_auc_max"] = _range(
-        roc.loc[(roc["group"] == POOLED) & (roc["metric"] != COMPOSITE), "auc"])
+        roc.loc[(roc["group"] == POOLED) & (roc["metric"] != COMPOSITE), "auc"]
+    )
 
     for row in results["meta_generators"].itertuples():
         out[f"meta_{row.generator}_estimate"] = float(row.estimate)
@@ -1116,19 +1328,21 @@ def summarize(results: Mapping[str, pd.DataFrame], alpha: float = 0.05) -> dict[
     out["meta_q_between_p"] = float(results["meta_between"]["p_value"].iloc[0])
 
     summary = results["selection_summary"].set_index("comparison")
-    out.update({
-        "selection_mean_delta": float(summary.at["selected", "mean"]),
-        "selection_ci_low": float(summary.at["selected", "ci_low"]),
-        "selection_ci_high": float(summary.at["selected", "ci_high"]),
-        "selection_n_datasets": int(summary.at["selected", "n"]),
-        "selection_n_improved": int(summary.at["selected", "n_positive"]),
-        "oracle_mean_delta": float(summary.at["oracle", "mean"]),
-        "oracle_n_improved": int(summary.at["oracle", "n_positive"]),
-        "random_mean_delta": float(summary.at["random", "mean"]),
-        "smote_mean_delta": float(summary.at["smote", "mean"]),
-        "selected_minus_oracle_mean": float(summary.at["selected_minus_oracle", "mean"]),
-        "n_selected_equals_oracle": int(results["selection"]["selected_is_oracle"].sum()),
-    })
+    out.update(
+        {
+            "selection_mean_delta": float(summary.at["selected", "mean"]),
+            "selection_ci_low": float(summary.at["selected", "ci_low"]),
+            "selection_ci_high": float(summary.at["selected", "ci_high"]),
+            "selection_n_datasets": int(summary.at["selected", "n"]),
+            "selection_n_improved": int(summary.at["selected", "n_positive"]),
+            "oracle_mean_delta": float(summary.at["oracle", "mean"]),
+            "oracle_n_improved": int(summary.at["oracle", "n_positive"]),
+            "random_mean_delta": float(summary.at["random", "mean"]),
+            "smote_mean_delta": float(summary.at["smote", "mean"]),
+            "selected_minus_oracle_mean": float(summary.at["selected_minus_oracle", "mean"]),
+            "n_selected_equals_oracle": int(results["selection"]["selected_is_oracle"].sum()),
+        }
+    )
     wb = results["within_between"]
     wb = wb[wb["metric"] != COMPOSITE]
     out["n_between_significant"] = int((wb["between_p"] < alpha).sum())

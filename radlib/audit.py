@@ -52,9 +52,10 @@ import sys
 import time
 import types
 import warnings
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -63,7 +64,7 @@ from scipy import stats
 from radlib import analysis, generators, plots, quality, report
 from radlib.config import Config, ConfigError, load_config, project_root
 from radlib.data import DataError, Dataset, clean_table, read_table
-from radlib.experiment import GridResult, REAL_ARM, run_grid, task_path
+from radlib.experiment import REAL_ARM, GridResult, run_grid, task_path
 
 __all__ = [
     "MIN_CLASS_ROWS",
@@ -106,6 +107,7 @@ class AuditError(ValueError):
 
 # --- tables ------------------------------------------------------------------------------
 
+
 def table_name(path: str | Path) -> str:
     """The dataset name of a table file: its name without ``.csv``, ``.csv.gz``, ``.gz``, ``.parquet``."""
     name = Path(path).name
@@ -143,14 +145,17 @@ def find_tables(paths: Iterable[str | Path]) -> list[Path]:
     names = [table_name(p) for p in found]
     clashes = sorted({n for n in names if names.count(n) > 1})
     if clashes:
-        raise AuditError(f"tables must have distinct names (they name the dataset in the records); "
-                         f"{', '.join(clashes)} occur more than once: "
-                         + ", ".join(str(p) for p in found if table_name(p) in clashes))
+        raise AuditError(
+            f"tables must have distinct names (they name the dataset in the records); "
+            f"{', '.join(clashes)} occur more than once: "
+            + ", ".join(str(p) for p in found if table_name(p) in clashes)
+        )
     return found
 
 
-def load_table(path: str | Path, target: str, id_column: str | None = None,
-               min_class_rows: int = MIN_CLASS_ROWS) -> Dataset:
+def load_table(
+    path: str | Path, target: str, id_column: str | None = None, min_class_rows: int = MIN_CLASS_ROWS
+) -> Dataset:
     """Read and clean one table for the audit; every problem is a clear :class:`DataError`.
 
     Reading (:func:`radlib.data.read_table`): an empty file, a header without rows, a
@@ -200,7 +205,8 @@ def load_table(path: str | Path, target: str, id_column: str | None = None,
         raise DataError(
             f"table {path}: class {small} of '{target}' has {counts[small]} rows (class {1 - small}: "
             f"{counts[1 - small]}); the audit needs at least {min_class_rows} rows per class, so that the "
-            "simulated external site and the training set both hold patients of each class")
+            "simulated external site and the training set both hold patients of each class"
+        )
     return dataset
 
 
@@ -208,8 +214,10 @@ def describe_dataset(dataset: Dataset) -> str:
     """One paragraph on what cleaning kept and dropped (for the console and the verdict)."""
     rep = dataset.report
     counts = np.bincount(dataset.y, minlength=2)
-    lines = [f"{dataset.name}: {dataset.n} patients ({counts[0]} of class 0, {counts[1]} of class 1), "
-             f"{dataset.p} of {rep.get('p_raw', dataset.p)} feature columns used"]
+    lines = [
+        f"{dataset.name}: {dataset.n} patients ({counts[0]} of class 0, {counts[1]} of class 1), "
+        f"{dataset.p} of {rep.get('p_raw', dataset.p)} feature columns used"
+    ]
     reasons = {"non_numeric": "non-numeric", "all_missing": "all missing", "constant": "constant"}
     for key, text in reasons.items():
         dropped = rep.get("dropped", {}).get(key, [])
@@ -224,6 +232,7 @@ def describe_dataset(dataset: Dataset) -> str:
 
 
 # --- plug-ins ----------------------------------------------------------------------------
+
 
 def _plugin_spec(spec: str) -> tuple[str, str | None, str | None]:
     """(module name, source or None, file or None) of a plug-in given as a file or a module."""
@@ -279,8 +288,10 @@ def load_plugin(spec: str) -> types.ModuleType:
         return _install(name, source, filename)
     except ModuleNotFoundError as exc:
         if source is None and exc.name == name.split(".")[0]:
-            raise AuditError(f"plug-in module '{spec}' not found; give the path of a .py file, or make the "
-                             "module importable (install it, or add its folder to PYTHONPATH)") from exc
+            raise AuditError(
+                f"plug-in module '{spec}' not found; give the path of a .py file, or make the "
+                "module importable (install it, or add its folder to PYTHONPATH)"
+            ) from exc
         raise AuditError(f"plug-in {spec} failed to load: {type(exc).__name__}: {exc}") from exc
     except Exception as exc:
         raise AuditError(f"plug-in {spec} failed to load: {type(exc).__name__}: {exc}") from exc
@@ -307,11 +318,13 @@ class PluginLoader(_WorkerPlugin):
         self.plugins = [_plugin_spec(spec) for spec in specs]
 
     def setup(self, worker=None) -> None:
+        """Import the plug-ins in the worker (Dask calls this once per worker)."""
         for module_name, source, filename in self.plugins:
             _install(module_name, source, filename)
 
 
 # --- configuration -----------------------------------------------------------------------
+
 
 def check_generators(names: Iterable[str]) -> list[str]:
     """Raise :class:`ConfigError` for a generator name the registry does not know.
@@ -322,13 +335,20 @@ def check_generators(names: Iterable[str]) -> list[str]:
     known = generators.available()
     unknown = [n for n in names if n not in known]
     if unknown:
-        raise ConfigError(f"unknown generator(s) {', '.join(map(repr, unknown))}; available: {', '.join(known)} "
-                          "(a plug-in can register more: --plugin)")
+        raise ConfigError(
+            f"unknown generator(s) {', '.join(map(repr, unknown))}; available: {', '.join(known)} "
+            "(a plug-in can register more: --plugin)"
+        )
     return names
 
 
-def audit_config(profile: str = "full", overrides: Mapping[str, Any] | None = None, out: str | Path = ".",
-                 generator_names: Sequence[str] | None = None, dataset_names: Sequence[str] = ()) -> Config:
+def audit_config(
+    profile: str = "full",
+    overrides: Mapping[str, Any] | None = None,
+    out: str | Path = ".",
+    generator_names: Sequence[str] | None = None,
+    dataset_names: Sequence[str] = (),
+) -> Config:
     """The configuration of an audit: a profile, the user's overrides, then the audit's own paths.
 
     Every output path (``paths.processed``, ``interim``, ``tables``, ``figures``, ``build``)
@@ -407,8 +427,14 @@ def _uncomputed_metrics(records: pd.DataFrame) -> list[str]:
     return [m for m in quality.USER_METRICS if m not in synthetic or not synthetic[m].notna().any()]
 
 
-def _run(config: Config, datasets: list[Dataset], n_jobs: int | None, scheduler: str | None,
-         plugins: Sequence[str], show_progress: bool) -> GridResult:
+def _run(
+    config: Config,
+    datasets: list[Dataset],
+    n_jobs: int | None,
+    scheduler: str | None,
+    plugins: Sequence[str],
+    show_progress: bool,
+) -> GridResult:
     """run_grid, with the plug-ins installed in every Dask worker when the run is parallel."""
     n_jobs = n_jobs or config["run"]["n_jobs"]
     scheduler = scheduler or config["run"]["scheduler"]
@@ -418,16 +444,18 @@ def _run(config: Config, datasets: list[Dataset], n_jobs: int | None, scheduler:
 
     cluster = None
     if scheduler is None:  # our own local cluster, so that the plug-in can be registered before the run
-        cluster = LocalCluster(n_workers=n_jobs, threads_per_worker=1, processes=True, dashboard_address=None,
-                               silence_logs=logging.ERROR)
+        cluster = LocalCluster(
+            n_workers=n_jobs, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR
+        )
         scheduler = cluster.scheduler_address
     try:
         with Client(scheduler, timeout=60) as client:
             try:
                 client.register_plugin(PluginLoader(plugins), name=PluginLoader.name)
             except Exception as exc:
-                raise AuditError(f"the plug-ins could not be loaded on the Dask workers: "
-                                 f"{type(exc).__name__}: {exc}") from exc
+                raise AuditError(
+                    f"the plug-ins could not be loaded on the Dask workers: {type(exc).__name__}: {exc}"
+                ) from exc
         return run_grid(config, datasets, n_jobs=n_jobs, scheduler=scheduler, show_progress=show_progress)
     finally:
         if cluster is not None:
@@ -435,6 +463,7 @@ def _run(config: Config, datasets: list[Dataset], n_jobs: int | None, scheduler:
 
 
 # --- summaries ---------------------------------------------------------------------------
+
 
 def _classifiers(records: pd.DataFrame) -> list[str]:
     return [c for c in analysis.CLASSIFIERS if f"auc_{c}" in records.columns]
@@ -490,11 +519,23 @@ def summarize_quantities(records: pd.DataFrame, alpha: float = 0.05) -> pd.DataF
                 mean = float(values.mean()) if n else np.nan
                 sd = float(values.std(ddof=1)) if n > 1 else np.nan
                 low, high = _t_interval(mean, sd, n, alpha)
-                rows.append({"dataset": dataset, "classifier": classifier, "arm": arm, "quantity": quantity,
-                             "n": n, "mean": mean, "sd": sd, "ci_low": low, "ci_high": high,
-                             "n_positive": int((values > 0).sum())})
-    return pd.DataFrame(rows, columns=["dataset", "classifier", "arm", "quantity", "n", "mean", "sd", "ci_low",
-                                       "ci_high", "n_positive"])
+                rows.append(
+                    {
+                        "dataset": dataset,
+                        "classifier": classifier,
+                        "arm": arm,
+                        "quantity": quantity,
+                        "n": n,
+                        "mean": mean,
+                        "sd": sd,
+                        "ci_low": low,
+                        "ci_high": high,
+                        "n_positive": int((values > 0).sum()),
+                    }
+                )
+    return pd.DataFrame(
+        rows, columns=["dataset", "classifier", "arm", "quantity", "n", "mean", "sd", "ci_low", "ci_high", "n_positive"]
+    )
 
 
 def _decision(low: float, high: float) -> str:
@@ -537,16 +578,34 @@ def summarize_arms(records: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
         for metric in user:
             extra[metric] = grouped[metric].mean()
         pairs = pairs.merge(extra.reset_index(), on=["dataset", "arm"], how="left")
-        ci = [_t_interval(m, math.sqrt(v) if np.isfinite(v) else np.nan, int(n), alpha)
-              for m, v, n in zip(pairs["delta_auc"], pairs["delta_auc_var"], pairs["n_valid"])]
+        ci = [
+            _t_interval(m, math.sqrt(v) if np.isfinite(v) else np.nan, int(n), alpha)
+            for m, v, n in zip(pairs["delta_auc"], pairs["delta_auc_var"], pairs["n_valid"])
+        ]
         pairs["delta_auc_ci_low"] = [c[0] for c in ci]
         pairs["delta_auc_ci_high"] = [c[1] for c in ci]
         pairs["decision"] = [_decision(lo, hi) for lo, hi in ci]
         pairs.insert(0, "classifier", classifier)
         frames.append(pairs)
-    columns = ["classifier", "dataset", "arm", "n_records", "n_valid", "n_undefined", "n_failed", "delta_auc",
-               "delta_auc_ci_low", "delta_auc_ci_high", "n_improved", "decision", "auc", "auc_real",
-               *analysis.METRICS, *user, analysis.COMPOSITE]
+    columns = [
+        "classifier",
+        "dataset",
+        "arm",
+        "n_records",
+        "n_valid",
+        "n_undefined",
+        "n_failed",
+        "delta_auc",
+        "delta_auc_ci_low",
+        "delta_auc_ci_high",
+        "n_improved",
+        "decision",
+        "auc",
+        "auc_real",
+        *analysis.METRICS,
+        *user,
+        analysis.COMPOSITE,
+    ]
     if not frames:
         return pd.DataFrame(columns=columns)
     return pd.concat(frames, ignore_index=True)[columns]
@@ -601,12 +660,35 @@ def rank_agreement(arms: pd.DataFrame) -> pd.DataFrame:
             names = gen["arm"].to_numpy()
             best_q = _order(names, score).split(" > ")[0] if ok.any() else ""
             best_d = _order(names, delta).split(" > ")[0] if len(delta) else ""
-            rows.append({"classifier": classifier, "dataset": dataset, "metric": metric, "n_generators": int(ok.sum()),
-                         "rho": rho, "best_by_quality": best_q, "best_by_delta": best_d,
-                         "same_best": bool(best_q and best_q == best_d),
-                         "quality_order": _order(names, score), "delta_order": _order(names, delta)})
-    return pd.DataFrame(rows, columns=["classifier", "dataset", "metric", "n_generators", "rho", "best_by_quality",
-                                       "best_by_delta", "same_best", "quality_order", "delta_order"])
+            rows.append(
+                {
+                    "classifier": classifier,
+                    "dataset": dataset,
+                    "metric": metric,
+                    "n_generators": int(ok.sum()),
+                    "rho": rho,
+                    "best_by_quality": best_q,
+                    "best_by_delta": best_d,
+                    "same_best": bool(best_q and best_q == best_d),
+                    "quality_order": _order(names, score),
+                    "delta_order": _order(names, delta),
+                }
+            )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "classifier",
+            "dataset",
+            "metric",
+            "n_generators",
+            "rho",
+            "best_by_quality",
+            "best_by_delta",
+            "same_best",
+            "quality_order",
+            "delta_order",
+        ],
+    )
 
 
 def repetition_pairs(records: pd.DataFrame, classifier: str) -> pd.DataFrame:
@@ -626,6 +708,7 @@ def repetition_pairs(records: pd.DataFrame, classifier: str) -> pd.DataFrame:
 
 # --- verdicts ----------------------------------------------------------------------------
 
+
 def _signed(value: float, digits: int = 3) -> str:
     return "n/a" if value is None or not np.isfinite(value) else f"{value:+.{digits}f}"
 
@@ -639,8 +722,9 @@ def _ci(low: float, high: float, digits: int = 3) -> str:
 _CLASSIFIER_TEXT = {"logreg": "logistic regression", "rf": "random forest"}
 
 
-def render_verdict(arms: pd.DataFrame, ranks: pd.DataFrame, dataset: Dataset, config: Config,
-                   alpha: float = 0.05) -> str:
+def render_verdict(
+    arms: pd.DataFrame, ranks: pd.DataFrame, dataset: Dataset, config: Config, alpha: float = 0.05
+) -> str:
     """The plain-language verdict of a one-table audit, with its numbers.
 
     Per classifier: the real-only external AUC; each arm's mean ΔAUC with its 95%
@@ -653,45 +737,63 @@ def render_verdict(arms: pd.DataFrame, ranks: pd.DataFrame, dataset: Dataset, co
     level = int(round(100 * (1 - alpha)))
     reps = config["repetitions"]
     gens = list(config["synthesis"]["generators"])
-    lines = [f"Verdict for {dataset.name} ({dataset.n} patients, {dataset.p} features; profile {config.profile}, "
-             f"{reps} repetition{'s' if reps != 1 else ''}, generators {', '.join(gens) or 'none'}"
-             f"{' + SMOTE' if config['synthesis']['smote'] else ''}; configuration {config.hash})"]
-    lines.append("ΔAUC = external AUC with synthetic training rows added − external AUC of real-only training, "
-                 f"mean over the valid repetitions [{level}% t-interval].")
+    lines = [
+        f"Verdict for {dataset.name} ({dataset.n} patients, {dataset.p} features; profile {config.profile}, "
+        f"{reps} repetition{'s' if reps != 1 else ''}, generators {', '.join(gens) or 'none'}"
+        f"{' + SMOTE' if config['synthesis']['smote'] else ''}; configuration {config.hash})"
+    ]
+    lines.append(
+        "ΔAUC = external AUC with synthetic training rows added − external AUC of real-only training, "
+        f"mean over the valid repetitions [{level}% t-interval]."
+    )
     for classifier in _classifiers_in(arms):
         table = arms[(arms["classifier"] == classifier) & (arms["dataset"] == dataset.name)]
         if not len(table):
             lines.append(f"\n{_CLASSIFIER_TEXT.get(classifier, classifier)}: no valid repetition.")
             continue
         real = float(table["auc_real"].mean())
-        lines.append(f"\n{_CLASSIFIER_TEXT.get(classifier, classifier).capitalize()}: real-only external AUC "
-                     f"{real:.3f}.")
+        lines.append(
+            f"\n{_CLASSIFIER_TEXT.get(classifier, classifier).capitalize()}: real-only external AUC {real:.3f}."
+        )
         width = max(len(a) for a in table["arm"])
         for row in table.sort_values("delta_auc", ascending=False).itertuples():
             failed = f", {row.n_failed} failed" if row.n_failed else ""
-            lines.append(f"  {row.arm:<{width}}  ΔAUC {_signed(row.delta_auc)} "
-                         f"{_ci(row.delta_auc_ci_low, row.delta_auc_ci_high)}  {row.decision} "
-                         f"({row.n_improved} of {row.n_valid} repetitions up{failed})")
+            lines.append(
+                f"  {row.arm:<{width}}  ΔAUC {_signed(row.delta_auc)} "
+                f"{_ci(row.delta_auc_ci_low, row.delta_auc_ci_high)}  {row.decision} "
+                f"({row.n_improved} of {row.n_valid} repetitions up{failed})"
+            )
         improved = table[table["decision"] == "improved"]
         generator_rows = table[table["arm"].isin(analysis.generators_of(table))]
         if len(generator_rows):
             up = improved[improved["arm"].isin(generator_rows["arm"])]
             if len(up):
-                lines.append("  Improved the external AUC: " + ", ".join(
-                    f"{r.arm} by {_signed(r.delta_auc)} {_ci(r.delta_auc_ci_low, r.delta_auc_ci_high)}"
-                    for r in up.itertuples()) + ".")
+                lines.append(
+                    "  Improved the external AUC: "
+                    + ", ".join(
+                        f"{r.arm} by {_signed(r.delta_auc)} {_ci(r.delta_auc_ci_low, r.delta_auc_ci_high)}"
+                        for r in up.itertuples()
+                    )
+                    + "."
+                )
             else:
                 best = generator_rows.loc[generator_rows["delta_auc"].idxmax()]
-                lines.append(f"  No generator improved the external AUC with {level}% confidence "
-                             f"(largest mean gain: {best['arm']}, {_signed(best['delta_auc'])}).")
+                lines.append(
+                    f"  No generator improved the external AUC with {level}% confidence "
+                    f"(largest mean gain: {best['arm']}, {_signed(best['delta_auc'])})."
+                )
         lines.extend(_ranking_lines(ranks, classifier, dataset.name))
     failed_arms = arms.groupby("arm")["n_failed"].max()
     if (failed_arms > 0).any():
-        lines.append("\nFailed arms (see the 'error' column of the records): "
-                     + ", ".join(f"{arm} ({n} repetitions)" for arm, n in failed_arms[failed_arms > 0].items()))
+        lines.append(
+            "\nFailed arms (see the 'error' column of the records): "
+            + ", ".join(f"{arm} ({n} repetitions)" for arm, n in failed_arms[failed_arms > 0].items())
+        )
     if reps < 5:
-        lines.append(f"\nWith {reps} repetitions the intervals are wide; use more (--set repetitions=10) "
-                     "before drawing conclusions.")
+        lines.append(
+            f"\nWith {reps} repetitions the intervals are wide; use more (--set repetitions=10) "
+            "before drawing conclusions."
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -708,57 +810,79 @@ def _ranking_lines(ranks: pd.DataFrame, classifier: str, dataset: str) -> list[s
     n = int(comp["n_generators"])
     rho = comp["rho"]
     if np.isfinite(rho):
-        same = ("the same order" if rho == 1 else "the reverse order" if rho == -1
-                else "a partly different order")
+        same = "the same order" if rho == 1 else "the reverse order" if rho == -1 else "a partly different order"
         corr = f"Spearman ρ(composite quality, ΔAUC) over the {n} generators = {rho:+.2f}: {same}"
     else:
         corr = f"ρ not computed ({n} generators, or ties)"
     picks = "the best-ΔAUC generator" if comp["same_best"] else f"not the best-ΔAUC generator ({comp['best_by_delta']})"
     singles = own.drop(index=analysis.COMPOSITE)
     n_right = int(singles["same_best"].sum())
-    lines = [f"  Did quality predict the gain? Best composite quality: {comp['best_by_quality']}, {picks}; {corr}.",
-             f"    quality order: {comp['quality_order']};  ΔAUC order: {comp['delta_order']}.",
-             f"    {n_right} of {len(singles)} single metrics ranked the best-ΔAUC generator first "
-             f"({', '.join(singles.index[singles['same_best']]) or 'none'})."]
+    lines = [
+        f"  Did quality predict the gain? Best composite quality: {comp['best_by_quality']}, {picks}; {corr}.",
+        f"    quality order: {comp['quality_order']};  ΔAUC order: {comp['delta_order']}.",
+        f"    {n_right} of {len(singles)} single metrics ranked the best-ΔAUC generator first "
+        f"({', '.join(singles.index[singles['same_best']]) or 'none'}).",
+    ]
     return lines
 
 
-def render_collection_verdict(numbers: Mapping[str, Mapping[str, Any]], results: Mapping[str, Mapping[str, pd.DataFrame]],
-                              arms: pd.DataFrame, datasets: Sequence[Dataset], config: Config,
-                              alpha: float = 0.05) -> str:
+def render_collection_verdict(
+    numbers: Mapping[str, Mapping[str, Any]],
+    results: Mapping[str, Mapping[str, pd.DataFrame]],
+    arms: pd.DataFrame,
+    datasets: Sequence[Dataset],
+    config: Config,
+    alpha: float = 0.05,
+) -> str:
     """The plain-language verdict of a several-table audit (the study on the user's collection)."""
     level = int(round(100 * (1 - alpha)))
-    lines = [f"Verdict for {len(datasets)} tables ({', '.join(d.name for d in datasets)}); profile {config.profile}, "
-             f"{config['repetitions']} repetitions, generators {', '.join(config['synthesis']['generators']) or 'none'}; "
-             f"configuration {config.hash}"]
+    lines = [
+        f"Verdict for {len(datasets)} tables ({', '.join(d.name for d in datasets)}); profile {config.profile}, "
+        f"{config['repetitions']} repetitions, generators {', '.join(config['synthesis']['generators']) or 'none'}; "
+        f"configuration {config.hash}"
+    ]
     for label, n in numbers.items():
         res = results[label]
-        lines.append(f"\n{label}: {n['n_pairs']} table-generator pairs; undefined external AUC in "
-                     f"{n['tasks_undefined']} of {n['tasks_total']} table x repetition tasks.")
+        lines.append(
+            f"\n{label}: {n['n_pairs']} table-generator pairs; undefined external AUC in "
+            f"{n['tasks_undefined']} of {n['tasks_total']} table x repetition tasks."
+        )
         for row in res["meta_generators"].itertuples():
-            lines.append(f"  {row.generator}: pooled ΔAUC {_signed(row.estimate)} {_ci(row.ci_low, row.ci_high)} "
-                         f"(random-effects over {row.k} tables) - {_decision(row.ci_low, row.ci_high)}")
-        within = (f"within generators {_signed(n['within_rho_min'], 2)} to {_signed(n['within_rho_max'], 2)} "
-                  f"({n['n_within_significant']} of {n['n_within_tests']} with q < {alpha})"
-                  if n["n_within_tests"] else "within generators: too few tables (3 or more per generator)")
-        lines.append(f"  Quality vs ΔAUC, Spearman ρ over the five metrics: pooled over generators "
-                     f"{_signed(n['pooled_rho_min'], 2)} to {_signed(n['pooled_rho_max'], 2)} "
-                     f"({n['n_pooled_significant']} of 5 with q < {alpha}); {within}.")
-        lines.append(f"  Choosing per table the generator of best composite quality: mean ΔAUC "
-                     f"{_signed(n['selection_mean_delta'])} {_ci(n['selection_ci_low'], n['selection_ci_high'])} "
-                     f"({level}% t-interval over tables); it picked the best-ΔAUC generator in "
-                     f"{n['n_selected_equals_oracle']} of {n['selection_n_datasets']} tables "
-                     f"(oracle mean {_signed(n['oracle_mean_delta'])}, SMOTE {_signed(n['smote_mean_delta'])}).")
+            lines.append(
+                f"  {row.generator}: pooled ΔAUC {_signed(row.estimate)} {_ci(row.ci_low, row.ci_high)} "
+                f"(random-effects over {row.k} tables) - {_decision(row.ci_low, row.ci_high)}"
+            )
+        within = (
+            f"within generators {_signed(n['within_rho_min'], 2)} to {_signed(n['within_rho_max'], 2)} "
+            f"({n['n_within_significant']} of {n['n_within_tests']} with q < {alpha})"
+            if n["n_within_tests"]
+            else "within generators: too few tables (3 or more per generator)"
+        )
+        lines.append(
+            f"  Quality vs ΔAUC, Spearman ρ over the five metrics: pooled over generators "
+            f"{_signed(n['pooled_rho_min'], 2)} to {_signed(n['pooled_rho_max'], 2)} "
+            f"({n['n_pooled_significant']} of 5 with q < {alpha}); {within}."
+        )
+        lines.append(
+            f"  Choosing per table the generator of best composite quality: mean ΔAUC "
+            f"{_signed(n['selection_mean_delta'])} {_ci(n['selection_ci_low'], n['selection_ci_high'])} "
+            f"({level}% t-interval over tables); it picked the best-ΔAUC generator in "
+            f"{n['n_selected_equals_oracle']} of {n['selection_n_datasets']} tables "
+            f"(oracle mean {_signed(n['oracle_mean_delta'])}, SMOTE {_signed(n['smote_mean_delta'])})."
+        )
     if not numbers:
         lines.append("\nNo generator arm with valid repetitions: the analyses of quality vs ΔAUC need generators.")
     improved = arms[(arms["decision"] == "improved") & (arms["classifier"] == "logreg")]
-    lines.append("\nPer table (logistic regression), arms whose ΔAUC interval lies above 0: "
-                 + ("; ".join(f"{r.dataset}: {r.arm} {_signed(r.delta_auc)}" for r in improved.itertuples())
-                    or "none") + ".")
+    lines.append(
+        "\nPer table (logistic regression), arms whose ΔAUC interval lies above 0: "
+        + ("; ".join(f"{r.dataset}: {r.arm} {_signed(r.delta_auc)}" for r in improved.itertuples()) or "none")
+        + "."
+    )
     return "\n".join(lines) + "\n"
 
 
 # --- the audit ---------------------------------------------------------------------------
+
 
 @dataclass
 class AuditResult:
@@ -814,8 +938,9 @@ def _single_table_outputs(result: AuditResult, n_boot: int, alpha: float) -> Non
     config, records = result.config, result.grid.records
     tables, figures = config.path("tables"), config.path("figures")
     seed = config.seed("analysis")
-    written = report.write_tables({"arms": result.arms, "quantities": result.quantities, "ranks": result.ranks},
-                                  tables, "audit")
+    written = report.write_tables(
+        {"arms": result.arms, "quantities": result.quantities, "ranks": result.ranks}, tables, "audit"
+    )
     classifiers = _classifiers(records)
     if (records["arm"] != REAL_ARM).any():
         written += _save(plots.plot_delta_auc(records, classifiers), figures, "delta_auc")
@@ -826,8 +951,7 @@ def _single_table_outputs(result: AuditResult, n_boot: int, alpha: float) -> Non
         correlations = analysis.correlate_quality(pairs, (*analysis.METRICS, analysis.COMPOSITE), n_boot, seed, alpha)
         result.analyses[classifier] = {"pairs": pairs, "correlations": correlations}
         written += report.write_tables({"repetition_correlations": correlations}, tables, f"audit_{classifier}")
-        written += _save(plots.plot_quality_vs_delta(pairs, correlations), figures,
-                         f"quality_vs_delta_{classifier}")
+        written += _save(plots.plot_quality_vs_delta(pairs, correlations), figures, f"quality_vs_delta_{classifier}")
     result.files.extend(written)
 
 
@@ -835,8 +959,9 @@ def _collection_outputs(result: AuditResult, n_boot: int, alpha: float, n_jobs: 
     config, records, manifest = result.config, result.grid.records, result.grid.manifest
     tables, figures = config.path("tables"), config.path("figures")
     seed = config.seed("analysis")
-    written = report.write_tables({"arms": result.arms, "quantities": result.quantities, "ranks": result.ranks},
-                                  tables, "audit")
+    written = report.write_tables(
+        {"arms": result.arms, "quantities": result.quantities, "ranks": result.ranks}, tables, "audit"
+    )
     if (records["arm"] != REAL_ARM).any():
         written += _save(plots.plot_delta_auc(records, _classifiers(records)), figures, "04_delta_auc")
     numbers: dict[str, dict] = {}
@@ -852,8 +977,11 @@ def _collection_outputs(result: AuditResult, n_boot: int, alpha: float, n_jobs: 
         if len(subset) >= 2:
             runs.append(("logreg", "sensitivity", subset))
         else:
-            log.warning("sensitivity subset has %d table(s) (%s); its analysis needs 2 or more",
-                        len(subset), ", ".join(subset) or "none")
+            log.warning(
+                "sensitivity subset has %d table(s) (%s); its analysis needs 2 or more",
+                len(subset),
+                ", ".join(subset) or "none",
+            )
     for classifier, subset, names in runs:
         with warnings.catch_warnings():  # statsmodels divides by zero for a zero-variance study; handled
             warnings.filterwarnings("ignore", category=RuntimeWarning, module="statsmodels")
@@ -864,8 +992,9 @@ def _collection_outputs(result: AuditResult, n_boot: int, alpha: float, n_jobs: 
         numbers[label] = analysis.summarize(res, alpha)
         result.analyses[label] = res
         written.append(report.update_summary(numbers[label], tables, classifier, subset, manifest, names))
-        written += _save(plots.plot_quality_vs_delta(res["pairs"], res["correlations"]), figures,
-                         f"05_{prefix}_quality_vs_delta")
+        written += _save(
+            plots.plot_quality_vs_delta(res["pairs"], res["correlations"]), figures, f"05_{prefix}_quality_vs_delta"
+        )
     if runs:
         problems = report.check_summary_agrees(tables)
         if problems:
@@ -874,11 +1003,22 @@ def _collection_outputs(result: AuditResult, n_boot: int, alpha: float, n_jobs: 
     return numbers
 
 
-def audit(paths: Sequence[str | Path], target: str, id_column: str | None = None, profile: str = "full",
-          overrides: Mapping[str, Any] | None = None, generator_names: Sequence[str] | None = None,
-          out: str | Path | None = None, n_jobs: int | None = None, scheduler: str | None = None,
-          plugins: Sequence[str] = (), min_class_rows: int = MIN_CLASS_ROWS, n_boot: int = 2000,
-          alpha: float = 0.05, show_progress: bool = True) -> AuditResult:
+def audit(
+    paths: Sequence[str | Path],
+    target: str,
+    id_column: str | None = None,
+    profile: str = "full",
+    overrides: Mapping[str, Any] | None = None,
+    generator_names: Sequence[str] | None = None,
+    out: str | Path | None = None,
+    n_jobs: int | None = None,
+    scheduler: str | None = None,
+    plugins: Sequence[str] = (),
+    min_class_rows: int = MIN_CLASS_ROWS,
+    n_boot: int = 2000,
+    alpha: float = 0.05,
+    show_progress: bool = True,
+) -> AuditResult:
     """Run the study's protocol on one or several of your own tables.
 
     Order of work: plug-ins, configuration and generator names, then every table is read
@@ -949,11 +1089,13 @@ def audit(paths: Sequence[str | Path], target: str, id_column: str | None = None
         raise AuditError(f"no task finished; see {grid.manifest_path} (tasks_failed)")
     missing = _uncomputed_metrics(records)
     if missing:
-        log.warning("registered metric(s) %s missing from the records: the Dask workers did not have them; "
-                    "register them in a plug-in (plugins=[...], --plugin) or run with n_jobs=1", ", ".join(missing))
+        log.warning(
+            "registered metric(s) %s missing from the records: the Dask workers did not have them; "
+            "register them in a plug-in (plugins=[...], --plugin) or run with n_jobs=1",
+            ", ".join(missing),
+        )
     arms = summarize_arms(records, alpha)
-    result = AuditResult(out, config, datasets, grid, arms, summarize_quantities(records, alpha),
-                         rank_agreement(arms))
+    result = AuditResult(out, config, datasets, grid, arms, summarize_quantities(records, alpha), rank_agreement(arms))
     if len(datasets) == 1:
         _single_table_outputs(result, n_boot, alpha)
         result.verdict = render_verdict(arms, result.ranks, datasets[0], config, alpha)
@@ -961,8 +1103,10 @@ def audit(paths: Sequence[str | Path], target: str, id_column: str | None = None
         numbers = _collection_outputs(result, n_boot, alpha, n_jobs or config["run"]["n_jobs"])
         result.verdict = render_collection_verdict(numbers, result.analyses, arms, datasets, config, alpha)
     if missing:
-        result.verdict += (f"\nNot computed: the metric(s) {', '.join(missing)} were registered in this process only, "
-                           "not in the Dask workers; pass the module as a plug-in, or run with n_jobs=1.\n")
+        result.verdict += (
+            f"\nNot computed: the metric(s) {', '.join(missing)} were registered in this process only, "
+            "not in the Dask workers; pass the module as a plug-in, or run with n_jobs=1.\n"
+        )
     data_report = out / "data_report.json"
     data_report.write_text(json.dumps({d.name: d.report for d in datasets}, indent=2, default=str) + "\n")
     verdict_path = out / "verdict.md"

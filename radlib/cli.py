@@ -15,8 +15,14 @@ __all__ = ["main"]
 
 def _add_profile_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--profile", default="full", help="smoke, quick, full, or a YAML file (default: full)")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a configuration value, e.g. --set shift.severity=0.2 (repeatable)")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a configuration value, e.g. --set shift.severity=0.2 (repeatable)",
+    )
 
 
 def _config(args: argparse.Namespace):
@@ -26,20 +32,24 @@ def _config(args: argparse.Namespace):
 def _datasets(args: argparse.Namespace) -> int:
     config = _config(args)
     table = overview_table(config)
-    shown = pd.DataFrame({
-        "dataset": table["dataset"],
-        "n": table["n"].astype("Int64"),
-        "p": table["p_clean"].astype("Int64"),
-        "positive": table["positive_fraction"].round(2),
-        "modality": table["modality"],
-        "available": table["available"].map({True: "yes", False: "no"}),
-        "reason": table["reason"],
-    })
+    shown = pd.DataFrame(
+        {
+            "dataset": table["dataset"],
+            "n": table["n"].astype("Int64"),
+            "p": table["p_clean"].astype("Int64"),
+            "positive": table["positive_fraction"].round(2),
+            "modality": table["modality"],
+            "available": table["available"].map({True: "yes", False: "no"}),
+            "reason": table["reason"],
+        }
+    )
     with pd.option_context("display.max_rows", None, "display.width", 250, "display.max_colwidth", 120):
         print(shown.to_string(index=False))
     n_available = int(table["available"].sum())
-    print(f"\n{n_available} of {len(table)} datasets available; {len(table) - n_available} unavailable"
-          + (f" (mirror: {config.mirror_dir})" if config.mirror_dir else ""))
+    print(
+        f"\n{n_available} of {len(table)} datasets available; {len(table) - n_available} unavailable"
+        + (f" (mirror: {config.mirror_dir})" if config.mirror_dir else "")
+    )
     return 0
 
 
@@ -56,10 +66,12 @@ def _run(args: argparse.Namespace) -> int:
         print(f"radlib: error: {exc}", file=sys.stderr)
         return 3
     m = result.manifest
-    print(f"{m['tasks_ok']} of {m['tasks_total']} tasks done ({m['tasks_reused']} reused), "
-          f"{len(m['tasks_failed'])} failed, {m['arms_failed']} failed arms, "
-          f"{m['undefined_auc_tasks']} tasks with an undefined external AUC, "
-          f"{len(m['datasets_skipped'])} datasets skipped; {m['wall_seconds']} s")
+    print(
+        f"{m['tasks_ok']} of {m['tasks_total']} tasks done ({m['tasks_reused']} reused), "
+        f"{len(m['tasks_failed'])} failed, {m['arms_failed']} failed arms, "
+        f"{m['undefined_auc_tasks']} tasks with an undefined external AUC, "
+        f"{len(m['datasets_skipped'])} datasets skipped; {m['wall_seconds']} s"
+    )
     print(f"records: {result.results_path}\nmanifest: {result.manifest_path}")
     return 1 if m["tasks_failed"] else 0
 
@@ -73,10 +85,19 @@ def _audit(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     overrides = dict(parse_override(text) for text in args.overrides)
     try:
-        result = audit(args.paths, args.target, id_column=args.id_column, profile=args.profile, overrides=overrides,
-                       generator_names=args.generators, out=args.out, n_jobs=args.n_jobs, scheduler=args.scheduler,
-                       plugins=args.plugins,
-                       min_class_rows=MIN_CLASS_ROWS if args.min_class_rows is None else args.min_class_rows)
+        result = audit(
+            args.paths,
+            args.target,
+            id_column=args.id_column,
+            profile=args.profile,
+            overrides=overrides,
+            generator_names=args.generators,
+            out=args.out,
+            n_jobs=args.n_jobs,
+            scheduler=args.scheduler,
+            plugins=args.plugins,
+            min_class_rows=MIN_CLASS_ROWS if args.min_class_rows is None else args.min_class_rows,
+        )
     except GridLockedError as exc:
         print(f"radlib: error: {exc}", file=sys.stderr)
         return 3
@@ -88,10 +109,14 @@ def _audit(args: argparse.Namespace) -> int:
         print(describe_dataset(dataset))
     print()
     print(result.verdict)
-    print(f"{m['tasks_ok']} of {m['tasks_total']} tasks done ({m['tasks_reused']} reused), "
-          f"{len(m['tasks_failed'])} failed, {m['arms_failed']} failed arms; {result.seconds:.1f} s")
-    print(f"written to {result.out}: records {result.grid.results_path.name}, manifest "
-          f"{result.grid.manifest_path.name}, verdict.md, tables/ and figures/")
+    print(
+        f"{m['tasks_ok']} of {m['tasks_total']} tasks done ({m['tasks_reused']} reused), "
+        f"{len(m['tasks_failed'])} failed, {m['arms_failed']} failed arms; {result.seconds:.1f} s"
+    )
+    print(
+        f"written to {result.out}: records {result.grid.results_path.name}, manifest "
+        f"{result.grid.manifest_path.name}, verdict.md, tables/ and figures/"
+    )
     return 1 if m["tasks_failed"] else 0
 
 
@@ -108,28 +133,52 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--datasets", nargs="+", default=None, help="restrict to these datasets")
     run.set_defaults(handler=_run)
     audit = commands.add_parser(
-        "audit", help="run the study's protocol on your own table(s) and print a verdict",
+        "audit",
+        help="run the study's protocol on your own table(s) and print a verdict",
         description="Run the study's protocol (repetitions, simulated external site, generators, SMOTE, "
-                    "both classifiers) on your own radiomics table(s); several tables get the full analyses.")
-    audit.add_argument("--csv", dest="paths", nargs="+", required=True, metavar="PATH",
-                       help="table(s): CSV, .csv.gz or Parquet files, or folders of them")
+        "both classifiers) on your own radiomics table(s); several tables get the full analyses.",
+    )
+    audit.add_argument(
+        "--csv",
+        dest="paths",
+        nargs="+",
+        required=True,
+        metavar="PATH",
+        help="table(s): CSV, .csv.gz or Parquet files, or folders of them",
+    )
     audit.add_argument("--target", required=True, help="the binary outcome column")
     audit.add_argument("--id", dest="id_column", default=None, help="a patient ID column to drop (default: ID)")
     _add_profile_arguments(audit)
-    audit.add_argument("--generators", nargs="+", default=None, metavar="NAME",
-                       help="generators to run instead of the profile's (registered names; 'smote' adds SMOTE)")
+    audit.add_argument(
+        "--generators",
+        nargs="+",
+        default=None,
+        metavar="NAME",
+        help="generators to run instead of the profile's (registered names; 'smote' adds SMOTE)",
+    )
     audit.add_argument("--out", default=None, help="output folder (default: results/audit/<table name>/)")
     audit.add_argument("--n-jobs", type=int, default=None, help="local worker processes (default: the profile's)")
     audit.add_argument("--scheduler", default=None, help="address of an existing Dask scheduler")
-    audit.add_argument("--plugin", dest="plugins", action="append", default=[], metavar="MODULE_OR_FILE",
-                       help="a .py file or module that registers generators/metrics (repeatable)")
-    audit.add_argument("--min-class-rows", type=int, default=None,
-                       help="fewest rows a class may have (default: radlib.audit.MIN_CLASS_ROWS, 10)")
+    audit.add_argument(
+        "--plugin",
+        dest="plugins",
+        action="append",
+        default=[],
+        metavar="MODULE_OR_FILE",
+        help="a .py file or module that registers generators/metrics (repeatable)",
+    )
+    audit.add_argument(
+        "--min-class-rows",
+        type=int,
+        default=None,
+        help="fewest rows a class may have (default: radlib.audit.MIN_CLASS_ROWS, 10)",
+    )
     audit.set_defaults(handler=_audit)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the ``radlib`` command line; returns the exit code."""
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)

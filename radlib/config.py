@@ -17,12 +17,15 @@ import difflib
 import hashlib
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import yaml
+
+from radlib.records import CLASSIFIERS
 
 __all__ = [
     "Config",
@@ -49,7 +52,6 @@ CHOICES = {
 ALTERNATIVE_TYPES = {"datasets": (str, list), "run.scheduler": (type(None), str)}
 # Mappings whose keys are open: user generators and classifiers may add entries.
 OPEN_MAPPINGS = ("synthesis.params",)
-KNOWN_CLASSIFIERS = ("logreg", "rf")
 
 
 class ConfigError(ValueError):
@@ -127,9 +129,7 @@ def _merge(base: dict, override: Mapping, prefix: str = "") -> dict:
                 merged[key] = copy.deepcopy(value)
                 continue
             if prefix.rstrip(".") == "classifiers":
-                raise ConfigError(
-                    f"unknown classifier '{dotted}'; allowed: {', '.join(KNOWN_CLASSIFIERS)}"
-                )
+                raise ConfigError(f"unknown classifier '{dotted}'; allowed: {', '.join(CLASSIFIERS)}")
             close = difflib.get_close_matches(str(key), list(base), n=3)
             hint = f" (did you mean {', '.join(close)}?)" if close else ""
             raise ConfigError(
@@ -198,7 +198,7 @@ def _check_semantics(params: dict) -> None:
     if isinstance(params["datasets"], str) and params["datasets"] != "all":
         raise ConfigError("'datasets' must be \"all\" or a list of dataset names")
     if not params["classifiers"]:
-        raise ConfigError("'classifiers' must name at least one of " + ", ".join(KNOWN_CLASSIFIERS))
+        raise ConfigError("'classifiers' must name at least one of " + ", ".join(CLASSIFIERS))
 
 
 def _apply_environment(params: dict) -> None:
@@ -260,7 +260,7 @@ class Config:
         """Seed for one random step, derived from ``base_seed`` and the given labels."""
         return derive_seed(self.params["base_seed"], *parts)
 
-    def with_overrides(self, overrides: Mapping[str, Any]) -> "Config":
+    def with_overrides(self, overrides: Mapping[str, Any]) -> Config:
         """Return a copy with dotted-key overrides applied and validated."""
         params = _merge(self.params, _undot(overrides))
         _check_semantics(params)
@@ -297,7 +297,9 @@ def load_config(profile: str | os.PathLike = "full", overrides: Mapping[str, Any
         name = path.stem
         profile_data = _read_yaml(path)
     else:
-        raise ConfigError(f"unknown profile '{profile_str}'; use one of {', '.join(PROFILES)} or a path to a .yaml file")
+        raise ConfigError(
+            f"unknown profile '{profile_str}'; use one of {', '.join(PROFILES)} or a path to a .yaml file"
+        )
     params = _merge(_defaults(), profile_data)
     _apply_environment(params)
     if overrides:

@@ -78,6 +78,7 @@ class Dataset:
 
     @property
     def n(self) -> int:
+        """Number of patients (rows)."""
         return self.X.shape[0]
 
     @cached_property
@@ -95,6 +96,7 @@ class Dataset:
 
     @property
     def p(self) -> int:
+        """Number of features (columns)."""
         return self.X.shape[1]
 
 
@@ -109,6 +111,7 @@ class Availability:
 
     @property
     def available(self) -> bool:
+        """Whether the dataset can be read: from a file, or by a download."""
         return self.path is not None or self.source == "download"
 
 
@@ -125,7 +128,7 @@ def list_datasets() -> list[str]:
 
 
 def dataset_metadata(name: str) -> dict:
-    """radMLBench's metadata for one dataset (modality, outcome, nInstances, ...)."""
+    """RadMLBench's metadata for one dataset (modality, outcome, nInstances, ...)."""
     check_name(name)
     return dict(_metadata()[name])
 
@@ -219,8 +222,9 @@ def read_table(path: str | Path) -> pd.DataFrame:
             raise DataError(f"file {path}: duplicate column names {repeated}")
         return frame
     except pyarrow.ArrowException as exc:
-        raise DataError(f"file {path} is not a readable Parquet file (truncated, corrupt or another format: "
-                        f"{exc})") from exc
+        raise DataError(
+            f"file {path} is not a readable Parquet file (truncated, corrupt or another format: {exc})"
+        ) from exc
     except (EOFError, gzip.BadGzipFile, zlib.error, OSError) as exc:
         raise DataError(f"file {path} is truncated or corrupt ({type(exc).__name__}: {exc})") from exc
     except UnicodeDecodeError as exc:
@@ -353,10 +357,17 @@ def load_dataset(name: str, config: Config) -> Dataset:
     cache_dir = where.path.parent if where.path is not None else config.path("raw")
     try:
         frame = radMLBench.loadData(name, local_cache_dir=str(cache_dir))
-    except (EOFError, gzip.BadGzipFile, zlib.error, UnicodeDecodeError, pd.errors.ParserError,
-            pd.errors.EmptyDataError) as exc:
-        raise DataError(f"dataset {name}: file {where.path} is truncated or corrupt "
-                        f"({type(exc).__name__}: {exc})") from exc
+    except (
+        EOFError,
+        gzip.BadGzipFile,
+        zlib.error,
+        UnicodeDecodeError,
+        pd.errors.ParserError,
+        pd.errors.EmptyDataError,
+    ) as exc:
+        raise DataError(
+            f"dataset {name}: file {where.path} is truncated or corrupt ({type(exc).__name__}: {exc})"
+        ) from exc
     except Exception as exc:  # network errors from radMLBench's download
         if where.source == "download":
             detail = str(exc).split(" (Caused by")[0][:160]
@@ -413,7 +424,16 @@ def overview_table(config: Config, names: list[str] | None = None) -> pd.DataFra
                 positive_fraction=float(d.y.mean()),
             )
         else:
-            row.update(available=False, source="", reason=skipped[name], n=np.nan, p_raw=np.nan,
-                       p_clean=np.nan, n_dropped=np.nan, missing_values=np.nan, positive_fraction=np.nan)
+            row.update(
+                available=False,
+                source="",
+                reason=skipped[name],
+                n=np.nan,
+                p_raw=np.nan,
+                p_clean=np.nan,
+                n_dropped=np.nan,
+                missing_values=np.nan,
+                positive_fraction=np.nan,
+            )
         rows.append(row)
     return pd.DataFrame(rows)

@@ -23,7 +23,7 @@ import time
 import traceback
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
@@ -57,8 +57,17 @@ log = logging.getLogger(__name__)
 
 REAL_ARM = "real"
 TIMING_COLUMNS = ("fit_seconds", "sample_seconds", "metric_seconds", "classifier_seconds")
-VERSIONED_PACKAGES = ("numpy", "pandas", "scipy", "scikit-learn", "imbalanced-learn", "torch", "ctgan",
-                      "radMLBench", "radlib")
+VERSIONED_PACKAGES = (
+    "numpy",
+    "pandas",
+    "scipy",
+    "scikit-learn",
+    "imbalanced-learn",
+    "torch",
+    "ctgan",
+    "radMLBench",
+    "radlib",
+)
 
 
 class GridLockedError(RuntimeError):
@@ -153,8 +162,15 @@ def run_task(dataset: Dataset, repetition: int, config: Config) -> pd.DataFrame:
     records, real_auc = [], {}
     for arm in arms_of(config):
         arm_seed = config.seed(name, repetition, arm)
-        record = {**base, "arm": arm, "arm_seed": arm_seed, "n_synthetic": 0, "status": "ok", "error": "",
-                  **{column: 0.0 for column in TIMING_COLUMNS}}
+        record = {
+            **base,
+            "arm": arm,
+            "arm_seed": arm_seed,
+            "n_synthetic": 0,
+            "status": "ok",
+            "error": "",
+            **{column: 0.0 for column in TIMING_COLUMNS},
+        }
         X_train, y_train = Z_internal, y_internal
         if arm != REAL_ARM:
             try:
@@ -191,9 +207,11 @@ def run_task(dataset: Dataset, repetition: int, config: Config) -> pd.DataFrame:
 
 # --- the grid -----------------------------------------------------------------------------
 
+
 def task_path(config: Config, dataset: Dataset, repetition: int) -> Path:
     """Where a finished task's records live, keyed by configuration hash, dataset (name and
-    content fingerprint) and repetition."""
+    content fingerprint) and repetition.
+    """
     file_name = f"{dataset.name}__{dataset.fingerprint}__r{repetition:03d}.parquet"
     return config.path("processed") / "tasks" / config.hash / file_name
 
@@ -285,8 +303,9 @@ class GridResult:
     manifest_path: Path
 
 
-def _execute(pending: list[tuple[Dataset, int]], config: Config, n_jobs: int, scheduler: str | None,
-             on_done, progress) -> dict[tuple[str, int], str]:
+def _execute(
+    pending: list[tuple[Dataset, int]], config: Config, n_jobs: int, scheduler: str | None, on_done, progress
+) -> dict[tuple[str, int], str]:
     """Run tasks on Dask (local cluster or ``scheduler``), in-process for one local job."""
     failures: dict[tuple[str, int], str] = {}
     if not pending:
@@ -305,14 +324,21 @@ def _execute(pending: list[tuple[Dataset, int]], config: Config, n_jobs: int, sc
 
     cluster = None
     if scheduler is None:
-        cluster = LocalCluster(n_workers=n_jobs, threads_per_worker=1, processes=True,
-                               dashboard_address=None, silence_logs=logging.ERROR)
+        cluster = LocalCluster(
+            n_workers=n_jobs, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR
+        )
     client = Client(cluster if cluster is not None else scheduler)
     try:
         futures = {}
         for dataset, repetition in pending:
-            future = client.submit(_task_records, dataset, repetition, config, pure=False,
-                                   key=f"task-{config.hash}-{dataset.name}-{repetition}")
+            future = client.submit(
+                _task_records,
+                dataset,
+                repetition,
+                config,
+                pure=False,
+                key=f"task-{config.hash}-{dataset.name}-{repetition}",
+            )
             futures[future] = (dataset.name, repetition)
         for future in as_completed(futures):
             name, repetition = futures[future]
@@ -329,8 +355,13 @@ def _execute(pending: list[tuple[Dataset, int]], config: Config, n_jobs: int, sc
     return failures
 
 
-def run_grid(config: Config, datasets: list[str | Dataset] | None = None, n_jobs: int | None = None,
-             scheduler: str | None = None, show_progress: bool = True) -> GridResult:
+def run_grid(
+    config: Config,
+    datasets: list[str | Dataset] | None = None,
+    n_jobs: int | None = None,
+    scheduler: str | None = None,
+    show_progress: bool = True,
+) -> GridResult:
     """Run every (dataset, repetition) task of a configuration, skipping finished ones.
 
     Parameters
@@ -367,7 +398,7 @@ def run_grid(config: Config, datasets: list[str | Dataset] | None = None, n_jobs
     with _run_lock(processed):
         loaded, skipped = load_datasets(config, names)
         loaded = given + loaded
-        for name, reason in skipped.items():
+        for reason in skipped.values():
             log.warning("dataset skipped: %s", reason)
         tasks = [(d, r) for d in loaded for r in range(config["repetitions"])]
         by_name = {d.name: d for d in loaded}
@@ -387,8 +418,9 @@ def run_grid(config: Config, datasets: list[str | Dataset] | None = None, n_jobs
             _write_atomically(frame, task_path(config, by_name[name], repetition))
             frames[(name, repetition)] = frame
 
-        with tqdm(total=len(tasks), initial=reused, desc=f"grid {config.profile}", unit="task",
-                  disable=not show_progress) as progress:
+        with tqdm(
+            total=len(tasks), initial=reused, desc=f"grid {config.profile}", unit="task", disable=not show_progress
+        ) as progress:
             failures = _execute(pending, config, n_jobs, scheduler, store, progress)
 
         ordered = [frames[key] for key in sorted(frames)]
@@ -409,7 +441,8 @@ def run_grid(config: Config, datasets: list[str | Dataset] | None = None, n_jobs
             "records": len(records),
             "arms_failed": int((records["status"] == "failed").sum()) if len(records) else 0,
             "undefined_auc_tasks": int(records.groupby(["dataset", "repetition"])["undefined"].first().sum())
-            if len(records) else 0,
+            if len(records)
+            else 0,
             "n_jobs": n_jobs,
             "scheduler": scheduler,
             "wall_seconds": round(time.perf_counter() - started, 1),
@@ -417,14 +450,16 @@ def run_grid(config: Config, datasets: list[str | Dataset] | None = None, n_jobs
         manifest_path = processed / "manifest.json"
         # Keep the history of this configuration's runs: a rerun that only reads the cache must
         # not hide how long the run that computed the tasks took.
-        manifest["runs"] = _previous_runs(manifest_path, config.hash) + [{
-            "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "wall_seconds": manifest["wall_seconds"],
-            "tasks_computed": len(pending) - len(failures),
-            "tasks_reused": reused,
-            "tasks_failed": len(failures),
-            "n_jobs": n_jobs,
-            "scheduler": scheduler,
-        }]
+        manifest["runs"] = _previous_runs(manifest_path, config.hash) + [
+            {
+                "finished": datetime.now(UTC).isoformat(timespec="seconds"),
+                "wall_seconds": manifest["wall_seconds"],
+                "tasks_computed": len(pending) - len(failures),
+                "tasks_reused": reused,
+                "tasks_failed": len(failures),
+                "n_jobs": n_jobs,
+                "scheduler": scheduler,
+            }
+        ]
         _write_text_atomically(json.dumps(manifest, indent=2, default=str), manifest_path)
     return GridResult(records, manifest, results_path, manifest_path)

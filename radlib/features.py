@@ -25,8 +25,10 @@ def development_pipeline(k: int, p: int) -> Pipeline:
     p : int
         Number of features of the input, so that ``k`` never exceeds it.
     """
-    return Pipeline([
-        ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
-        ("scale", StandardScaler()),
-        ("select", SelectKBest(f_classif, k=min(k, p))),
-    ])
+    return Pipeline(
+        [
+            ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
+            ("scale", StandardScaler()),
+            ("select", SelectKBest(f_classif, k=min(k, p))),
+        ]
+    )

@@ -12,8 +12,17 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-__all__ = ["OKABE_ITO", "save_figure", "arm_colours", "plot_dataset_overview", "plot_sanity_ladder", "plot_delta_auc",
-           "plot_marginals", "plot_pca_real_vs_synthetic", "plot_correlation_matrices"]
+__all__ = [
+    "OKABE_ITO",
+    "save_figure",
+    "arm_colours",
+    "plot_dataset_overview",
+    "plot_sanity_ladder",
+    "plot_delta_auc",
+    "plot_marginals",
+    "plot_pca_real_vs_synthetic",
+    "plot_correlation_matrices",
+]
 
 # Okabe & Ito (2008), a palette distinguishable under the common colour-vision deficiencies.
 OKABE_ITO = ["#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000"]
@@ -41,24 +50,28 @@ def plot_dataset_overview(overview: pd.DataFrame) -> plt.Figure:
     available = overview[overview["available"]].sort_values("positive_fraction")
     modalities = sorted(available["modality"].fillna("unknown").unique())
     colours = dict(zip(modalities, OKABE_ITO))
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, max(4.5, 0.17 * len(available) + 1)),
-                                      gridspec_kw={"width_ratios": [1.1, 1]})
+    fig, (left, right) = plt.subplots(
+        1, 2, figsize=(11, max(4.5, 0.17 * len(available) + 1)), gridspec_kw={"width_ratios": [1.1, 1]}
+    )
     for modality in modalities:
         rows = available[available["modality"].fillna("unknown") == modality]
-        left.scatter(rows["n"], rows["p_clean"], s=40, color=colours[modality], label=modality,
-                     edgecolor="black", linewidth=0.4)
+        left.scatter(
+            rows["n"], rows["p_clean"], s=40, color=colours[modality], label=modality, edgecolor="black", linewidth=0.4
+        )
     left.set_xscale("log")
     left.set_yscale("log")
     left.set_xlabel("patients n (log)")
     left.set_ylabel("features p after cleaning (log)")
-    diagonal = np.array([min(available["n"].min(), available["p_clean"].min()),
-                         max(available["n"].max(), available["p_clean"].max())])
+    diagonal = np.array(
+        [min(available["n"].min(), available["p_clean"].min()), max(available["n"].max(), available["p_clean"].max())]
+    )
     left.plot(diagonal, diagonal, color="grey", linestyle=":", linewidth=1)
     left.text(0.02, 0.02, "dotted: p = n", transform=left.transAxes, color="grey", fontsize=8)
     left.legend(title="modality", frameon=False)
     positions = np.arange(len(available))
-    right.barh(positions, available["positive_fraction"],
-               color=[colours[m] for m in available["modality"].fillna("unknown")])
+    right.barh(
+        positions, available["positive_fraction"], color=[colours[m] for m in available["modality"].fillna("unknown")]
+    )
     right.axvline(0.5, color="grey", linestyle=":", linewidth=1)
     right.set_yticks(positions, available["dataset"], fontsize=7)
     right.set_xlim(0, 1)
@@ -110,8 +123,7 @@ def plot_delta_auc(records: pd.DataFrame, classifiers=("logreg", "rf")) -> plt.F
     for ax, clf in zip(np.atleast_1d(axes), classifiers):
         column = f"delta_auc_{clf}"
         values = [valid.loc[valid["arm"] == arm, column].dropna().to_numpy() for arm in arms]
-        ax.boxplot(values, positions=range(len(arms)), widths=0.5, showfliers=False,
-                   medianprops={"color": "black"})
+        ax.boxplot(values, positions=range(len(arms)), widths=0.5, showfliers=False, medianprops={"color": "black"})
         for i, (arm, v) in enumerate(zip(arms, values)):
             ax.scatter(i + rng.uniform(-0.18, 0.18, len(v)), v, s=9, alpha=0.5, color=colours[arm])
         ax.axhline(0, color="grey", linestyle=":", linewidth=1)
@@ -185,7 +197,7 @@ def _fit_line(ax, x: np.ndarray, y: np.ndarray, **style) -> None:
 
 
 def _generator_pairs_scored(pairs: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
-    from radlib.analysis import add_composite, generators_of, COMPOSITE
+    from radlib.analysis import COMPOSITE, add_composite, generators_of
 
     scored = pairs if COMPOSITE in pairs.columns else add_composite(pairs)
     generators = generators_of(scored)
@@ -195,8 +207,7 @@ def _generator_pairs_scored(pairs: pd.DataFrame) -> tuple[pd.DataFrame, list[str
 def _grid(n: int, ncols: int = 3, size=(4.2, 3.6)):
     ncols = min(ncols, max(n, 1))
     nrows = int(np.ceil(max(n, 1) / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size[0] * ncols, size[1] * nrows + 0.8),
-                             squeeze=False)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size[0] * ncols, size[1] * nrows + 0.8), squeeze=False)
     for ax in axes.flat[n:]:
         ax.remove()
     return fig, list(axes.flat[:n])
@@ -206,13 +217,13 @@ def _legend_below(fig: plt.Figure, handles, ncol: int, fontsize: float = 9, top:
     """A figure legend under the axes, with tight_layout leaving just enough room for it."""
     rows = int(np.ceil(len(handles) / ncol))
     height_in = 0.28 * rows + 0.15
-    fig.legend(handles=handles, loc="lower center", ncol=ncol, frameon=False, fontsize=fontsize,
-               bbox_to_anchor=(0.5, 0.0))
+    fig.legend(
+        handles=handles, loc="lower center", ncol=ncol, frameon=False, fontsize=fontsize, bbox_to_anchor=(0.5, 0.0)
+    )
     fig.tight_layout(rect=(0, height_in / fig.get_figheight(), 1, top))
 
 
-def plot_quality_vs_delta(pairs: pd.DataFrame, correlations: pd.DataFrame,
-                          metrics=None) -> plt.Figure:
+def plot_quality_vs_delta(pairs: pd.DataFrame, correlations: pd.DataFrame, metrics=None) -> plt.Figure:
     """The key figure: quality score vs ΔAUC per metric, pooled and within each generator.
 
     One panel per metric: x = the quality score of :func:`radlib.analysis.orient_quality`
@@ -251,8 +262,17 @@ def plot_quality_vs_delta(pairs: pd.DataFrame, correlations: pd.DataFrame,
         lines = []
         for generator in generators:
             mask = (gen["arm"] == generator).to_numpy()
-            ax.scatter(x_all[mask], y_all[mask], s=26, color=colours[generator], marker=markers[generator],
-                       edgecolor="black", linewidth=0.4, alpha=0.85, zorder=3)
+            ax.scatter(
+                x_all[mask],
+                y_all[mask],
+                s=26,
+                color=colours[generator],
+                marker=markers[generator],
+                edgecolor="black",
+                linewidth=0.4,
+                alpha=0.85,
+                zorder=3,
+            )
             _fit_line(ax, x_all[mask], y_all[mask], color=colours[generator], linewidth=1.8, zorder=4)
         _fit_line(ax, x_all, y_all, color="black", linewidth=2.2, zorder=5)
         for group in [POOLED, *generators]:
@@ -262,10 +282,19 @@ def plot_quality_vs_delta(pairs: pd.DataFrame, correlations: pd.DataFrame,
                 q = _fmt_q(float(row["q_value"]))
                 lines.append((group, f"{group}: ρ = {rho}, q {q if q.startswith('<') else '= ' + q}"))
         for i, (group, text) in enumerate(lines):
-            ax.text(0.02, 0.97 - 0.085 * i, text, transform=ax.transAxes, va="top", ha="left", fontsize=8,
-                    color="black" if group == POOLED else colours.get(group, "black"),
-                    fontweight="bold" if group == POOLED else "normal", zorder=6,
-                    bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.75, "pad": 0.6})
+            ax.text(
+                0.02,
+                0.97 - 0.085 * i,
+                text,
+                transform=ax.transAxes,
+                va="top",
+                ha="left",
+                fontsize=8,
+                color="black" if group == POOLED else colours.get(group, "black"),
+                fontweight="bold" if group == POOLED else "normal",
+                zorder=6,
+                bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.75, "pad": 0.6},
+            )
         ax.axhline(0, color="grey", linestyle=":", linewidth=1)
         ax.set_title(metric, fontsize=11)
         ax.set_xlabel(f"quality: {_metric_label(metric)}\n(higher = closer to real) →", fontsize=9)
@@ -279,11 +308,23 @@ def plot_quality_vs_delta(pairs: pd.DataFrame, correlations: pd.DataFrame,
     for i, ax in enumerate(axes):
         if i % 3 == 0:
             ax.set_ylabel("ΔAUC (external site)")
-    handles = [plt.Line2D([], [], color=colours[g], marker=markers[g], markeredgecolor="black",
-                          markeredgewidth=0.4, linewidth=1.8, label=f"{g} (pairs, fit within)") for g in generators]
+    handles = [
+        plt.Line2D(
+            [],
+            [],
+            color=colours[g],
+            marker=markers[g],
+            markeredgecolor="black",
+            markeredgewidth=0.4,
+            linewidth=1.8,
+            label=f"{g} (pairs, fit within)",
+        )
+        for g in generators
+    ]
     handles.append(plt.Line2D([], [], color="black", linewidth=2.2, label="pooled fit (all generators)"))
-    fig.suptitle("Synthetic-data quality vs ΔAUC: pooled over generators (black) and within each generator",
-                 fontsize=12)
+    fig.suptitle(
+        "Synthetic-data quality vs ΔAUC: pooled over generators (black) and within each generator", fontsize=12
+    )
     _legend_below(fig, handles, ncol=len(handles), top=0.97)
     return fig
 
@@ -327,20 +368,35 @@ def plot_rho_comparison(correlations: pd.DataFrame, alpha: float = 0.05) -> plt.
         _intervals(ax, low, high, y, colours[group])
         for filled in (True, False):
             sel = ok & (significant == filled)
-            ax.scatter(rho[sel], y[sel], marker=markers[group], s=50 if group == POOLED else 40, zorder=3,
-                       facecolor=colours[group] if filled else "white", edgecolor=colours[group], linewidth=1.4,
-                       gid=f"{group}:{'significant' if filled else 'not significant'}")
+            ax.scatter(
+                rho[sel],
+                y[sel],
+                marker=markers[group],
+                s=50 if group == POOLED else 40,
+                zorder=3,
+                facecolor=colours[group] if filled else "white",
+                edgecolor=colours[group],
+                linewidth=1.4,
+                gid=f"{group}:{'significant' if filled else 'not significant'}",
+            )
     ax.axvline(0, color="grey", linestyle=":", linewidth=1)
     ax.set_yticks(np.arange(len(metrics)), [f"{m}\n{_metric_label(m)}" for m in metrics], fontsize=8)
     ax.invert_yaxis()
     ax.set_xlim(-1.05, 1.05)
-    ax.set_xlabel("Spearman ρ of quality score with ΔAUC (95% cluster-bootstrap CI)\n"
-                  "positive = better quality goes with larger ΔAUC")
-    handles = [plt.Line2D([], [], color=colours[g], marker=markers[g], linestyle="none",
-                          label="pooled" if g == POOLED else g) for g in order]
-    handles += [plt.Line2D([], [], color="grey", marker="o", linestyle="none", label=f"filled: q < {alpha} (BH)"),
-                plt.Line2D([], [], color="grey", marker="o", markerfacecolor="white", linestyle="none",
-                           label="open: not significant")]
+    ax.set_xlabel(
+        "Spearman ρ of quality score with ΔAUC (95% cluster-bootstrap CI)\n"
+        "positive = better quality goes with larger ΔAUC"
+    )
+    handles = [
+        plt.Line2D([], [], color=colours[g], marker=markers[g], linestyle="none", label="pooled" if g == POOLED else g)
+        for g in order
+    ]
+    handles += [
+        plt.Line2D([], [], color="grey", marker="o", linestyle="none", label=f"filled: q < {alpha} (BH)"),
+        plt.Line2D(
+            [], [], color="grey", marker="o", markerfacecolor="white", linestyle="none", label="open: not significant"
+        ),
+    ]
     ax.set_title("Pooled vs within-generator rank correlations", fontsize=11)
     _legend_below(fig, handles, ncol=3)
     return fig
@@ -378,20 +434,27 @@ def plot_roc_curves(pairs: pd.DataFrame, roc: pd.DataFrame | None = None, metric
             text = f"{metric}: AUC {auc:.2f}"
             if ci is not None and metric in ci.index and np.isfinite(ci.at[metric, "ci_low"]):
                 text += f" [{ci.at[metric, 'ci_low']:.2f}, {ci.at[metric, 'ci_high']:.2f}]"
-            ax.plot(fpr, tpr, color=palette[i % len(palette)], linestyle=styles[i % len(styles)],
-                    linewidth=2.4 if metric == COMPOSITE else 1.8, label=text, drawstyle="default")
+            ax.plot(
+                fpr,
+                tpr,
+                color=palette[i % len(palette)],
+                linestyle=styles[i % len(styles)],
+                linewidth=2.4 if metric == COMPOSITE else 1.8,
+                label=text,
+                drawstyle="default",
+            )
         ax.legend(loc="lower right", fontsize=8.5, title="pooled over generators", title_fontsize=9)
     else:
-        ax.text(0.5, 0.5, f"no ROC curve: {n_improved} of {len(gen)} pairs improved", ha="center",
-                transform=ax.transAxes)
+        ax.text(
+            0.5, 0.5, f"no ROC curve: {n_improved} of {len(gen)} pairs improved", ha="center", transform=ax.transAxes
+        )
     ax.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1)
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1.01)
     ax.set_aspect("equal")
     ax.set_xlabel("false positive rate")
     ax.set_ylabel("true positive rate")
-    ax.set_title(f"Quality score as a predictor of ΔAUC > 0\n({n_improved} of {len(gen)} pairs improved)",
-                 fontsize=11)
+    ax.set_title(f"Quality score as a predictor of ΔAUC > 0\n({n_improved} of {len(gen)} pairs improved)", fontsize=11)
     fig.tight_layout()
     return fig
 
@@ -410,8 +473,13 @@ def plot_forest(meta_studies: pd.DataFrame, meta_generators: pd.DataFrame) -> pl
     datasets = sorted(meta_studies["dataset"].unique())
     position = {d: i for i, d in enumerate(datasets)}
     pooled_y = len(datasets) + 0.8
-    fig, axes = plt.subplots(1, len(generators), figsize=(3.6 * len(generators) + 1.6, 0.24 * len(datasets) + 2.6),
-                             sharey=True, squeeze=False)
+    fig, axes = plt.subplots(
+        1,
+        len(generators),
+        figsize=(3.6 * len(generators) + 1.6, 0.24 * len(datasets) + 2.6),
+        sharey=True,
+        squeeze=False,
+    )
     axes = list(axes.flat)
     summary = meta_generators.set_index("generator")
     for ax, generator in zip(axes, generators):
@@ -424,8 +492,16 @@ def plot_forest(meta_studies: pd.DataFrame, meta_generators: pd.DataFrame) -> pl
         ok = np.isfinite(low) & np.isfinite(high)
         ax.hlines(y[ok], low[ok], high[ok], color=np.where(included[ok], colours[generator], "grey"), linewidth=1.2)
         size = 15 + 150 * np.nan_to_num(weight) / max(np.nanmax(weight), 1e-12) if len(weight) else []
-        ax.scatter(effect[included], y[included], s=np.asarray(size)[included], marker="s",
-                   color=colours[generator], edgecolor="black", linewidth=0.4, zorder=3)
+        ax.scatter(
+            effect[included],
+            y[included],
+            s=np.asarray(size)[included],
+            marker="s",
+            color=colours[generator],
+            edgecolor="black",
+            linewidth=0.4,
+            zorder=3,
+        )
         ax.scatter(effect[~included], y[~included], s=20, marker="s", facecolor="white", edgecolor="grey", zorder=3)
         title = generator
         if generator in summary.index:
@@ -434,20 +510,26 @@ def plot_forest(meta_studies: pd.DataFrame, meta_generators: pd.DataFrame) -> pl
             if np.isfinite(est):
                 lo_, hi_ = (lo, hi) if np.isfinite(lo) else (est, est)
                 diamond = np.array([[lo_, pooled_y], [est, pooled_y - 0.45], [hi_, pooled_y], [est, pooled_y + 0.45]])
-                ax.add_patch(plt.Polygon(diamond, closed=True, facecolor=colours[generator], edgecolor="black",
-                                         linewidth=0.8, zorder=4))
+                ax.add_patch(
+                    plt.Polygon(
+                        diamond, closed=True, facecolor=colours[generator], edgecolor="black", linewidth=0.8, zorder=4
+                    )
+                )
                 ax.axvline(est, color=colours[generator], linestyle="--", linewidth=0.8, zorder=1)
             tau2, i2 = float(row["tau2"]), float(row["i2"])
             tau_text = f"{tau2:.2g}" if np.isfinite(tau2) else "n/a"
             i2_text = f"{100 * i2:.0f}%" if np.isfinite(i2) else "n/a"
-            title = (f"{generator} (k = {int(row['k'])})\nRE: {est:+.3f} [{lo:+.3f}, {hi:+.3f}]\n"
-                     f"τ² = {tau_text}, I² = {i2_text}")
+            title = (
+                f"{generator} (k = {int(row['k'])})\nRE: {est:+.3f} [{lo:+.3f}, {hi:+.3f}]\n"
+                f"τ² = {tau_text}, I² = {i2_text}"
+            )
         ax.set_title(title, fontsize=9.5)
         ax.axvline(0, color="grey", linestyle=":", linewidth=1)
         ax.set_xlabel("ΔAUC (95% CI)")
         ax.xaxis.set_major_locator(plt.MaxNLocator(5))
-    axes[0].set_yticks([*range(len(datasets)), pooled_y], [*datasets, "pooled (RE)"],
-                       fontsize=8 if len(datasets) < 30 else 6.5)
+    axes[0].set_yticks(
+        [*range(len(datasets)), pooled_y], [*datasets, "pooled (RE)"], fontsize=8 if len(datasets) < 30 else 6.5
+    )
     axes[0].set_ylim(pooled_y + 1, -1)
     fig.suptitle("Random-effects meta-analysis of ΔAUC per generator (DerSimonian-Laird)", fontsize=11)
     fig.tight_layout()
@@ -480,17 +562,21 @@ def plot_selection(selection: pd.DataFrame) -> plt.Figure:
         if marker == "x":
             style = {"color": colour, "linewidth": 1.5}
         else:  # hollow markers drawn on top, so a pick equal to the oracle stays visible
-            style = {"facecolor": "none" if column in hollow else colour, "edgecolor": colour,
-                     "linewidth": 1.6 if column in hollow else 0.8}
-        ax.scatter(table[column], y, marker=marker, s=size, label=label,
-                   zorder=4 if column in hollow else 3, **style)
+            style = {
+                "facecolor": "none" if column in hollow else colour,
+                "edgecolor": colour,
+                "linewidth": 1.6 if column in hollow else 0.8,
+            }
+        ax.scatter(table[column], y, marker=marker, s=size, label=label, zorder=4 if column in hollow else 3, **style)
     ax.axvline(0, color="grey", linestyle=":", linewidth=1)
     ax.set_yticks(y, table["dataset"], fontsize=8 if len(table) < 30 else 6.5)
     ax.set_ylim(-0.7, len(table) - 0.3)
     ax.set_xlabel("ΔAUC vs real-only training (external site)")
     n_same = int(table["selected_is_oracle"].sum()) if "selected_is_oracle" in table else 0
-    ax.set_title(f"Generator selection by quality: the pick equals the oracle on {n_same} of {len(table)} datasets",
-                 fontsize=10.5)
+    ax.set_title(
+        f"Generator selection by quality: the pick equals the oracle on {n_same} of {len(table)} datasets",
+        fontsize=10.5,
+    )
     _legend_below(fig, ax.get_legend_handles_labels()[0], ncol=4, fontsize=8.5)
     return fig
 
@@ -506,8 +592,10 @@ def plot_within_between(within_between: pd.DataFrame, alpha: float = 0.05) -> pl
     """
     metrics = list(within_between["metric"])
     y = np.arange(len(metrics))
-    terms = {"between": ("between generators", "#D55E00", "D", -0.15),
-             "within": ("within generators", "#0072B2", "o", 0.15)}
+    terms = {
+        "between": ("between generators", "#D55E00", "D", -0.15),
+        "within": ("within generators", "#0072B2", "o", 0.15),
+    }
     fig, ax = plt.subplots(figsize=(7.5, 0.75 * len(metrics) + 1.8))
     for term, (label, colour, marker, offset) in terms.items():
         slope = within_between[f"{term}_slope"].to_numpy(float)
@@ -517,20 +605,31 @@ def plot_within_between(within_between: pd.DataFrame, alpha: float = 0.05) -> pl
         ok = np.isfinite(slope)
         _intervals(ax, low, high, y + offset, colour)
         significant = ok & (p < alpha)
-        ax.scatter(slope[significant], y[significant] + offset, marker=marker, s=45, color=colour, zorder=3,
-                   label=f"{label}")
-        ax.scatter(slope[ok & ~significant], y[ok & ~significant] + offset, marker=marker, s=45, zorder=3,
-                   facecolor="white", edgecolor=colour, linewidth=1.4,
-                   label=None if significant.any() else f"{label}")
+        ax.scatter(
+            slope[significant], y[significant] + offset, marker=marker, s=45, color=colour, zorder=3, label=f"{label}"
+        )
+        ax.scatter(
+            slope[ok & ~significant],
+            y[ok & ~significant] + offset,
+            marker=marker,
+            s=45,
+            zorder=3,
+            facecolor="white",
+            edgecolor=colour,
+            linewidth=1.4,
+            label=None if significant.any() else f"{label}",
+        )
     ax.axvline(0, color="grey", linestyle=":", linewidth=1)
     ax.set_yticks(y, [f"{m}\n{_metric_label(m)}" for m in metrics], fontsize=8)
     ax.invert_yaxis()
     ax.set_xlabel("slope: ΔAUC per SD of quality score (95% cluster-bootstrap CI)")
-    handles = [plt.Line2D([], [], color=c, marker=mk, linestyle="none", label=lab)
-               for lab, c, mk, _ in terms.values()]
-    handles += [plt.Line2D([], [], color="grey", marker="o", linestyle="none", label=f"filled: p < {alpha}"),
-                plt.Line2D([], [], color="grey", marker="o", markerfacecolor="white", linestyle="none",
-                           label="open: not significant")]
+    handles = [plt.Line2D([], [], color=c, marker=mk, linestyle="none", label=lab) for lab, c, mk, _ in terms.values()]
+    handles += [
+        plt.Line2D([], [], color="grey", marker="o", linestyle="none", label=f"filled: p < {alpha}"),
+        plt.Line2D(
+            [], [], color="grey", marker="o", markerfacecolor="white", linestyle="none", label="open: not significant"
+        ),
+    ]
     ax.set_title("Within-between decomposition of the quality-ΔAUC slope", fontsize=11)
     _legend_below(fig, handles, ncol=2)
     return fig
@@ -545,8 +644,9 @@ _SYNTH_COLOUR = OKABE_ITO[0]
 _CLASS_COLOURS = {0: OKABE_ITO[4], 1: OKABE_ITO[5]}
 
 
-def plot_marginals(X_real: np.ndarray, synthetic: dict[str, np.ndarray], features, feature_names=None,
-                   bins: int = 20) -> plt.Figure:
+def plot_marginals(
+    X_real: np.ndarray, synthetic: dict[str, np.ndarray], features, feature_names=None, bins: int = 20
+) -> plt.Figure:
     """Histograms of a few features, real vs synthetic, one row per generator.
 
     Parameters
@@ -567,15 +667,23 @@ def plot_marginals(X_real: np.ndarray, synthetic: dict[str, np.ndarray], feature
     matplotlib.figure.Figure
     """
     features = list(features)
-    fig, axes = plt.subplots(len(synthetic), len(features), figsize=(2.6 * len(features), 2.1 * len(synthetic)),
-                             squeeze=False, sharey="col")
+    fig, axes = plt.subplots(
+        len(synthetic), len(features), figsize=(2.6 * len(features), 2.1 * len(synthetic)), squeeze=False, sharey="col"
+    )
     for row, (name, X_synth) in enumerate(synthetic.items()):
         for col, j in enumerate(features):
             ax = axes[row, col]
             edges = np.histogram_bin_edges(np.concatenate([X_real[:, j], X_synth[:, j]]), bins=bins)
             ax.hist(X_real[:, j], bins=edges, density=True, color=_REAL_COLOUR, alpha=0.35, label="real")
-            ax.hist(X_synth[:, j], bins=edges, density=True, histtype="step", linewidth=1.6, color=_SYNTH_COLOUR,
-                    label="synthetic")
+            ax.hist(
+                X_synth[:, j],
+                bins=edges,
+                density=True,
+                histtype="step",
+                linewidth=1.6,
+                color=_SYNTH_COLOUR,
+                label="synthetic",
+            )
             if row == 0:
                 ax.set_title(feature_names[j] if feature_names is not None else f"feature {j}", fontsize=8)
             if col == 0:
@@ -587,8 +695,9 @@ def plot_marginals(X_real: np.ndarray, synthetic: dict[str, np.ndarray], feature
     return fig
 
 
-def plot_pca_real_vs_synthetic(X_real: np.ndarray, y_real: np.ndarray,
-                               synthetic: dict[str, tuple[np.ndarray, np.ndarray]]) -> plt.Figure:
+def plot_pca_real_vs_synthetic(
+    X_real: np.ndarray, y_real: np.ndarray, synthetic: dict[str, tuple[np.ndarray, np.ndarray]]
+) -> plt.Figure:
     """Real and synthetic rows on the first two principal components of the real rows.
 
     One panel per generator; colour is the class, filled circles are real rows and crosses
@@ -611,15 +720,30 @@ def plot_pca_real_vs_synthetic(X_real: np.ndarray, y_real: np.ndarray,
 
     pca = PCA(n_components=2).fit(X_real)
     real = pca.transform(X_real)
-    fig, axes = plt.subplots(1, len(synthetic), figsize=(3.8 * len(synthetic), 3.8), squeeze=False,
-                             sharex=True, sharey=True)
+    fig, axes = plt.subplots(
+        1, len(synthetic), figsize=(3.8 * len(synthetic), 3.8), squeeze=False, sharex=True, sharey=True
+    )
     for ax, (name, (X_synth, y_synth)) in zip(axes[0], synthetic.items()):
         synth = pca.transform(X_synth)
         for c, colour in _CLASS_COLOURS.items():
-            ax.scatter(*synth[y_synth == c].T, marker="x", s=14, linewidth=0.8, color=colour, alpha=0.6,
-                       label=f"synthetic, class {c}")
-            ax.scatter(*real[y_real == c].T, marker="o", s=18, color=colour, edgecolor="black", linewidth=0.4,
-                       label=f"real, class {c}")
+            ax.scatter(
+                *synth[y_synth == c].T,
+                marker="x",
+                s=14,
+                linewidth=0.8,
+                color=colour,
+                alpha=0.6,
+                label=f"synthetic, class {c}",
+            )
+            ax.scatter(
+                *real[y_real == c].T,
+                marker="o",
+                s=18,
+                color=colour,
+                edgecolor="black",
+                linewidth=0.4,
+                label=f"real, class {c}",
+            )
         ax.set_title(name, fontsize=10)
         ax.set_xlabel(f"PC1 ({pca.explained_variance_ratio_[0]:.0%} of real variance)", fontsize=8)
     axes[0, 0].set_ylabel(f"PC2 ({pca.explained_variance_ratio_[1]:.0%})", fontsize=8)

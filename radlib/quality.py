@@ -40,8 +40,9 @@ process needs the registration too: ``radlib audit --plugin`` takes care of that
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import numpy as np
 from scipy.spatial.distance import cdist, pdist, squareform
@@ -53,6 +54,7 @@ from sklearn.preprocessing import PolynomialFeatures, StandardScaler
 from threadpoolctl import threadpool_limits
 
 from radlib.config import Config
+from radlib.records import RESERVED_COLUMNS
 from radlib.sections import read_section
 
 __all__ = [
@@ -68,6 +70,8 @@ __all__ = [
     "quality_metrics",
     "align_metrics",
     "sanity_ladder",
+    "distance_from_ideal",
+    "quality_score",
     "USER_METRICS",
     "UserMetric",
     "register_metric",
@@ -272,11 +276,7 @@ def compute_mmd2(real: np.ndarray, synth: np.ndarray, seed: int, max_rows: int |
     kernel = squareform(np.exp(-(distances**2) / (2 * bandwidth**2)))
     np.fill_diagonal(kernel, 1.0)
     n_real = len(real)
-    mmd2 = (
-        kernel[:n_real, :n_real].mean()
-        + kernel[n_real:, n_real:].mean()
-        - 2 * kernel[:n_real, n_real:].mean()
-    )
+    mmd2 = kernel[:n_real, :n_real].mean() + kernel[n_real:, n_real:].mean() - 2 * kernel[:n_real, n_real:].mean()
     return float(max(mmd2, 0.0))
 
 
@@ -325,11 +325,13 @@ def _make_detector() -> Pipeline:
     convex fit per fold) and deterministic; a random forest of 100 trees took 10x longer
     (0.4-0.5 s against 0.05 s per call on radMLBench sets of 90-170 rows per side).
     """
-    return Pipeline([
-        ("terms", PolynomialFeatures(degree=2, include_bias=False)),
-        ("scale", StandardScaler()),
-        ("classify", LogisticRegression(C=DETECTOR_C, max_iter=5000)),
-    ])
+    return Pipeline(
+        [
+            ("terms", PolynomialFeatures(degree=2, include_bias=False)),
+            ("scale", StandardScaler()),
+            ("classify", LogisticRegression(C=DETECTOR_C, max_iter=5000)),
+        ]
+    )
 
 
 def _assign_detection_folds(
@@ -429,6 +431,7 @@ def compute_detection_auc(real: np.ndarray, synth: np.ndarray, seed: int, n_fold
 
 # --- user metrics ------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class UserMetric:
     """A registered metric: its function and its :class:`MetricInfo`.
@@ -455,15 +458,6 @@ class UserMetric:
 USER_METRICS: dict[str, UserMetric] = {}
 
 ORIENTATIONS = ("lower", "higher", "closer")
-# Column names of the records (radlib.experiment.run_task) that a metric may not take.
-_RESERVED_NAMES = frozenset({
-    "dataset", "dataset_fingerprint", "repetition", "arm", "arm_seed", "status", "error", "undefined",
-    "n_internal", "n_external", "internal_positives", "external_positives", "k_selected", "n_synthetic",
-    "split_seed", "config_hash", "versions", "fit_seconds", "sample_seconds", "metric_seconds",
-    "classifier_seconds", "composite",
-})
-
-
 def _takes_seed(function: Callable[..., float]) -> bool:
     try:
         parameters = list(inspect.signature(function).parameters.values())
@@ -475,8 +469,16 @@ def _takes_seed(function: Callable[..., float]) -> bool:
     return len(positional) >= 3
 
 
-def register_metric(name: str, function: Callable[..., float], ideal: float, orientation: str = "lower",
-                    *, label: str | None = None, scope: str = "joint", replace: bool = False) -> UserMetric:
+def register_metric(
+    name: str,
+    function: Callable[..., float],
+    ideal: float,
+    orientation: str = "lower",
+    *,
+    label: str | None = None,
+    scope: str = "joint",
+    replace: bool = False,
+) -> UserMetric:
     """Add a quality metric that :func:`quality_metrics` computes after the five built-in ones.
 
     Parameters
@@ -523,7 +525,7 @@ def register_metric(name: str, function: Callable[..., float], ideal: float, ori
     """
     if not isinstance(name, str) or not name.isidentifier():
         raise ValueError(f"a metric name must be a Python identifier such as 'mean_gap', got {name!r}")
-    if name in METRICS or name in _RESERVED_NAMES or name.startswith(("auc_", "delta_auc_")):
+    if name in METRICS or name in RESERVED_COLUMNS or name.startswith(("auc_", "delta_auc_")):
         raise ValueError(f"'{name}' is a built-in metric or a column of the records; choose another name")
     if name in USER_METRICS and not replace:
         raise ValueError(f"a metric named '{name}' is already registered; pass replace=True to replace it")
@@ -598,15 +600,29 @@ def quality_metrics(
     return values
 
 
-def align_metrics(values: Mapping[str, float]) -> dict[str, float]:
-    """Distance of each metric from its ideal: lower is closer to real for all five.
+def distance_from_ideal(values, metric: str):
+    """``|value - ideal|`` of a registered metric: lower is closer to the real data, for every metric.
 
-    ``|value - ideal|``: unchanged for the four metrics whose ideal is 0 (they are never
-    negative), ``|AUC - 0.5|`` for the detection AUC; registered user metrics
-    (:func:`register_metric`) likewise, with their own ideal. Other keys are left out.
+    The one orientation of the compendium, derived from each metric's declared ideal
+    (:data:`METRICS`, :func:`register_metric`): unchanged for the four distances whose ideal
+    is 0 (never negative), ``|AUC - 0.5|`` for the detection AUC, and likewise for user
+    metrics with their own ideal. ``values`` may be a number, an array or a Series.
     """
     known = registered_metrics()
-    return {name: abs(value - known[name].ideal) for name, value in values.items() if name in known}
+    if metric not in known:
+        raise ValueError(f"unknown metric '{metric}'; registered: {', '.join(known)}")
+    return abs(values - known[metric].ideal)
+
+
+def quality_score(values, metric: str):
+    """A metric as a quality score, higher = closer to the real data: ``-|value - ideal|``."""
+    return -distance_from_ideal(values, metric)
+
+
+def align_metrics(values: Mapping[str, float]) -> dict[str, float]:
+    """:func:`distance_from_ideal` of every registered metric in ``values``; other keys are left out."""
+    known = registered_metrics()
+    return {name: distance_from_ideal(value, name) for name, value in values.items() if name in known}
 
 
 def sanity_ladder(real: np.ndarray, seed: int) -> dict[str, np.ndarray]:

@@ -26,8 +26,9 @@ import json
 import math
 import os
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import pandas as pd
 
@@ -53,8 +54,20 @@ __all__ = [
 ]
 
 #: The tables of :func:`radlib.analysis.run_analyses`, in the order they are written.
-TABLES = ("pairs", "exclusions", "correlations", "roc", "meta_studies", "meta_generators", "meta_between",
-          "selection", "selection_summary", "smote_delta", "smote_quality", "within_between")
+TABLES = (
+    "pairs",
+    "exclusions",
+    "correlations",
+    "roc",
+    "meta_studies",
+    "meta_generators",
+    "meta_between",
+    "selection",
+    "selection_summary",
+    "smote_delta",
+    "smote_quality",
+    "within_between",
+)
 #: Values of notebook 05's ``subset`` parameter.
 SUBSETS = ("all", "sensitivity")
 
@@ -66,6 +79,7 @@ _RTOL, _ATOL = 1e-9, 1e-12
 
 
 # --- names -------------------------------------------------------------------------------
+
 
 def _check_subset(subset: str) -> None:
     if subset not in SUBSETS:
@@ -93,8 +107,10 @@ def _sort_key(entry: Mapping) -> tuple:
 
 # --- tables ------------------------------------------------------------------------------
 
-def write_tables(results: Mapping[str, pd.DataFrame], folder: str | os.PathLike, prefix: str,
-                 floatfmt: str = ".4g") -> list[Path]:
+
+def write_tables(
+    results: Mapping[str, pd.DataFrame], folder: str | os.PathLike, prefix: str, floatfmt: str = ".4g"
+) -> list[Path]:
     """Write every table of ``results`` as ``<folder>/<prefix>_<name>.csv`` and ``.md``.
 
     The CSV holds every digit (``DataFrame.to_csv(index=False)``; the source of truth that
@@ -132,6 +148,7 @@ def read_tables(folder: str | os.PathLike, prefix: str, names=TABLES) -> dict[st
 
 # --- the summary -------------------------------------------------------------------------
 
+
 def _plain(value: Any) -> Any:
     """JSON-safe value: NaN / inf -> None, numpy scalars -> Python."""
     if hasattr(value, "item"):
@@ -156,8 +173,14 @@ def _manifest_fields(manifest: Mapping) -> dict:
     }
 
 
-def save_label_summary(numbers: Mapping[str, Any], folder: str | os.PathLike, classifier: str, subset: str,
-                       manifest: Mapping, datasets=None) -> Path:
+def save_label_summary(
+    numbers: Mapping[str, Any],
+    folder: str | os.PathLike,
+    classifier: str,
+    subset: str,
+    manifest: Mapping,
+    datasets=None,
+) -> Path:
     """Store one analysis's key numbers as ``<folder>/summary_<prefix>.json``.
 
     Parameters
@@ -197,8 +220,11 @@ def collect_summaries(folder: str | os.PathLike, config_hash: str | None = None)
     for path in sorted(Path(folder).glob(_LABEL_GLOB)):
         entry = json.loads(path.read_text())
         if config_hash is not None and entry.get("config_hash") != config_hash:
-            warnings.warn(f"{path.name} is for configuration {entry.get('config_hash')}, not {config_hash}; "
-                          "left out of the summary", stacklevel=2)
+            warnings.warn(
+                f"{path.name} is for configuration {entry.get('config_hash')}, not {config_hash}; "
+                "left out of the summary",
+                stacklevel=2,
+            )
             continue
         entries.append(entry)
     return sorted(entries, key=_sort_key)
@@ -226,30 +252,47 @@ def _range_text(low: Any, high: Any, digits: int = 2, signed: bool = True) -> st
 
 def _rows_for(n: Mapping[str, Any]) -> list[tuple[str, str]]:
     """(row label, formatted value) of the key numbers of one analysis."""
+
     def get(key):
         return n.get(key)
 
-    generators = sorted(key[len("meta_"):-len("_estimate")] for key in n if key.startswith("meta_")
-                        and key.endswith("_estimate"))
+    generators = sorted(
+        key[len("meta_") : -len("_estimate")] for key in n if key.startswith("meta_") and key.endswith("_estimate")
+    )
     rows = [
-        ("dataset-generator pairs (datasets × generators)",
-         f"{get('n_pairs')} ({get('n_datasets')} × {get('n_generators')})"),
+        (
+            "dataset-generator pairs (datasets × generators)",
+            f"{get('n_pairs')} ({get('n_datasets')} × {get('n_generators')})",
+        ),
         ("undefined external AUC (dataset × repetition tasks)", f"{get('tasks_undefined')} of {get('tasks_total')}"),
-        ("records used / total (undefined, failed, missing AUC)",
-         f"{get('records_valid')} / {get('records_total')} ({get('records_undefined')}, "
-         f"{get('records_failed')}, {get('records_missing_auc')})"),
+        (
+            "records used / total (undefined, failed, missing AUC)",
+            f"{get('records_valid')} / {get('records_total')} ({get('records_undefined')}, "
+            f"{get('records_failed')}, {get('records_missing_auc')})",
+        ),
         ("pooled ρ, five metrics (range)", _range_text(get("pooled_rho_min"), get("pooled_rho_max"))),
-        ("pooled q (range); FDR-significant", f"{_range_text(get('pooled_q_min'), get('pooled_q_max'), 3, False)}; "
-                                              f"{get('n_pooled_significant')} of {len(analysis.METRICS)}"),
+        (
+            "pooled q (range); FDR-significant",
+            f"{_range_text(get('pooled_q_min'), get('pooled_q_max'), 3, False)}; "
+            f"{get('n_pooled_significant')} of {len(analysis.METRICS)}",
+        ),
         ("within-generator ρ, five metrics (range)", _range_text(get("within_rho_min"), get("within_rho_max"))),
-        ("within-generator smallest q; FDR-significant",
-         f"{_q(get('within_q_min'))}; {get('n_within_significant')} of {get('n_within_tests')}"),
-        ("composite score: pooled ρ (q)", f"{_num(get('composite_pooled_rho'), 2, True)} "
-                                          f"({_q(get('composite_pooled_q'))})"),
-        ("pooled ROC AUC for ΔAUC > 0, five metrics (range)",
-         _range_text(get("pooled_roc_auc_min"), get("pooled_roc_auc_max"), 2, False)),
-        (f"within-between: slopes with p < 0.05, between / within (of {len(analysis.METRICS)})",
-         f"{get('n_between_significant')} / {get('n_within_slope_significant')}"),
+        (
+            "within-generator smallest q; FDR-significant",
+            f"{_q(get('within_q_min'))}; {get('n_within_significant')} of {get('n_within_tests')}",
+        ),
+        (
+            "composite score: pooled ρ (q)",
+            f"{_num(get('composite_pooled_rho'), 2, True)} ({_q(get('composite_pooled_q'))})",
+        ),
+        (
+            "pooled ROC AUC for ΔAUC > 0, five metrics (range)",
+            _range_text(get("pooled_roc_auc_min"), get("pooled_roc_auc_max"), 2, False),
+        ),
+        (
+            f"within-between: slopes with p < 0.05, between / within (of {len(analysis.METRICS)})",
+            f"{get('n_between_significant')} / {get('n_within_slope_significant')}",
+        ),
     ]
     for g in generators:
         i2 = get(f"meta_{g}_i2")
@@ -257,16 +300,24 @@ def _rows_for(n: Mapping[str, Any]) -> list[tuple[str, str]]:
         rows.append((f"meta-analysis {g}: pooled ΔAUC (I²)", f"{_num(get(f'meta_{g}_estimate'), 3, True)} ({i2_text})"))
     rows += [
         ("subgroup difference between generators, p", _q(get("meta_q_between_p"))),
-        ("quality-guided selection: mean ΔAUC [95% CI]",
-         f"{_num(get('selection_mean_delta'), 3, True)} [{_num(get('selection_ci_low'), 3, True)}, "
-         f"{_num(get('selection_ci_high'), 3, True)}]"),
-        ("datasets improved: selection / oracle",
-         f"{get('selection_n_improved')} / {get('oracle_n_improved')} of {get('selection_n_datasets')}"),
-        ("selection picks the oracle's generator",
-         f"{get('n_selected_equals_oracle')} of {get('selection_n_datasets')}"),
-        ("mean ΔAUC: oracle / random pick / SMOTE",
-         f"{_num(get('oracle_mean_delta'), 3, True)} / {_num(get('random_mean_delta'), 3, True)} / "
-         f"{_num(get('smote_mean_delta'), 3, True)}"),
+        (
+            "quality-guided selection: mean ΔAUC [95% CI]",
+            f"{_num(get('selection_mean_delta'), 3, True)} [{_num(get('selection_ci_low'), 3, True)}, "
+            f"{_num(get('selection_ci_high'), 3, True)}]",
+        ),
+        (
+            "datasets improved: selection / oracle",
+            f"{get('selection_n_improved')} / {get('oracle_n_improved')} of {get('selection_n_datasets')}",
+        ),
+        (
+            "selection picks the oracle's generator",
+            f"{get('n_selected_equals_oracle')} of {get('selection_n_datasets')}",
+        ),
+        (
+            "mean ΔAUC: oracle / random pick / SMOTE",
+            f"{_num(get('oracle_mean_delta'), 3, True)} / {_num(get('random_mean_delta'), 3, True)} / "
+            f"{_num(get('smote_mean_delta'), 3, True)}",
+        ),
         ("selection − oracle, mean ΔAUC", _num(get("selected_minus_oracle_mean"), 3, True)),
     ]
     return rows
@@ -288,8 +339,8 @@ def render_summary(document: Mapping[str, Any]) -> str:
         "ρ is Spearman's correlation of a quality score (oriented so that higher = closer to the real data) "
         "with ΔAUC = AUC(real + synthetic) − AUC(real only) at the simulated external site; a positive ρ "
         "means better quality goes with a larger gain. q-values are Benjamini-Hochberg over all metrics × "
-        "groups (pooled and each generator) of one analysis. \"Pooled\" treats all dataset-generator pairs "
-        "together; \"within\" is computed inside each generator.",
+        'groups (pooled and each generator) of one analysis. "Pooled" treats all dataset-generator pairs '
+        'together; "within" is computed inside each generator.',
         "",
     ]
     if not analyses:
@@ -298,7 +349,7 @@ def render_summary(document: Mapping[str, Any]) -> str:
     header = ["", *[a["label"] for a in analyses]]
     table_rows = [_rows_for(a["numbers"]) for a in analyses]
     labels = [label for label, _ in table_rows[0]]
-    for rows in table_rows[1:]:   # generators may differ between analyses: union, in order
+    for rows in table_rows[1:]:  # generators may differ between analyses: union, in order
         labels += [label for label, _ in rows if label not in labels]
     values = [dict(rows) for rows in table_rows]
     lines.append("| " + " | ".join(header) + " |")
@@ -307,14 +358,20 @@ def render_summary(document: Mapping[str, Any]) -> str:
         lines.append("| " + " | ".join([label, *[v.get(label, "n/a") for v in values]]) + " |")
     lines.append("")
     for a in analyses:
-        subset = ("all datasets" if a["datasets"] is None
-                  else f"{len(a['datasets'])} datasets: {', '.join(a['datasets'])}")
+        subset = (
+            "all datasets" if a["datasets"] is None else f"{len(a['datasets'])} datasets: {', '.join(a['datasets'])}"
+        )
         lines.append(f"- **{a['label']}** ({subset}): tables `{a['prefix']}_*.csv`, figures `05_{a['prefix']}_*.png`.")
     return "\n".join(lines) + "\n"
 
 
-def write_summary(summaries: Mapping[str, Mapping[str, Any]], manifest: Mapping, path: str | os.PathLike,
-                  prefixes: Mapping[str, str] | None = None, datasets: Mapping[str, Any] | None = None) -> Path:
+def write_summary(
+    summaries: Mapping[str, Mapping[str, Any]],
+    manifest: Mapping,
+    path: str | os.PathLike,
+    prefixes: Mapping[str, str] | None = None,
+    datasets: Mapping[str, Any] | None = None,
+) -> Path:
     """Write ``summary.md`` (at ``path``) and ``summary.json`` beside it.
 
     Parameters
@@ -341,9 +398,16 @@ def write_summary(summaries: Mapping[str, Mapping[str, Any]], manifest: Mapping,
     for label, numbers in summaries.items():
         subset = "sensitivity" if numbers.get("subset") else "all"
         prefix = (prefixes or {}).get(label) or table_prefix(numbers["classifier"], subset)
-        analyses.append({"label": label, "prefix": prefix, "classifier": numbers["classifier"], "subset": subset,
-                         "datasets": (datasets or {}).get(label),
-                         "numbers": {key: _plain(value) for key, value in numbers.items()}})
+        analyses.append(
+            {
+                "label": label,
+                "prefix": prefix,
+                "classifier": numbers["classifier"],
+                "subset": subset,
+                "datasets": (datasets or {}).get(label),
+                "numbers": {key: _plain(value) for key, value in numbers.items()},
+            }
+        )
     document = {"run": _manifest_fields(manifest), "analyses": analyses}
     path.parent.mkdir(parents=True, exist_ok=True)
     (path.parent / SUMMARY_JSON).write_text(json.dumps(document, indent=2) + "\n")
@@ -351,8 +415,14 @@ def write_summary(summaries: Mapping[str, Mapping[str, Any]], manifest: Mapping,
     return path
 
 
-def update_summary(numbers: Mapping[str, Any], folder: str | os.PathLike, classifier: str, subset: str,
-                   manifest: Mapping, datasets=None) -> Path:
+def update_summary(
+    numbers: Mapping[str, Any],
+    folder: str | os.PathLike,
+    classifier: str,
+    subset: str,
+    manifest: Mapping,
+    datasets=None,
+) -> Path:
     """Store one analysis's numbers and rewrite ``summary.md``/``summary.json`` from all stored ones.
 
     Notebook 05 calls this once per run; after the last of its runs the summary covers
@@ -360,9 +430,13 @@ def update_summary(numbers: Mapping[str, Any], folder: str | os.PathLike, classi
     """
     save_label_summary(numbers, folder, classifier, subset, manifest, datasets)
     entries = collect_summaries(folder, manifest.get("config_hash"))
-    return write_summary({e["label"]: e["numbers"] for e in entries}, manifest, Path(folder) / SUMMARY_MD,
-                         prefixes={e["label"]: e["prefix"] for e in entries},
-                         datasets={e["label"]: e["datasets"] for e in entries})
+    return write_summary(
+        {e["label"]: e["numbers"] for e in entries},
+        manifest,
+        Path(folder) / SUMMARY_MD,
+        prefixes={e["label"]: e["prefix"] for e in entries},
+        datasets={e["label"]: e["datasets"] for e in entries},
+    )
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -416,8 +490,10 @@ def check_summary_agrees(folder: str | os.PathLike) -> list[str]:
             elif key not in stored:
                 problems.append(f"{label}: '{key}' derived from the tables is missing from {json_path.name}")
             elif not _same(stored[key], derived[key]):
-                problems.append(f"{label}: {key} = {stored[key]!r} in {json_path.name}, "
-                                f"{derived[key]!r} from the tables {prefix}_*.csv")
+                problems.append(
+                    f"{label}: {key} = {stored[key]!r} in {json_path.name}, "
+                    f"{derived[key]!r} from the tables {prefix}_*.csv"
+                )
     if not md_path.exists():
         problems.append(f"{md_path} is missing")
     elif md_path.read_text() != render_summary(document):
@@ -426,6 +502,7 @@ def check_summary_agrees(folder: str | os.PathLike) -> list[str]:
 
 
 # --- the sensitivity subset --------------------------------------------------------------
+
 
 def sensitivity_table(config, n_jobs: int | None = None, refresh: bool = False) -> pd.DataFrame:
     """The chance test of every dataset of ``config``, cached per configuration hash.

@@ -8,14 +8,17 @@ that the keys the stage needs are present.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from radlib.config import Config
 
 __all__ = ["read_section"]
 
 
-def read_section(config_or_params: Config | Mapping[str, Any], section: str, keys: tuple[str, ...]) -> Mapping[str, Any]:
+def read_section(
+    config_or_params: Config | Mapping[str, Any], section: str, keys: tuple[str, ...]
+) -> Mapping[str, Any]:
     """Return the mapping of profile section ``section``.
 
     Parameters

@@ -31,8 +31,9 @@ both with the profile's ``shift`` parameters.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import numpy as np
 from sklearn.cluster import KMeans
@@ -118,11 +119,13 @@ def _principal_scores(X: np.ndarray, n_components: int) -> np.ndarray:
     variance.
     """
     n_components = min(n_components, *X.shape)
-    return Pipeline([
-        ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
-        ("scale", StandardScaler()),
-        ("project", PCA(n_components=n_components, svd_solver="full")),
-    ]).fit_transform(X)
+    return Pipeline(
+        [
+            ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
+            ("scale", StandardScaler()),
+            ("project", PCA(n_components=n_components, svd_solver="full")),
+        ]
+    ).fit_transform(X)
 
 
 def _split_site(X: np.ndarray, n_external: int, params: Mapping[str, Any], rng: np.random.Generator) -> np.ndarray:
@@ -173,7 +176,9 @@ def _check_shift_params(params: Mapping[str, Any], n_rows: int) -> None:
         raise ValueError(f"n_clusters must lie between 2 and the number of rows ({n_rows}), got {params['n_clusters']}")
 
 
-def split_external(X: np.ndarray, config_or_params: Config | Mapping[str, Any], seed: int) -> tuple[np.ndarray, np.ndarray]:
+def split_external(
+    X: np.ndarray, config_or_params: Config | Mapping[str, Any], seed: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Split patients into an internal set and an external site, from the features alone.
 
     Parameters

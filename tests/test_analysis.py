@@ -23,6 +23,7 @@ GENERATORS = ("cvae", "tabddpm", "wgan_gp")
 
 # --- builders -----------------------------------------------------------------------------
 
+
 def make_records(quality, delta, n_reps=4, rep_sd=0.01, seed=0, smote=None):
     """Records table from per-pair quality distances and mean ΔAUC.
 
@@ -40,16 +41,34 @@ def make_records(quality, delta, n_reps=4, rep_sd=0.01, seed=0, smote=None):
     for d in datasets:
         for r in range(n_reps):
             base = {"dataset": d, "repetition": r, "undefined": False, "status": "ok"}
-            rows.append({**base, "arm": "real", "auc_logreg": 0.7, "delta_auc_logreg": 0.0, "auc_rf": 0.7,
-                         "delta_auc_rf": 0.0, **{m: np.nan for m in A.METRICS}})
+            rows.append(
+                {
+                    **base,
+                    "arm": "real",
+                    "auc_logreg": 0.7,
+                    "delta_auc_logreg": 0.0,
+                    "auc_rf": 0.7,
+                    "delta_auc_rf": 0.0,
+                    **{m: np.nan for m in A.METRICS},
+                }
+            )
             for a in arms:
                 if (d, a) not in delta:
                     continue
                 dd = delta[(d, a)] + noise[(d, a)][r]
                 metrics = dict(quality[(d, a)])
                 metrics["detection_auc"] = 0.5 + metrics["detection_auc"]
-                rows.append({**base, "arm": a, "auc_logreg": 0.7 + dd, "delta_auc_logreg": dd,
-                             "auc_rf": 0.7 - dd, "delta_auc_rf": -dd, **metrics})
+                rows.append(
+                    {
+                        **base,
+                        "arm": a,
+                        "auc_logreg": 0.7 + dd,
+                        "delta_auc_logreg": dd,
+                        "auc_rf": 0.7 - dd,
+                        "delta_auc_rf": -dd,
+                        **metrics,
+                    }
+                )
     return pd.DataFrame(rows)
 
 
@@ -98,6 +117,7 @@ def small_pairs(rows):
 
 # --- pair table ---------------------------------------------------------------------------
 
+
 def test_pair_table_means_valid_repetitions_and_reports_exclusions():
     quality = {("A", g): {m: 0.1 for m in A.METRICS} for g in ("cvae", "smote")}
     quality.update({("B", g): {m: 0.2 for m in A.METRICS} for g in ("cvae", "smote")})
@@ -121,12 +141,12 @@ def test_pair_table_means_valid_repetitions_and_reports_exclusions():
     row = pairs.set_index(["dataset", "arm"]).loc[("A", "cvae")]
     assert row["n_valid"] == 3 and row["n_undefined"] == 1 and row["n_records"] == 4
     assert row["delta_auc"] == pytest.approx(np.mean([0.01, 0.03, 0.08]))
-    assert row["delta_auc_var"] == pytest.approx(np.var([0.01, 0.03, 0.08], ddof=1))   # numpy
+    assert row["delta_auc_var"] == pytest.approx(np.var([0.01, 0.03, 0.08], ddof=1))  # numpy
     assert pairs.set_index(["dataset", "arm"]).loc[("B", "cvae"), "n_failed"] == 1
     report = pairs.attrs["exclusions"]
-    assert report["records_total"] == 16            # 2 datasets x 2 arms x 4 repetitions
-    assert report["records_undefined"] == 2         # A r0: cvae and smote
-    assert report["records_failed"] == 5            # B r1 cvae + 4 B smote
+    assert report["records_total"] == 16  # 2 datasets x 2 arms x 4 repetitions
+    assert report["records_undefined"] == 2  # A r0: cvae and smote
+    assert report["records_failed"] == 5  # B r1 cvae + 4 B smote
     assert report["records_valid"] == 16 - 2 - 5
     assert report["tasks_total"] == 8 and report["tasks_undefined"] == 1
     assert report["pairs_without_valid"] == ["B/smote"]
@@ -138,6 +158,7 @@ def test_pair_table_means_valid_repetitions_and_reports_exclusions():
 
 
 # --- multiplicity -------------------------------------------------------------------------
+
 
 def test_adjust_fdr_matches_statsmodels_and_hand_calculation():
     p = [0.01, 0.04, 0.03, 0.005]
@@ -156,14 +177,15 @@ def test_adjust_fdr_matches_statsmodels_and_hand_calculation():
 
 # --- analysis 1 ---------------------------------------------------------------------------
 
+
 def test_spearman_matches_scipy_and_fdr_covers_whole_family(between_results):
     pairs, corr = between_results["pairs"], between_results["correlations"]
     gen = pairs[pairs["arm"].isin(GENERATORS)]
     for metric in ("wasserstein", "detection_auc"):
         distance = gen[metric] if metric != "detection_auc" else (gen[metric] - 0.5).abs()
-        expected = stats.spearmanr(distance, gen["delta_auc"])          # scipy, raw distance
+        expected = stats.spearmanr(distance, gen["delta_auc"])  # scipy, raw distance
         row = corr[(corr["group"] == "pooled") & (corr["metric"] == metric)].iloc[0]
-        assert row["rho"] == pytest.approx(-expected.statistic)        # quality = -distance
+        assert row["rho"] == pytest.approx(-expected.statistic)  # quality = -distance
         assert row["p_value"] == pytest.approx(expected.pvalue)
         cvae = gen[gen["arm"] == "cvae"]
         distance = cvae[metric] if metric != "detection_auc" else (cvae[metric] - 0.5).abs()
@@ -176,7 +198,7 @@ def test_spearman_matches_scipy_and_fdr_covers_whole_family(between_results):
 
 def test_bootstrap_engine_equals_statistics_on_expanded_resamples():
     rng = np.random.default_rng(7)
-    x, y = rng.normal(size=12).round(1), rng.normal(size=12).round(1)   # rounding makes ties
+    x, y = rng.normal(size=12).round(1), rng.normal(size=12).round(1)  # rounding makes ties
     w = A._bootstrap_counts(np.repeat(np.arange(4), 3), 5, seed=1)
     rho = A._bootstrap_spearman(x, y, w)
     label = y > 0
@@ -184,9 +206,9 @@ def test_bootstrap_engine_equals_statistics_on_expanded_resamples():
     for b in range(5):
         counts = w[b].astype(int)
         xe, ye, le = np.repeat(x, counts), np.repeat(y, counts), np.repeat(label, counts)
-        assert rho[b] == pytest.approx(stats.spearmanr(xe, ye).statistic)          # scipy
+        assert rho[b] == pytest.approx(stats.spearmanr(xe, ye).statistic)  # scipy
         if le.any() and not le.all():
-            assert auc[b] == pytest.approx(roc_auc_score(le, xe))                   # scikit-learn
+            assert auc[b] == pytest.approx(roc_auc_score(le, xe))  # scikit-learn
     # Clusters travel together: all three members of a cluster get the same count.
     assert (w.reshape(5, 4, 3) == w.reshape(5, 4, 3)[:, :, :1]).all()
 
@@ -198,7 +220,7 @@ def test_between_association_is_pooled_not_within(between_results):
     assert (pooled["ci_low"] > 0).all()
     assert not within["significant"].any()
     assert within["rho"].abs().max() < 0.4
-    assert (within["ci_low"] < 0).mean() > 0.8          # within CIs cover 0 (nearly all)
+    assert (within["ci_low"] < 0).mean() > 0.8  # within CIs cover 0 (nearly all)
 
 
 def test_within_association_is_within_not_between(within_results):
@@ -210,11 +232,18 @@ def test_within_association_is_within_not_between(within_results):
 
 # --- analysis 2 ---------------------------------------------------------------------------
 
+
 def test_roc_auc_hand_count_and_single_class():
     # One generator; quality = -wasserstein: improved pairs score 0.9, 0.4; the others 0.5, 0.1, 0.4.
-    pairs = small_pairs([("D1", "cvae", 0.02, -0.9), ("D2", "cvae", 0.01, -0.4),
-                         ("D3", "cvae", -0.01, -0.5), ("D4", "cvae", -0.02, -0.1),
-                         ("D5", "cvae", -0.03, -0.4)])
+    pairs = small_pairs(
+        [
+            ("D1", "cvae", 0.02, -0.9),
+            ("D2", "cvae", 0.01, -0.4),
+            ("D3", "cvae", -0.01, -0.5),
+            ("D4", "cvae", -0.02, -0.1),
+            ("D5", "cvae", -0.03, -0.4),
+        ]
+    )
     roc = A.discriminate_quality(pairs, ["wasserstein"], n_boot=200)
     # Hand count over the 2 x 3 (improved, not improved) pairs:
     # 0.9>0.5, 0.9>0.1, 0.9>0.4, 0.4<0.5 (0), 0.4>0.1, 0.4=0.4 (1/2) -> 4.5 / 6 = 0.75.
@@ -227,6 +256,7 @@ def test_roc_auc_hand_count_and_single_class():
 
 
 # --- analysis 3 ---------------------------------------------------------------------------
+
 
 def test_dersimonian_laird_matches_hand_calculation():
     y, v = [0.10, 0.30, 0.50], [0.01, 0.02, 0.04]
@@ -255,12 +285,12 @@ def test_tau2_truncated_at_zero_when_q_below_df():
     # Hand: w = 100, 50, 66.667; Σw = 216.667; ȳ = (10 + 5.5 + 8)/216.667 = 0.1084615;
     # Q = 100(0.0084615)² + 50(0.0015385)² + 66.667(0.0115385)² = 0.0161538 < df = 2.
     with np.errstate(invalid="ignore"):
-        raw = combine_effects(np.array(y), np.array(v), method_re="dl")   # statsmodels, untruncated
+        raw = combine_effects(np.array(y), np.array(v), method_re="dl")  # statsmodels, untruncated
     result = A.combine_random_effects(y, v)
     assert result["q"] == pytest.approx(0.0161538, rel=1e-4)
     assert result["tau2_untruncated"] == pytest.approx(raw.tau2) and raw.tau2 < 0
     assert result["tau2"] == 0.0 and result["i2"] == 0.0
-    assert result["estimate"] == pytest.approx(0.1084615, rel=1e-6)    # = fixed effect
+    assert result["estimate"] == pytest.approx(0.1084615, rel=1e-6)  # = fixed effect
     assert result["se"] == pytest.approx(1 / np.sqrt(216.6667), rel=1e-5)
     assert (result["weights"] > 0).all()
 
@@ -296,10 +326,11 @@ def test_meta_analysis_per_generator_notes_and_subgroup_test():
     between = meta["between"].iloc[0]
     assert between["q_between"] == pytest.approx(q_between)
     assert between["p_value"] == pytest.approx(stats.chi2.sf(q_between, 2))
-    assert between["p_value"] < 0.001                  # ΔAUC of +0.04, 0, -0.04 per generator
+    assert between["p_value"] < 0.001  # ΔAUC of +0.04, 0, -0.04 per generator
 
 
 # --- analysis 4 ---------------------------------------------------------------------------
+
 
 def test_composite_is_negated_mean_of_generator_z_scores():
     rng = np.random.default_rng(2)
@@ -313,17 +344,23 @@ def test_composite_is_negated_mean_of_generator_z_scores():
     z = (distances - distances[gen].mean()) / distances[gen].std(ddof=1)
     np.testing.assert_allclose(A.score_composite(pairs), -z.mean(axis=1))
     # A pair closest to the real data on every metric gets the highest composite.
-    pairs.loc[0, list(A.METRICS)] = [pairs["wasserstein"].min() - 1, 0.0, pairs["mmd2"].min() - 1,
-                                     pairs["corr_diff"].min() - 1, 0.5]
+    pairs.loc[0, list(A.METRICS)] = [
+        pairs["wasserstein"].min() - 1,
+        0.0,
+        pairs["mmd2"].min() - 1,
+        pairs["corr_diff"].min() - 1,
+        0.5,
+    ]
     assert A.score_composite(pairs).idxmax() == 0
 
 
 # --- analysis 5 ---------------------------------------------------------------------------
 
+
 def test_selection_equals_oracle_when_quality_best_is_delta_best():
     rows = []
     for i in range(6):
-        for rank, gen in enumerate(GENERATORS):          # cvae best quality and best ΔAUC
+        for rank, gen in enumerate(GENERATORS):  # cvae best quality and best ΔAUC
             rows.append((f"D{i}", gen, 0.03 - 0.02 * rank + 0.001 * i, 0.1 + 0.2 * rank))
         rows.append((f"D{i}", "smote", 0.005, 0.3))
     selection = A.select_generators(small_pairs(rows))
@@ -344,8 +381,9 @@ def test_selection_equals_oracle_when_quality_best_is_delta_best():
 
 
 def test_selection_differs_from_oracle_when_quality_misleads():
-    rows = [(f"D{i}", gen, (-0.02, 0.0, 0.02)[k], (0.1, 0.2, 0.3)[k])
-            for i in range(4) for k, gen in enumerate(GENERATORS)]
+    rows = [
+        (f"D{i}", gen, (-0.02, 0.0, 0.02)[k], (0.1, 0.2, 0.3)[k]) for i in range(4) for k, gen in enumerate(GENERATORS)
+    ]
     per_dataset = A.select_generators(small_pairs(rows))["datasets"]
     assert (per_dataset["selected_generator"] == "cvae").all()
     assert (per_dataset["oracle_generator"] == "wgan_gp").all()
@@ -354,16 +392,20 @@ def test_selection_differs_from_oracle_when_quality_misleads():
 
 # --- analysis 6 ---------------------------------------------------------------------------
 
+
 def test_smote_comparison_matches_scipy_wilcoxon():
     rng = np.random.default_rng(4)
-    rows = [(f"D{i}", arm, rng.normal(0.01 if arm == "smote" else 0.0, 0.01), rng.uniform())
-            for i in range(12) for arm in (*GENERATORS, "smote")]
+    rows = [
+        (f"D{i}", arm, rng.normal(0.01 if arm == "smote" else 0.0, 0.01), rng.uniform())
+        for i in range(12)
+        for arm in (*GENERATORS, "smote")
+    ]
     pairs = small_pairs(rows)
     table = A.compare_smote(pairs).set_index("generator")
     wide = pairs.pivot(index="dataset", columns="arm", values="delta_auc")
     for gen in GENERATORS:
         d = wide["smote"] - wide[gen]
-        expected = stats.wilcoxon(d)                                       # scipy
+        expected = stats.wilcoxon(d)  # scipy
         assert table.loc[gen, "p_value"] == pytest.approx(expected.pvalue)
         assert table.loc[gen, "statistic"] == pytest.approx(expected.statistic)
         assert table.loc[gen, "median_difference"] == pytest.approx(np.median(d))
@@ -378,6 +420,7 @@ def test_smote_comparison_matches_scipy_wilcoxon():
 
 # --- analysis 7 ---------------------------------------------------------------------------
 
+
 def test_within_between_slopes_match_numpy_lstsq():
     rng = np.random.default_rng(5)
     rows = [(f"D{i}", gen, rng.normal(), rng.uniform() + k) for i in range(10) for k, gen in enumerate(GENERATORS)]
@@ -387,25 +430,28 @@ def test_within_between_slopes_match_numpy_lstsq():
     z = (q - q.mean()) / q.std(ddof=1)
     between = z.groupby(pairs["arm"]).transform("mean")
     design = np.column_stack([np.ones(len(z)), between, z - between])
-    coef, *_ = np.linalg.lstsq(design, pairs["delta_auc"], rcond=None)      # numpy
+    coef, *_ = np.linalg.lstsq(design, pairs["delta_auc"], rcond=None)  # numpy
     assert table["between_slope"] == pytest.approx(coef[1])
     assert table["within_slope"] == pytest.approx(coef[2])
     clustered = A.decompose_within_between(pairs, ["wasserstein"], n_boot=100).iloc[0]
-    assert clustered["within_slope"] == pytest.approx(coef[2])                # same point estimate
+    assert clustered["within_slope"] == pytest.approx(coef[2])  # same point estimate
     assert clustered["cov_type"] == "cluster" and clustered["n_boot_used"] == 100
     # The bootstrap refit with every pair once reproduces lstsq; with counts 2, 0, 1, ... it
     # reproduces lstsq on the expanded table (standardisation and generator means recomputed).
     arm = pd.factorize(pairs["arm"])[0]
     ones = np.ones((1, len(pairs)))
-    np.testing.assert_allclose(A._bootstrap_within_between(q.to_numpy(), pairs["delta_auc"].to_numpy(), arm, ones)[0],
-                               coef[1:])
+    np.testing.assert_allclose(
+        A._bootstrap_within_between(q.to_numpy(), pairs["delta_auc"].to_numpy(), arm, ones)[0], coef[1:]
+    )
     counts = np.random.default_rng(0).integers(0, 3, len(pairs))
     qe, ye, ae = np.repeat(q, counts), np.repeat(pairs["delta_auc"], counts), np.repeat(pairs["arm"], counts)
     ze = (qe - qe.mean()) / qe.std(ddof=1)
     be = ze.groupby(ae.to_numpy()).transform("mean")
     coef_e, *_ = np.linalg.lstsq(np.column_stack([np.ones(len(ze)), be, ze - be]), ye, rcond=None)
-    np.testing.assert_allclose(A._bootstrap_within_between(q.to_numpy(), pairs["delta_auc"].to_numpy(), arm,
-                                                            counts[None, :].astype(float))[0], coef_e[1:])
+    np.testing.assert_allclose(
+        A._bootstrap_within_between(q.to_numpy(), pairs["delta_auc"].to_numpy(), arm, counts[None, :].astype(float))[0],
+        coef_e[1:],
+    )
 
 
 def test_decomposition_separates_between_from_within(between_results, within_results):
@@ -419,12 +465,13 @@ def test_decomposition_separates_between_from_within(between_results, within_res
 
 # --- analysis 8 ---------------------------------------------------------------------------
 
+
 def test_chance_test_separates_signal_from_noise():
     rng = np.random.default_rng(6)
     y = np.repeat([0, 1], 30)
     X = rng.normal(size=(60, 8))
     X[:, 0] += 2.5 * y
-    X[3, 2] = np.nan                                   # imputed inside the pipeline
+    X[3, 2] = np.nan  # imputed inside the pipeline
     params = {"sensitivity": {"permutations": 39, "alpha": 0.05, "cv_folds": 3}, "features": {"k": 4}}
     signal = A.chance_test(X, y, params, seed=1)
     # With 39 permutations the smallest p is 1/40 = 0.025 (sklearn's (C + 1)/(n + 1)).
@@ -437,6 +484,7 @@ def test_chance_test_separates_signal_from_noise():
 
 def test_chance_test_reads_the_profile():
     from radlib.config import load_config
+
     config = load_config("smoke")
     rng = np.random.default_rng(8)
     y = np.repeat([0, 1], 20)
@@ -447,14 +495,26 @@ def test_chance_test_reads_the_profile():
 
 # --- run_analyses and summarize -----------------------------------------------------------
 
+
 def test_run_analyses_and_summarize(between_results):
-    expected = {"pairs", "exclusions", "correlations", "roc", "meta_studies", "meta_generators",
-                "meta_between", "selection", "selection_summary", "smote_delta", "smote_quality",
-                "within_between"}
+    expected = {
+        "pairs",
+        "exclusions",
+        "correlations",
+        "roc",
+        "meta_studies",
+        "meta_generators",
+        "meta_between",
+        "selection",
+        "selection_summary",
+        "smote_delta",
+        "smote_quality",
+        "within_between",
+    }
     assert set(between_results) == expected
     assert all(isinstance(v, pd.DataFrame) for v in between_results.values())
     summary = A.summarize(between_results)
-    json.dumps(summary)                                        # plain scalars only
+    json.dumps(summary)  # plain scalars only
     assert summary["n_pairs"] == 120 and summary["n_generators"] == 3
     assert summary["tasks_undefined"] == 0 and summary["records_total"] == 480
     assert summary["n_pooled_significant"] == 5 and summary["n_within_significant"] == 0
@@ -484,9 +544,14 @@ def test_small_sample_spearman_uses_the_exact_permutation_p_value():
 def test_no_bootstrap_ci_from_too_few_datasets():
     """Resampling 3 datasets cannot give a meaningful interval; the CI is left undefined."""
     rng = np.random.default_rng(0)
-    pairs = pd.DataFrame({"dataset": np.repeat(["a", "b", "c"], 3), "arm": ["x", "y", "z"] * 3,
-                          "delta_auc": rng.normal(size=9),
-                          **{m: rng.random(9) for m in A.METRICS}})
+    pairs = pd.DataFrame(
+        {
+            "dataset": np.repeat(["a", "b", "c"], 3),
+            "arm": ["x", "y", "z"] * 3,
+            "delta_auc": rng.normal(size=9),
+            **{m: rng.random(9) for m in A.METRICS},
+        }
+    )
     table = A.correlate_quality(pairs, metrics=("ks",), n_boot=200)
     pooled = table[table["group"] == A.POOLED].iloc[0]
     assert np.isnan(pooled["ci_low"]) and "fewer than 5 datasets" in pooled["note"]

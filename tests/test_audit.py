@@ -16,17 +16,18 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from radlib import analysis, audit as A, cli, generators, quality
+from radlib import analysis, cli, generators, quality
+from radlib import audit as A
 from radlib.data import DataError
 from radlib.generators.base import Generator
 
 # Small settings: 2 repetitions, a small forest, few permutations for the sensitivity subset.
 FAST = {"repetitions": 2, "classifiers.rf.n_estimators": 10, "sensitivity.permutations": 20}
-FAST_ARGS = ["--profile", "smoke", "--set", "repetitions=2", "--set", "classifiers.rf.n_estimators=10",
-             "--n-jobs", "1"]
+FAST_ARGS = ["--profile", "smoke", "--set", "repetitions=2", "--set", "classifiers.rf.n_estimators=10", "--n-jobs", "1"]
 
 
 # --- a small generator and a small metric, defined here (the plug-in way) -----------------
+
 
 class GaussianGenerator(Generator):
     """Class-conditional Gaussian with a diagonal covariance; ``spread`` scales the SDs."""
@@ -100,20 +101,30 @@ def _audit_cli(capsys, *args):
 
 # --- one table ----------------------------------------------------------------------------
 
+
 def test_one_table_end_to_end_with_messy_columns_a_user_generator_and_a_user_metric(tmp_path, registry):
     frame = _frame()
     frame["site"] = np.where(np.arange(len(frame)) % 3, "A", "B")  # text: dropped and listed
-    frame["empty"] = np.nan                                            # all missing
-    frame["flat"] = 7.0                                                # constant
-    frame.loc[[0, 5], "f7"] = [np.inf, -np.inf]                        # become missing, counted
+    frame["empty"] = np.nan  # all missing
+    frame["flat"] = 7.0  # constant
+    frame.loc[[0, 5], "f7"] = [np.inf, -np.inf]  # become missing, counted
     path = tmp_path / "my_cohort.csv"
     frame.to_csv(path, index=False)
     generators.register("gauss", GaussianGenerator)
     generators.register("noisy", NoisyCopy)
     quality.register_metric("mean_gap", mean_gap, ideal=0.0, orientation="lower")
 
-    result = A.audit([path], "Target", profile="smoke", overrides=FAST, generator_names=["gauss", "noisy"],
-                     out=tmp_path / "out", n_jobs=1, n_boot=50, show_progress=False)
+    result = A.audit(
+        [path],
+        "Target",
+        profile="smoke",
+        overrides=FAST,
+        generator_names=["gauss", "noisy"],
+        out=tmp_path / "out",
+        n_jobs=1,
+        n_boot=50,
+        show_progress=False,
+    )
 
     dataset = result.datasets[0]
     assert dataset.name == "my_cohort" and dataset.p == 8
@@ -144,10 +155,19 @@ def test_one_table_end_to_end_with_messy_columns_a_user_generator_and_a_user_met
     assert set(result.ranks["metric"]) == {*analysis.METRICS, analysis.COMPOSITE, "mean_gap"}
 
     out = tmp_path / "out"
-    for name in ("results.parquet", "manifest.json", "verdict.md", "data_report.json", "tables/audit_arms.csv",
-                 "tables/audit_quantities.md", "tables/audit_ranks.csv",
-                 "tables/audit_logreg_repetition_correlations.csv", "figures/delta_auc.png",
-                 "figures/quality_vs_delta_logreg.png", "figures/quality_vs_delta_rf.pdf"):
+    for name in (
+        "results.parquet",
+        "manifest.json",
+        "verdict.md",
+        "data_report.json",
+        "tables/audit_arms.csv",
+        "tables/audit_quantities.md",
+        "tables/audit_ranks.csv",
+        "tables/audit_logreg_repetition_correlations.csv",
+        "figures/delta_auc.png",
+        "figures/quality_vs_delta_logreg.png",
+        "figures/quality_vs_delta_rf.pdf",
+    ):
         assert (out / name).is_file(), name
     assert json.loads((out / "data_report.json").read_text())["my_cohort"]["dropped"]["non_numeric"] == ["site"]
     verdict = result.verdict
@@ -158,12 +178,30 @@ def test_one_table_end_to_end_with_messy_columns_a_user_generator_and_a_user_met
     assert verdict in (out / "verdict.md").read_text()
 
     # A rerun reuses every task; adding a metric recomputes the tasks that lack it.
-    again = A.audit([path], "Target", profile="smoke", overrides=FAST, generator_names=["gauss", "noisy"],
-                    out=out, n_jobs=1, n_boot=50, show_progress=False)
+    again = A.audit(
+        [path],
+        "Target",
+        profile="smoke",
+        overrides=FAST,
+        generator_names=["gauss", "noisy"],
+        out=out,
+        n_jobs=1,
+        n_boot=50,
+        show_progress=False,
+    )
     assert again.grid.manifest["tasks_reused"] == 2
     quality.register_metric("max_gap", lambda real, synth: float(np.abs(real.max(0) - synth.max(0)).mean()), 0.0)
-    third = A.audit([path], "Target", profile="smoke", overrides=FAST, generator_names=["gauss", "noisy"],
-                    out=out, n_jobs=1, n_boot=50, show_progress=False)
+    third = A.audit(
+        [path],
+        "Target",
+        profile="smoke",
+        overrides=FAST,
+        generator_names=["gauss", "noisy"],
+        out=out,
+        n_jobs=1,
+        n_boot=50,
+        show_progress=False,
+    )
     assert third.grid.manifest["tasks_reused"] == 0
     assert np.isfinite(third.grid.records.query("arm != 'real'")["max_gap"]).all()
 
@@ -174,13 +212,35 @@ def test_summaries_and_rank_agreement_match_a_hand_calculation():
     delta = {"g1": [0.03, 0.05, 0.04], "g2": [0.00, 0.01, -0.01], "g3": [-0.02, -0.04, -0.03]}
     wasserstein = {"g1": 0.3, "g2": 0.1, "g3": 0.2}  # g2 closest to real, but g1 gains most
     for r in range(3):
-        rows.append({"dataset": "T", "repetition": r, "arm": "real", "status": "ok", "undefined": False,
-                     "auc_logreg": 0.7, "delta_auc_logreg": 0.0, **{m: np.nan for m in analysis.METRICS}})
+        rows.append(
+            {
+                "dataset": "T",
+                "repetition": r,
+                "arm": "real",
+                "status": "ok",
+                "undefined": False,
+                "auc_logreg": 0.7,
+                "delta_auc_logreg": 0.0,
+                **{m: np.nan for m in analysis.METRICS},
+            }
+        )
         for g in delta:
-            rows.append({"dataset": "T", "repetition": r, "arm": g, "status": "ok", "undefined": False,
-                         "auc_logreg": 0.7 + delta[g][r], "delta_auc_logreg": delta[g][r],
-                         "wasserstein": wasserstein[g], "ks": wasserstein[g], "mmd2": wasserstein[g],
-                         "corr_diff": wasserstein[g], "detection_auc": 0.5 + wasserstein[g]})
+            rows.append(
+                {
+                    "dataset": "T",
+                    "repetition": r,
+                    "arm": g,
+                    "status": "ok",
+                    "undefined": False,
+                    "auc_logreg": 0.7 + delta[g][r],
+                    "delta_auc_logreg": delta[g][r],
+                    "wasserstein": wasserstein[g],
+                    "ks": wasserstein[g],
+                    "mmd2": wasserstein[g],
+                    "corr_diff": wasserstein[g],
+                    "detection_auc": 0.5 + wasserstein[g],
+                }
+            )
     records = pd.DataFrame(rows)
     arms = A.summarize_arms(records).set_index("arm")
     # g1: mean 0.04, sd 0.01, n 3 -> half-width t(0.975, 2) * 0.01 / sqrt(3) = 4.303 * 0.005774 = 0.02484
@@ -201,7 +261,8 @@ def test_summaries_and_rank_agreement_match_a_hand_calculation():
 def test_cli_audit_with_a_plugin_file_runs_in_process(tmp_path, registry, capsys):
     _frame().to_csv(tmp_path / "cohort.csv", index=False)
     plugin = tmp_path / "my_plugin.py"
-    plugin.write_text(textwrap.dedent('''
+    plugin.write_text(
+        textwrap.dedent('''
         import numpy as np
         from radlib.generators import Generator, register
         from radlib.quality import register_metric
@@ -220,10 +281,23 @@ def test_cli_audit_with_a_plugin_file_runs_in_process(tmp_path, registry, capsys
 
         register("shuffled", ShuffledCopy, replace=True)
         register_metric("sd_ratio", sd_ratio, ideal=1.0, orientation="closer", replace=True)
-    '''))
+    ''')
+    )
     out = tmp_path / "out"
-    code, stdout, stderr = _audit_cli(capsys, "--csv", tmp_path / "cohort.csv", "--target", "Target", *FAST_ARGS,
-                                      "--generators", "shuffled", "--plugin", plugin, "--out", out)
+    code, stdout, stderr = _audit_cli(
+        capsys,
+        "--csv",
+        tmp_path / "cohort.csv",
+        "--target",
+        "Target",
+        *FAST_ARGS,
+        "--generators",
+        "shuffled",
+        "--plugin",
+        plugin,
+        "--out",
+        out,
+    )
     assert code == 0, stderr
     assert "Verdict for cohort" in stdout and "shuffled" in stdout and "2 of 2 tasks done" in stdout
     records = pd.read_parquet(out / "results.parquet")
@@ -242,8 +316,17 @@ def test_a_folder_of_tables_gets_the_full_analyses(tmp_path, registry):
     generators.register("gauss", GaussianGenerator)
     generators.register("noisy", NoisyCopy)
 
-    result = A.audit([folder], "Target", profile="smoke", overrides=FAST, generator_names=["gauss", "noisy"],
-                     out=tmp_path / "out", n_jobs=1, n_boot=50, show_progress=False)
+    result = A.audit(
+        [folder],
+        "Target",
+        profile="smoke",
+        overrides=FAST,
+        generator_names=["gauss", "noisy"],
+        out=tmp_path / "out",
+        n_jobs=1,
+        n_boot=50,
+        show_progress=False,
+    )
 
     assert [d.name for d in result.datasets] == ["site_a", "site_b", "site_c"]
     assert result.grid.manifest["tasks_ok"] == 6
@@ -254,6 +337,7 @@ def test_a_folder_of_tables_gets_the_full_analyses(tmp_path, registry):
         assert (tmp_path / "out" / "figures" / f"05_{prefix}_quality_vs_delta.png").is_file()
     assert (tables / "summary.md").is_file()
     from radlib.report import check_summary_agrees
+
     assert check_summary_agrees(tables) == []
     pairs = result.analyses["logreg"]["pairs"]
     assert len(pairs[pairs["arm"].isin(["gauss", "noisy"])]) == 6  # 3 tables x 2 generators
@@ -271,8 +355,16 @@ def test_twenty_thousand_features_run_through_feature_selection(tmp_path, regist
     frame.insert(0, "Target", y)
     path = tmp_path / "wide.parquet"
     frame.to_parquet(path, index=False)
-    result = A.audit([path], "Target", profile="smoke", overrides={**FAST, "repetitions": 1},
-                     generator_names=[], out=tmp_path / "out", n_jobs=1, show_progress=False)
+    result = A.audit(
+        [path],
+        "Target",
+        profile="smoke",
+        overrides={**FAST, "repetitions": 1},
+        generator_names=[],
+        out=tmp_path / "out",
+        n_jobs=1,
+        show_progress=False,
+    )
     assert result.datasets[0].p == 20_000
     assert result.grid.records["k_selected"].unique().tolist() == [32]
     assert (result.grid.records["status"] == "ok").all()
@@ -297,6 +389,7 @@ def test_tables_with_the_same_name_are_refused(tmp_path):
 
 
 # --- bad input, through the command line --------------------------------------------------
+
 
 def _write(tmp_path, case):
     """Write the file of one bad-input case; return (table path, extra CLI arguments)."""

@@ -19,7 +19,9 @@ def test_there_are_numbered_notebooks():
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_is_stored_without_outputs(path):
     cells = json.loads(path.read_text())["cells"]
-    dirty = [i for i, c in enumerate(cells) if c["cell_type"] == "code" and (c.get("outputs") or c.get("execution_count"))]
+    dirty = [
+        i for i, c in enumerate(cells) if c["cell_type"] == "code" and (c.get("outputs") or c.get("execution_count"))
+    ]
     assert not dirty, f"{path.name}: cells {dirty} carry outputs; strip them before committing"
 
 
@@ -54,7 +56,9 @@ def test_environment_yml_agrees_with_the_lock():
         match = re.fullmatch(r"([A-Za-z0-9_.-]+)==?([\w.]+)", spec.strip())
         if match and match.group(1) != "python":
             name = re.sub(r"[-_.]+", "-", match.group(1)).lower()
-            assert lock.get(name) == match.group(2), f"{name}: environment.yml {match.group(2)} vs lock {lock.get(name)}"
+            assert lock.get(name) == match.group(2), (
+                f"{name}: environment.yml {match.group(2)} vs lock {lock.get(name)}"
+            )
             checked += 1
     assert checked >= 20
     assert lock["torch"] == "2.13.0"

@@ -1,5 +1,3 @@
-import gzip
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -19,8 +17,14 @@ from radlib.data import (
 
 def _table(n=20, seed=0, **extra):
     rng = np.random.default_rng(seed)
-    frame = pd.DataFrame({"ID": [f"p{i}" for i in range(n)], "Target": np.arange(n) % 2,
-                          "f1": rng.normal(size=n), "f2": rng.normal(size=n)})
+    frame = pd.DataFrame(
+        {
+            "ID": [f"p{i}" for i in range(n)],
+            "Target": np.arange(n) % 2,
+            "f1": rng.normal(size=n),
+            "f2": rng.normal(size=n),
+        }
+    )
     for name, values in extra.items():
         frame[name] = values
     return frame
@@ -48,8 +52,14 @@ def test_unknown_name_suggests_close_names():
 
 def test_clean_drops_and_reports_columns():
     n = 20
-    frame = _table(n, text=["a"] * n, empty=[np.nan] * n, flat=[3.0] * n,
-                   inf=[np.inf, -np.inf] + list(range(n - 2)), flag=[True, False] * (n // 2))
+    frame = _table(
+        n,
+        text=["a"] * n,
+        empty=[np.nan] * n,
+        flat=[3.0] * n,
+        inf=[np.inf, -np.inf] + list(range(n - 2)),
+        flag=[True, False] * (n // 2),
+    )
     data = clean_table(frame, "toy")
     assert data.feature_names == ["f1", "f2", "inf", "flag"]
     assert data.report["dropped"] == {"non_numeric": ["text"], "all_missing": ["empty"], "constant": ["flat"]}
@@ -66,12 +76,15 @@ def test_bool_and_string_targets_are_accepted(target):
     assert data.y.tolist() == expected
 
 
-@pytest.mark.parametrize("target, message", [
-    ([0, 1, 2, 0] * 5, "target must be binary.*3 values"),
-    (["yes", "no"] * 10, "target must be binary"),
-    ([1] * 20, "single class"),
-    ([0, 1, None, 1] * 5, "missing values"),
-])
+@pytest.mark.parametrize(
+    "target, message",
+    [
+        ([0, 1, 2, 0] * 5, "target must be binary.*3 values"),
+        (["yes", "no"] * 10, "target must be binary"),
+        ([1] * 20, "single class"),
+        ([0, 1, None, 1] * 5, "missing values"),
+    ],
+)
 def test_non_binary_target_is_a_clear_error(target, message):
     with pytest.raises(DataError, match=message):
         clean_table(_table(20, Target=target), "toy")
@@ -168,8 +181,15 @@ def test_shared_mirror_has_43_of_50(mirror_config):
     assert len(table) == 50
     assert table["available"].sum() == 43
     missing = set(table.loc[~table["available"], "dataset"])
-    assert missing == {"BraTS-2021", "Hunter2023", "PI-CAI", "Prostate-MRI-US-Biopsy", "UCSF-PDGM",
-                       "UPENN-GBM", "Zhang2024A"}
+    assert missing == {
+        "BraTS-2021",
+        "Hunter2023",
+        "PI-CAI",
+        "Prostate-MRI-US-Biopsy",
+        "UCSF-PDGM",
+        "UPENN-GBM",
+        "Zhang2024A",
+    }
     # Cleaned sizes agree with radMLBench's metadata (n exactly; p after dropping ID/Target/broken).
     ok = table[table["available"]]
     assert (ok["n"] == ok["n_metadata"]).all()

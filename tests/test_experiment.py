@@ -45,16 +45,22 @@ def _toy_dataset(n=160, p=40, seed=0, name="Toy"):
 @pytest.fixture
 def fast_config(offline_config):
     """SMOTE as the only synthetic arm and a small forest: the grid mechanics, quickly."""
-    return offline_config.with_overrides({
-        "synthesis.generators": [], "classifiers.rf.n_estimators": 30, "repetitions": 2,
-        "datasets": ["Ahn2021", "HNSCC"], "run.n_jobs": 1,
-    })
+    return offline_config.with_overrides(
+        {
+            "synthesis.generators": [],
+            "classifiers.rf.n_estimators": 30,
+            "repetitions": 2,
+            "datasets": ["Ahn2021", "HNSCC"],
+            "run.n_jobs": 1,
+        }
+    )
 
 
 def _comparable(records: pd.DataFrame) -> pd.DataFrame:
     """Records without wall-clock timings, in a canonical order."""
-    return (records.drop(columns=list(TIMING_COLUMNS)).sort_values(["dataset", "repetition", "arm"])
-            .reset_index(drop=True))
+    return (
+        records.drop(columns=list(TIMING_COLUMNS)).sort_values(["dataset", "repetition", "arm"]).reset_index(drop=True)
+    )
 
 
 class _Exploding(Generator):
@@ -123,7 +129,8 @@ def test_external_rows_never_reach_a_fit(offline_config, monkeypatch):
     from radlib.features import development_pipeline
 
     pipe = development_pipeline(config["features"]["k"], dataset.p).fit(
-        dataset.X[split.internal_idx], dataset.y[split.internal_idx])
+        dataset.X[split.internal_idx], dataset.y[split.internal_idx]
+    )
     Z_external = {np.round(row, 9).tobytes() for row in pipe.transform(split.X_external_shifted)}
     for name, X in seen:
         if name != "Pipeline":
@@ -137,8 +144,9 @@ def test_single_class_external_set_gives_undefined_auc(offline_config, monkeypat
     def one_class_external(X, params, seed):
         external = np.flatnonzero(dataset.y == 0)[:30]
         internal = np.setdiff1d(np.arange(len(dataset.y)), external)
-        return dataclasses.replace(original(X, params, seed), internal_idx=internal, external_idx=external,
-                                   X_external_shifted=X[external])
+        return dataclasses.replace(
+            original(X, params, seed), internal_idx=internal, external_idx=external, X_external_shifted=X[external]
+        )
 
     monkeypatch.setattr(experiment, "simulate_external", one_class_external)
     config = offline_config.with_overrides({"synthesis.generators": [], "classifiers.rf.n_estimators": 10})
@@ -149,8 +157,7 @@ def test_single_class_external_set_gives_undefined_auc(offline_config, monkeypat
 
 def test_failed_generator_is_a_record_and_the_rest_go_on(offline_config, monkeypatch):
     monkeypatch.setitem(generators._REGISTRY, "exploding", _Exploding)
-    config = offline_config.with_overrides({"synthesis.generators": ["exploding"],
-                                            "classifiers.rf.n_estimators": 10})
+    config = offline_config.with_overrides({"synthesis.generators": ["exploding"], "classifiers.rf.n_estimators": 10})
     records = run_task(_toy_dataset(), 0, config).set_index("arm")
     assert records.loc["exploding", "status"] == "failed"
     assert "RuntimeError: boom in fit" in records.loc["exploding", "error"]
@@ -184,8 +191,13 @@ def test_grid_resumes_and_recomputes_corrupt_files(fast_config):
 
 
 def test_unavailable_dataset_is_counted(fast_config):
-    config = fast_config.with_overrides({"datasets": ["Ahn2021", "PI-CAI"], "repetitions": 1,
-                                         "data.mirror_dir": str(fast_config.mirror_dir or "/nonexistent")})
+    config = fast_config.with_overrides(
+        {
+            "datasets": ["Ahn2021", "PI-CAI"],
+            "repetitions": 1,
+            "data.mirror_dir": str(fast_config.mirror_dir or "/nonexistent"),
+        }
+    )
     result = run_grid(config, show_progress=False)
     assert "PI-CAI" in result.manifest["datasets_skipped"]
 
@@ -206,20 +218,40 @@ def test_second_run_on_the_same_folder_is_refused(fast_config):
 
 
 def _cli(config_args, *extra, env=None, **kwargs):
-    return subprocess.Popen([sys.executable, "-m", "radlib.cli", "run", *config_args, *extra],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kwargs)
+    return subprocess.Popen(
+        [sys.executable, "-m", "radlib.cli", "run", *config_args, *extra],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        **kwargs,
+    )
 
 
 def _cli_args(config, tmp_path):
     """Command-line overrides reproducing the fast_config of this module."""
-    return ["--profile", "smoke", "--set", "synthesis.generators=[]", "--set", "classifiers.rf.n_estimators=30",
-            "--set", "repetitions=2", "--set", "datasets=[Ahn2021, HNSCC]",
-            "--set", f"paths.processed={config.path('processed')}", "--set", f"paths.raw={tmp_path / 'raw'}"]
+    return [
+        "--profile",
+        "smoke",
+        "--set",
+        "synthesis.generators=[]",
+        "--set",
+        "classifiers.rf.n_estimators=30",
+        "--set",
+        "repetitions=2",
+        "--set",
+        "datasets=[Ahn2021, HNSCC]",
+        "--set",
+        f"paths.processed={config.path('processed')}",
+        "--set",
+        f"paths.raw={tmp_path / 'raw'}",
+    ]
 
 
 def test_kill_9_then_rerun_gives_the_uninterrupted_table(fast_config, tmp_path):
-    reference = run_grid(fast_config.with_overrides({"paths.processed": str(tmp_path / "reference")}),
-                         show_progress=False)
+    reference = run_grid(
+        fast_config.with_overrides({"paths.processed": str(tmp_path / "reference")}), show_progress=False
+    )
     args = _cli_args(fast_config, tmp_path) + ["--set", "run.n_jobs=1"]
     env = {**os.environ, "RADLIB_OFFLINE": "1"}
     process = _cli(args, env=env)
@@ -243,17 +275,36 @@ def _free_port():
 
 
 def test_dask_scheduler_with_two_workers_gives_the_local_records(fast_config, tmp_path):
-    local = run_grid(fast_config.with_overrides({"paths.processed": str(tmp_path / "local")}),
-                     show_progress=False)
+    local = run_grid(fast_config.with_overrides({"paths.processed": str(tmp_path / "local")}), show_progress=False)
     address = f"tcp://127.0.0.1:{_free_port()}"
     bin_dir = Path(sys.executable).parent
     env = {**os.environ, "RADLIB_OFFLINE": "1"}
-    scheduler = subprocess.Popen([bin_dir / "dask", "scheduler", "--host", "127.0.0.1", "--port",
-                                  address.rsplit(":", 1)[1], "--no-dashboard"],
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-    workers = [subprocess.Popen([bin_dir / "dask", "worker", address, "--nthreads", "1", "--nworkers", "1",
-                                 "--no-dashboard", "--host", "127.0.0.1"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env) for _ in range(2)]
+    scheduler = subprocess.Popen(
+        [bin_dir / "dask", "scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1], "--no-dashboard"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
+    workers = [
+        subprocess.Popen(
+            [
+                bin_dir / "dask",
+                "worker",
+                address,
+                "--nthreads",
+                "1",
+                "--nworkers",
+                "1",
+                "--no-dashboard",
+                "--host",
+                "127.0.0.1",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=env,
+        )
+        for _ in range(2)
+    ]
     try:
         from dask.distributed import Client
 

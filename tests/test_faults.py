@@ -37,15 +37,17 @@ def _toy(name, seed, n=80, p=10):
 
 
 def _comparable(records):
-    return (records.drop(columns=list(TIMING_COLUMNS)).sort_values(["dataset", "repetition", "arm"])
-            .reset_index(drop=True))
+    return (
+        records.drop(columns=list(TIMING_COLUMNS)).sort_values(["dataset", "repetition", "arm"]).reset_index(drop=True)
+    )
 
 
 @pytest.fixture
 def small(offline_config):
     """SMOTE only (plus what a test adds), a small forest, 2 repetitions, in-process."""
-    return offline_config.with_overrides({"synthesis.generators": [], "classifiers.rf.n_estimators": 10,
-                                          "repetitions": 2, "run.n_jobs": 1})
+    return offline_config.with_overrides(
+        {"synthesis.generators": [], "classifiers.rf.n_estimators": 10, "repetitions": 2, "run.n_jobs": 1}
+    )
 
 
 def _table(path, n=80, seed=0):
@@ -59,9 +61,29 @@ def _table(path, n=80, seed=0):
 
 
 def _audit_command(table, out, plugin, generator, *extra):
-    return [sys.executable, "-m", "radlib.cli", "audit", "--csv", str(table), "--target", "Target",
-            "--profile", "smoke", "--set", "repetitions=2", "--set", "classifiers.rf.n_estimators=10",
-            "--generators", generator, "--plugin", str(plugin), "--out", str(out), *extra]
+    return [
+        sys.executable,
+        "-m",
+        "radlib.cli",
+        "audit",
+        "--csv",
+        str(table),
+        "--target",
+        "Target",
+        "--profile",
+        "smoke",
+        "--set",
+        "repetitions=2",
+        "--set",
+        "classifiers.rf.n_estimators=10",
+        "--generators",
+        generator,
+        "--plugin",
+        str(plugin),
+        "--out",
+        str(out),
+        *extra,
+    ]
 
 
 def _wait_for(predicate, timeout, what):
@@ -74,6 +96,7 @@ def _wait_for(predicate, timeout, what):
 
 
 # --- a generator raising mid-fit ----------------------------------------------------------
+
 
 class _FailsOnSecondFit(Generator):
     """Fits normally, except that its second fit raises half-way (after some work)."""
@@ -157,19 +180,49 @@ def test_worker_killed_mid_task_is_retried_on_the_other_worker(tmp_path):
     address = f"tcp://127.0.0.1:{port}"
     bin_dir = Path(sys.executable).parent
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "env": ENV, "cwd": tmp_path}
-    scheduler = subprocess.Popen([bin_dir / "dask", "scheduler", "--host", "127.0.0.1", "--port", str(port),
-                                  "--no-dashboard"], **quiet)
-    workers = [subprocess.Popen([bin_dir / "dask", "worker", address, "--nthreads", "1", "--no-nanny",
-                                 "--no-dashboard", "--host", "127.0.0.1"], **quiet) for _ in range(2)]
+    scheduler = subprocess.Popen(
+        [bin_dir / "dask", "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"], **quiet
+    )
+    workers = [
+        subprocess.Popen(
+            [
+                bin_dir / "dask",
+                "worker",
+                address,
+                "--nthreads",
+                "1",
+                "--no-nanny",
+                "--no-dashboard",
+                "--host",
+                "127.0.0.1",
+            ],
+            **quiet,
+        )
+        for _ in range(2)
+    ]
     run = None
     try:
         from dask.distributed import Client
 
         with Client(address, timeout=60) as client:
             client.wait_for_workers(2, timeout=60)
-        run = subprocess.Popen(_audit_command(table, tmp_path / "out", plugin, "sleepy", "--scheduler", address,
-                                              "--set", f"synthesis.params.sleepy={{marker_dir: {markers}, seconds: 3}}"),
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=ENV, cwd=ROOT)
+        run = subprocess.Popen(
+            _audit_command(
+                table,
+                tmp_path / "out",
+                plugin,
+                "sleepy",
+                "--scheduler",
+                address,
+                "--set",
+                f"synthesis.params.sleepy={{marker_dir: {markers}, seconds: 3}}",
+            ),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=ENV,
+            cwd=ROOT,
+        )
         _wait_for(lambda: any(markers.glob("*.start")), 120, "a worker to start a task")
         first = sorted(markers.glob("*.start"), key=lambda p: p.stat().st_mtime)[0]
         killed_pid, seed = first.stem.split("_")
@@ -222,8 +275,9 @@ def test_second_run_on_the_same_folder_is_refused_while_the_first_completes(tmp_
     plugin.write_text(GATED_PLUGIN)
     table = _table(tmp_path / "cohort.csv")
     out = tmp_path / "out"
-    command = _audit_command(table, out, plugin, "gated", "--n-jobs", "1",
-                             "--set", f"synthesis.params.gated={{gate_dir: {gate}}}")
+    command = _audit_command(
+        table, out, plugin, "gated", "--n-jobs", "1", "--set", f"synthesis.params.gated={{gate_dir: {gate}}}"
+    )
     first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV, cwd=ROOT)
     try:
         _wait_for(lambda: (gate / "started").exists() or first.poll() is not None, 120, "the first run's task")
@@ -246,8 +300,10 @@ def test_second_run_on_the_same_folder_is_refused_while_the_first_completes(tmp_
 
 # --- a disk write failing half-way --------------------------------------------------------
 
+
 def _half_writing_to_parquet(fail_when, original):
     """A DataFrame.to_parquet that writes half of the file and raises ENOSPC where ``fail_when(path)``."""
+
     def to_parquet(self, path, *args, **kwargs):
         if not fail_when(Path(path)):
             return original(self, path, *args, **kwargs)
@@ -256,28 +312,33 @@ def _half_writing_to_parquet(fail_when, original):
         data = buffer.getvalue()
         Path(path).write_bytes(data[: len(data) // 2])
         raise OSError(28, "No space left on device")
+
     return to_parquet
 
 
 def test_disk_write_failing_half_way_never_leaves_a_finished_looking_task(small, tmp_path, monkeypatch):
     datasets = [_toy("A", 1), _toy("B", 2)]
-    reference = run_grid(small.with_overrides({"paths.processed": str(tmp_path / "reference")}), datasets=datasets,
-                         show_progress=False)
+    reference = run_grid(
+        small.with_overrides({"paths.processed": str(tmp_path / "reference")}), datasets=datasets, show_progress=False
+    )
     original = pd.DataFrame.to_parquet
     victim = task_path(small, datasets[0], 1)
     tasks_dir = victim.parent
 
     # 1. The write of one task file fails half-way: that task is reported failed, the rest finish.
-    monkeypatch.setattr(pd.DataFrame, "to_parquet",
-                        _half_writing_to_parquet(lambda p: victim.name in p.name, original))
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", _half_writing_to_parquet(lambda p: victim.name in p.name, original))
     broken = run_grid(small, datasets=datasets, show_progress=False)
     assert list(broken.manifest["tasks_failed"]) == ["A r1"]
-    assert "OSError" in broken.manifest["tasks_failed"]["A r1"] and "No space left" in broken.manifest["tasks_failed"]["A r1"]
+    assert (
+        "OSError" in broken.manifest["tasks_failed"]["A r1"]
+        and "No space left" in broken.manifest["tasks_failed"]["A r1"]
+    )
     assert broken.manifest["tasks_ok"] == 3 and len(broken.records) == 3 * 2
-    assert not victim.exists()                      # the half file never got the finished task's name
-    assert not list(tasks_dir.glob("*.partial"))    # and was removed
+    assert not victim.exists()  # the half file never got the finished task's name
+    assert not list(tasks_dir.glob("*.partial"))  # and was removed
     assert sorted(p.name for p in tasks_dir.iterdir()) == sorted(
-        task_path(small, d, r).name for d in datasets for r in (0, 1) if (d.name, r) != ("A", 1))
+        task_path(small, d, r).name for d in datasets for r in (0, 1) if (d.name, r) != ("A", 1)
+    )
 
     # A half-written temporary file left behind (as by kill -9 between write and rename) is ignored.
     stray = tasks_dir / f".{victim.name}.99999.partial"
@@ -289,13 +350,16 @@ def test_disk_write_failing_half_way_never_leaves_a_finished_looking_task(small,
     #    ones, and gives the uninterrupted run's records.
     monkeypatch.setattr(pd.DataFrame, "to_parquet", original)
     rerun = run_grid(small, datasets=datasets, show_progress=False)
-    assert rerun.manifest["tasks_ok"] == 4 and rerun.manifest["tasks_reused"] == 3 and not rerun.manifest["tasks_failed"]
+    assert (
+        rerun.manifest["tasks_ok"] == 4 and rerun.manifest["tasks_reused"] == 3 and not rerun.manifest["tasks_failed"]
+    )
     pd.testing.assert_frame_equal(_comparable(rerun.records), _comparable(reference.records))
 
     # 3. The consolidated results file fails half-way: the previous one stays whole and readable,
     #    and the next run writes it again from the task files.
-    monkeypatch.setattr(pd.DataFrame, "to_parquet",
-                        _half_writing_to_parquet(lambda p: "results.parquet" in p.name, original))
+    monkeypatch.setattr(
+        pd.DataFrame, "to_parquet", _half_writing_to_parquet(lambda p: "results.parquet" in p.name, original)
+    )
     before = pd.read_parquet(rerun.results_path)
     with pytest.raises(OSError, match="No space left"):
         run_grid(small, datasets=datasets, show_progress=False)

@@ -40,8 +40,9 @@ MEAN_BOUND = {c: 3 / math.sqrt(n) for c, n in N_TRAIN.items()}
 # real estimate's own error is E||S - Sigma||_F^2 = (tr(Sigma)^2 + ||Sigma||_F^2) / n for
 # Gaussian rows, i.e. 0.19 (class 0) and 0.24 (class 1) relative. Bound: twice that.
 _FROBENIUS = np.linalg.norm(COVARIANCE)
-COVARIANCE_BOUND = {c: 2 * math.sqrt((np.trace(COVARIANCE) ** 2 + _FROBENIUS ** 2) / n) / _FROBENIUS
-                    for c, n in N_TRAIN.items()}
+COVARIANCE_BOUND = {
+    c: 2 * math.sqrt((np.trace(COVARIANCE) ** 2 + _FROBENIUS**2) / n) / _FROBENIUS for c, n in N_TRAIN.items()
+}
 # Mean per-feature KS statistic against the 400 real rows: for two samples of sizes n and m
 # from one distribution, E[D] ~ sqrt(pi/2) ln(2) sqrt(1/n + 1/m) = 0.046 here (the limit law of
 # the KS statistic). A generator may be 1.5 times as far as a fresh sample of the truth: 0.068.
@@ -84,13 +85,15 @@ def check_synthetic(X_synth: np.ndarray, y_synth: np.ndarray) -> dict:
         real, synth = X_TRAIN[Y_TRAIN == c], X_synth[y_synth == c]
         report["mean_error"][c] = float(np.max(np.abs(synth.mean(axis=0) - real.mean(axis=0))))
         real_cov = np.cov(real, rowvar=False)
-        report["covariance_error"][c] = float(np.linalg.norm(np.cov(synth, rowvar=False) - real_cov)
-                                              / np.linalg.norm(real_cov))
+        report["covariance_error"][c] = float(
+            np.linalg.norm(np.cov(synth, rowvar=False) - real_cov) / np.linalg.norm(real_cov)
+        )
         if report["mean_error"][c] > MEAN_BOUND[c]:
             report["failures"].append(f"class {c} mean off by {report['mean_error'][c]:.3f} > {MEAN_BOUND[c]:.3f}")
         if report["covariance_error"][c] > COVARIANCE_BOUND[c]:
-            report["failures"].append(f"class {c} covariance off by {report['covariance_error'][c]:.3f} "
-                                      f"> {COVARIANCE_BOUND[c]:.3f}")
+            report["failures"].append(
+                f"class {c} covariance off by {report['covariance_error'][c]:.3f} > {COVARIANCE_BOUND[c]:.3f}"
+            )
     report["ks"] = float(np.mean([ks_2samp(X_synth[:, j], X_TRAIN[:, j]).statistic for j in range(P)]))
     if report["ks"] > KS_BOUND:
         report["failures"].append(f"mean KS {report['ks']:.3f} > {KS_BOUND:.3f}")
@@ -132,6 +135,7 @@ def deep_samples():
 
 # --- Quality on the known distribution ------------------------------------------------------
 
+
 @pytest.mark.parametrize("name", DEEP)
 def test_deep_generator_reproduces_known_distribution(deep_samples, name):
     report = check_synthetic(*deep_samples[name])
@@ -162,8 +166,14 @@ def test_samples_follow_the_requested_label(deep_samples, name):
 # --- The interface contract -----------------------------------------------------------------
 
 # Small budgets: the contract does not depend on how long a model trains.
-TINY = {"wgan_gp": {"steps": 5}, "cvae": {"steps": 5}, "tabddpm": {"steps": 5, "timesteps": 10},
-        "smote": {}, "ctgan": {"epochs": 1, "batch_size": 20}, "tvae": {"epochs": 1, "batch_size": 20}}
+TINY = {
+    "wgan_gp": {"steps": 5},
+    "cvae": {"steps": 5},
+    "tabddpm": {"steps": 5, "timesteps": 10},
+    "smote": {},
+    "ctgan": {"epochs": 1, "batch_size": 20},
+    "tvae": {"epochs": 1, "batch_size": 20},
+}
 FAST = ["wgan_gp", "cvae", "tabddpm", "smote"]
 
 
@@ -209,24 +219,30 @@ def test_fit_leaves_global_random_state_and_threads_alone():
     assert torch.get_num_threads() == threads
 
 
-@pytest.mark.parametrize(("X", "y", "message"), [
-    (np.where(np.eye(4, 3) > 0, np.nan, 1.0), [0, 1, 0, 1], "NaN"),
-    (np.ones((4, 3)), [0, 1, 2, 1], "0/1"),
-    (np.ones((4, 3)), [0, 0, 0, 0], "class 1 has no rows"),
-    (np.ones((4, 3)), [0, 1, 0], "one label per row"),
-    (np.ones(4), [0, 1, 0, 1], "2-D"),
-])
+@pytest.mark.parametrize(
+    ("X", "y", "message"),
+    [
+        (np.where(np.eye(4, 3) > 0, np.nan, 1.0), [0, 1, 0, 1], "NaN"),
+        (np.ones((4, 3)), [0, 1, 2, 1], "0/1"),
+        (np.ones((4, 3)), [0, 0, 0, 0], "class 1 has no rows"),
+        (np.ones((4, 3)), [0, 1, 0], "one label per row"),
+        (np.ones(4), [0, 1, 0, 1], "2-D"),
+    ],
+)
 def test_invalid_training_data_is_a_clear_error(X, y, message):
     with pytest.raises(GeneratorError, match=message):
         generators.make("smote").fit(X, y, seed=0)
 
 
-@pytest.mark.parametrize(("counts", "message"), [
-    ({0: -1, 1: 2}, "non-negative"),
-    ({0: 1.5, 1: 2}, "non-negative integer"),
-    ({0: 1, 2: 2}, "unknown labels"),
-    ([3, 4], "mapping"),
-])
+@pytest.mark.parametrize(
+    ("counts", "message"),
+    [
+        ({0: -1, 1: 2}, "non-negative"),
+        ({0: 1.5, 1: 2}, "non-negative integer"),
+        ({0: 1, 2: 2}, "unknown labels"),
+        ([3, 4], "mapping"),
+    ],
+)
 def test_invalid_counts_are_a_clear_error(counts, message):
     model = generators.make("smote").fit(X_TRAIN[::4], Y_TRAIN[::4], seed=0)
     with pytest.raises(GeneratorError, match=message):
@@ -239,6 +255,7 @@ def test_sample_before_fit_is_a_clear_error():
 
 
 # --- SMOTE ----------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("n_small", [1, 2, 3])
 def test_smote_small_class_fallback(n_small):
@@ -258,6 +275,7 @@ def test_smote_small_class_fallback(n_small):
 
 
 # --- Divergence guard -----------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("name", DEEP)
 def test_divergent_fit_raises(name):
@@ -285,6 +303,7 @@ def test_huge_data_values_raise_instead_of_returning_nan():
 
 
 # --- Registry and configuration -------------------------------------------------------------
+
 
 def test_available_lists_the_built_in_generators():
     assert set(generators.available()) >= {"wgan_gp", "cvae", "tabddpm", "smote", "ctgan", "tvae"}
@@ -367,6 +386,7 @@ def test_cuda_falls_back_to_cpu_with_a_warning(monkeypatch):
 
 
 # --- ctgan peers (slow models: one tiny fit each) ---------------------------------------------
+
 
 @pytest.mark.parametrize("name", ["ctgan", "tvae"])
 def test_ctgan_peers_exact_counts_and_determinism(name):

@@ -19,11 +19,10 @@ import pytest  # noqa: E402
 from matplotlib.colors import to_hex  # noqa: E402
 from scipy import stats  # noqa: E402
 from sklearn.metrics import roc_auc_score  # noqa: E402
+from synthetic_records import GENERATORS, make_records  # noqa: E402
 
 from radlib import analysis as A  # noqa: E402
 from radlib import plots as P  # noqa: E402
-from synthetic_records import GENERATORS, make_records  # noqa: E402
-
 
 
 @pytest.fixture(scope="module")
@@ -54,11 +53,11 @@ def test_quality_vs_delta_draws_the_pooled_least_squares_line(results):
     assert len(black) == 1
     x, y = black[0].get_data()
     gen = results["pairs"][results["pairs"]["arm"].isin(GENERATORS)]
-    expected = stats.linregress(-gen["mmd2"], gen["delta_auc"])   # quality score = -MMD²
+    expected = stats.linregress(-gen["mmd2"], gen["delta_auc"])  # quality score = -MMD²
     assert (y[1] - y[0]) / (x[1] - x[0]) == pytest.approx(expected.slope)
     assert x[0] == pytest.approx((-gen["mmd2"]).min()) and x[1] == pytest.approx((-gen["mmd2"]).max())
     # one fit line per generator, in its own colour, and the ρ of each group in the box
-    assert len(ax.get_lines()) == 1 + len(GENERATORS) + 1   # pooled, generators, zero line
+    assert len(ax.get_lines()) == 1 + len(GENERATORS) + 1  # pooled, generators, zero line
     texts = " ".join(t.get_text() for t in ax.texts)
     pooled = results["correlations"].query("group == 'pooled' and metric == 'mmd2'")["rho"].iloc[0]
     assert f"pooled: ρ = {pooled:+.2f}" in texts
@@ -82,7 +81,7 @@ def test_rho_comparison_is_one_panel_marking_significance(results):
         defined = rows[rows["rho"].notna()]
         assert drawn[f"{group}:significant"] == int(defined["significant"].sum())
         assert drawn[f"{group}:not significant"] == int((~defined["significant"]).sum())
-    assert correlations.query("group == 'pooled'")["significant"].any()   # the fallacy table: pooled ρ large
+    assert correlations.query("group == 'pooled'")["significant"].any()  # the fallacy table: pooled ρ large
 
 
 def test_roc_curves_legend_gives_the_pooled_auc(results):
@@ -117,7 +116,7 @@ def test_selection_sorts_datasets_by_oracle(results):
     assert len(fig.axes) == 1
     ticks = [t.get_text() for t in fig.axes[0].get_yticklabels()]
     assert ticks == list(results["selection"].sort_values("oracle_delta")["dataset"])
-    assert len(fig.axes[0].collections) >= 4   # selected, oracle, random, SMOTE (+ the regret bars)
+    assert len(fig.axes[0].collections) >= 4  # selected, oracle, random, SMOTE (+ the regret bars)
 
 
 def test_within_between_is_one_panel(results):
@@ -130,11 +129,15 @@ def test_figures_survive_undefined_statistics():
     """Two datasets: within-generator ρ is undefined (NaN); every figure still draws."""
     res = A.run_analyses(make_records(n_datasets=2, smote=False), "rf", metrics=("mmd2",), n_boot=20)
     assert res["correlations"].query("group != 'pooled'")["rho"].isna().all()
-    figures = [P.plot_quality_vs_delta(res["pairs"], res["correlations"]),
-               P.plot_rho_comparison(res["correlations"]), P.plot_roc_curves(res["pairs"], res["roc"]),
-               P.plot_forest(res["meta_studies"], res["meta_generators"]), P.plot_selection(res["selection"]),
-               P.plot_within_between(res["within_between"])]
-    assert [len(f.axes) for f in figures] == [2, 1, 1, 3, 1, 1]   # mmd2 and the composite
+    figures = [
+        P.plot_quality_vs_delta(res["pairs"], res["correlations"]),
+        P.plot_rho_comparison(res["correlations"]),
+        P.plot_roc_curves(res["pairs"], res["roc"]),
+        P.plot_forest(res["meta_studies"], res["meta_generators"]),
+        P.plot_selection(res["selection"]),
+        P.plot_within_between(res["within_between"]),
+    ]
+    assert [len(f.axes) for f in figures] == [2, 1, 1, 3, 1, 1]  # mmd2 and the composite
 
 
 def test_save_figure_writes_png_and_pdf(results, tmp_path):

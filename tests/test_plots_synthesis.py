@@ -20,8 +20,10 @@ from radlib import plots as P  # noqa: E402
 RNG = np.random.default_rng(0)
 X_REAL = RNG.standard_normal((40, 5))
 Y_REAL = np.repeat([0, 1], 20)
-SYNTHETIC = {name: (RNG.standard_normal((30, 5)) + shift, np.repeat([0, 1], 15))
-             for name, shift in (("wgan_gp", 0.0), ("cvae", 0.5))}
+SYNTHETIC = {
+    name: (RNG.standard_normal((30, 5)) + shift, np.repeat([0, 1], 15))
+    for name, shift in (("wgan_gp", 0.0), ("cvae", 0.5))
+}
 
 
 @pytest.fixture(autouse=True)
@@ -31,8 +33,9 @@ def close_figures():
 
 
 def test_plot_marginals_one_row_per_generator_one_column_per_feature():
-    fig = P.plot_marginals(X_REAL, {k: X for k, (X, _) in SYNTHETIC.items()}, features=[0, 3],
-                           feature_names=list("abcde"))
+    fig = P.plot_marginals(
+        X_REAL, {k: X for k, (X, _) in SYNTHETIC.items()}, features=[0, 3], feature_names=list("abcde")
+    )
     axes = np.array(fig.axes).reshape(2, 2)
     assert [ax.get_title() for ax in axes[0]] == ["a", "d"]
     assert axes[1, 0].get_ylabel().startswith("cvae")

@@ -74,7 +74,7 @@ def mmd2_by_double_loop(real: np.ndarray, synth: np.ndarray) -> float:
     bandwidth = float(np.median([d for d in distances if d > 0]))
 
     def kernel_mean(a, b):
-        return sum(math.exp(-math.dist(x, y) ** 2 / (2 * bandwidth**2)) for x in a for y in b) / (len(a) * len(b))
+        return sum(math.exp(-(math.dist(x, y) ** 2) / (2 * bandwidth**2)) for x in a for y in b) / (len(a) * len(b))
 
     return kernel_mean(real, real) + kernel_mean(synth, synth) - 2 * kernel_mean(real, synth)
 
@@ -177,7 +177,13 @@ def test_quality_metrics_keys_values_and_parameter_forms(offline_config):
 def test_align_metrics_measures_distance_from_ideal():
     values = {"wasserstein": 0.2, "ks": 0.1, "mmd2": 0.05, "corr_diff": 0.3, "detection_auc": 0.38, "other": 1.0}
     aligned = align_metrics(values)
-    assert aligned == {"wasserstein": 0.2, "ks": 0.1, "mmd2": 0.05, "corr_diff": 0.3, "detection_auc": pytest.approx(0.12)}
+    assert aligned == {
+        "wasserstein": 0.2,
+        "ks": 0.1,
+        "mmd2": 0.05,
+        "corr_diff": 0.3,
+        "detection_auc": pytest.approx(0.12),
+    }
     assert {name: info.ideal for name, info in METRICS.items()}["detection_auc"] == 0.5
 
 

@@ -8,18 +8,23 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import synthetic_records
 
 from radlib import analysis as A
 from radlib import report as R
 
-import synthetic_records
-
 ROOT = Path(__file__).resolve().parents[1]
 COMMITTED = sorted((ROOT / "results").glob("*/summary.json"))
-MANIFEST = {"profile": "test", "config_hash": "abc123", "config": {"repetitions": 3,
-            "synthesis": {"generators": ["wgan_gp", "cvae", "tabddpm"]}},
-            "datasets_requested": 10, "datasets_skipped": {}, "tasks_total": 30, "tasks_ok": 30,
-            "undefined_auc_tasks": 1}
+MANIFEST = {
+    "profile": "test",
+    "config_hash": "abc123",
+    "config": {"repetitions": 3, "synthesis": {"generators": ["wgan_gp", "cvae", "tabddpm"]}},
+    "datasets_requested": 10,
+    "datasets_skipped": {},
+    "tasks_total": 30,
+    "tasks_ok": 30,
+    "undefined_auc_tasks": 1,
+}
 
 
 def make_records():
@@ -59,8 +64,9 @@ def test_every_table_is_written_as_csv_and_markdown(tmp_path, records):
     assert sorted(p.name for p in paths) == sorted(f"logreg_all_{n}.{ext}" for n in R.TABLES for ext in ("csv", "md"))
     back = R.read_tables(tmp_path, "logreg_all")
     # every number survives the CSV round trip (empty notes come back as NaN)
-    pd.testing.assert_frame_equal(back["correlations"].drop(columns="note"),
-                                  results["correlations"].drop(columns="note"), check_dtype=False)
+    pd.testing.assert_frame_equal(
+        back["correlations"].drop(columns="note"), results["correlations"].drop(columns="note"), check_dtype=False
+    )
     pd.testing.assert_frame_equal(back["selection_summary"], results["selection_summary"], check_dtype=False)
     markdown = (tmp_path / "logreg_all_correlations.md").read_text()
     assert markdown.startswith("| group") and "wasserstein" in markdown
@@ -87,7 +93,7 @@ def test_altered_table_is_reported(written):
     path = folder / "logreg_all_correlations.csv"
     table = pd.read_csv(path)
     row = table.index[(table["group"] == "pooled") & (table["metric"] == "ks")][0]
-    table.loc[row, "rho"] = 0.99   # larger than any pooled ρ of the five metrics
+    table.loc[row, "rho"] = 0.99  # larger than any pooled ρ of the five metrics
     table.to_csv(path, index=False)
     problems = R.check_summary_agrees(folder)
     assert len(problems) == 1
@@ -110,8 +116,9 @@ def test_hand_edited_summary_is_reported(written):
     folder, _ = written
     path = folder / "summary.md"
     path.write_text(path.read_text().replace("| logreg |", "| logreg (edited) |"))
-    assert R.check_summary_agrees(folder) == ["summary.md is not what summary.json renders to "
-                                              "(edited by hand, or stale)"]
+    assert R.check_summary_agrees(folder) == [
+        "summary.md is not what summary.json renders to (edited by hand, or stale)"
+    ]
 
 
 def test_summary_of_another_configuration_is_left_out(written, records):
@@ -130,7 +137,7 @@ def test_summary_of_another_configuration_is_left_out(written, records):
 def test_write_summary_orders_and_renders_missing_values(tmp_path, records):
     results = A.run_analyses(records, "logreg", datasets=["D1", "D2"], metrics=("mmd2",), n_boot=20)
     numbers = A.summarize(results)
-    assert np.isnan(numbers["within_rho_min"])   # 2 datasets: no within-generator ρ
+    assert np.isnan(numbers["within_rho_min"])  # 2 datasets: no within-generator ρ
     R.write_tables(results, tmp_path, "logreg_sensitivity")
     R.write_summary({"logreg, sensitivity subset": numbers}, MANIFEST, tmp_path / "summary.md")
     document = json.loads((tmp_path / "summary.json").read_text())
@@ -148,13 +155,15 @@ def test_committed_summary_agrees_with_committed_tables(summary):
 
 # --- the sensitivity subset --------------------------------------------------------------
 
+
 def test_sensitivity_table_is_cached_per_configuration(offline_config, monkeypatch):
     calls = []
 
     def fake_assess(datasets, config, seed, n_jobs=1):
         calls.append(seed)
-        return pd.DataFrame({"dataset": [d.name for d in datasets], "auc": 0.8, "p_value": [0.01, 0.5],
-                             "significant": [True, False]})
+        return pd.DataFrame(
+            {"dataset": [d.name for d in datasets], "auc": 0.8, "p_value": [0.01, 0.5], "significant": [True, False]}
+        )
 
     class Fake:
         def __init__(self, name):
@@ -168,7 +177,7 @@ def test_sensitivity_table_is_cached_per_configuration(offline_config, monkeypat
     again = R.sensitivity_table(offline_config)
     assert len(calls) == 1 and again.attrs["cached"]
     assert R.sensitivity_subset(again) == ["A"]
-    changed = offline_config.with_overrides({"sensitivity.alpha": 0.01})   # another configuration hash
+    changed = offline_config.with_overrides({"sensitivity.alpha": 0.01})  # another configuration hash
     R.sensitivity_table(changed)
     assert len(calls) == 2
     R.sensitivity_table(changed, refresh=True)

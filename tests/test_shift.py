@@ -33,7 +33,9 @@ def gaussian_features(n_rows: int = 300, n_features: int = 30, seed: int = 0) ->
     factors = rng.normal(size=(n_rows, 3))
     loadings = np.zeros((3, n_features))
     for block in range(3):
-        loadings[block, block * n_features // 3 : (block + 1) * n_features // 3] = rng.uniform(0.5, 0.9, n_features // 3)
+        loadings[block, block * n_features // 3 : (block + 1) * n_features // 3] = rng.uniform(
+            0.5, 0.9, n_features // 3
+        )
     X = factors @ loadings + 0.5 * rng.normal(size=(n_rows, n_features))
     X = X * rng.uniform(0.5, 20, n_features) + rng.uniform(-5, 100, n_features)
     X[rng.random(X.shape) < 0.02] = np.nan
@@ -132,7 +134,9 @@ def test_cluster_split_is_really_shifted():
 
 def test_random_split_is_not_shifted():
     X = gaussian_features(seed=3)
-    aucs = [internal_vs_external_auc(X, split_external(X, shift_params(strategy="random"), seed=s)[1]) for s in range(5)]
+    aucs = [
+        internal_vs_external_auc(X, split_external(X, shift_params(strategy="random"), seed=s)[1]) for s in range(5)
+    ]
     assert abs(np.mean(aucs) - 0.5) < 0.1, aucs
 
 

@@ -106,11 +106,14 @@ def register(name: str, cls: type[Generator], *, replace: bool = False) -> None:
     if not isinstance(name, str) or not name:
         raise GeneratorError(f"a generator name must be a non-empty string, got {name!r}")
     if not (isinstance(cls, type) and issubclass(cls, Generator)):
-        raise GeneratorError(f"cannot register {cls!r} as '{name}': it must be a subclass of "
-                             "radlib.generators.Generator")
+        raise GeneratorError(
+            f"cannot register {cls!r} as '{name}': it must be a subclass of radlib.generators.Generator"
+        )
     if name in _REGISTRY and not replace:
-        raise GeneratorError(f"a generator named '{name}' is already registered ({_REGISTRY[name].__name__}); "
-                             "pass replace=True to replace it")
+        raise GeneratorError(
+            f"a generator named '{name}' is already registered ({_REGISTRY[name].__name__}); "
+            "pass replace=True to replace it"
+        )
     _REGISTRY[name] = cls
 
 
@@ -160,8 +163,9 @@ def make(name: str, config: Config | None = None, **params) -> Generator:
     settings.update(params)
     unknown = sorted(set(settings) - set(accepted))
     if unknown and not takes_any:
-        raise GeneratorError(f"unknown parameter(s) {', '.join(unknown)} for generator '{name}'; "
-                             f"accepted: {', '.join(accepted)}")
+        raise GeneratorError(
+            f"unknown parameter(s) {', '.join(unknown)} for generator '{name}'; accepted: {', '.join(accepted)}"
+        )
     generator = cls(**settings)
     generator.name = name
     return generator

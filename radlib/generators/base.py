@@ -14,8 +14,8 @@ no NaN or infinite value leaves :meth:`Generator.sample`); a subclass implements
 from __future__ import annotations
 
 import inspect
+from collections.abc import Mapping
 from numbers import Integral
-from typing import Mapping
 
 import numpy as np
 
@@ -71,7 +71,7 @@ class Generator:
         return GeneratorError(f"{self.name} ({stage}): {message}")
 
     # -- the public interface -------------------------------------------------------
-    def fit(self, X, y, seed: int) -> "Generator":
+    def fit(self, X, y, seed: int) -> Generator:
         """Fit on real rows.
 
         Parameters
@@ -136,11 +136,15 @@ class Generator:
             if count > 0:
                 rows = np.asarray(self._sample_class(label, count, derive_seed(base, label)), dtype=float)
             if rows.shape != (count, self.n_features_):
-                raise self.fail("sample", f"class {label}: expected shape {(count, self.n_features_)}, "
-                                          f"got {rows.shape}")
+                raise self.fail(
+                    "sample", f"class {label}: expected shape {(count, self.n_features_)}, got {rows.shape}"
+                )
             if not np.all(np.isfinite(rows)):
-                raise self.fail("sample", f"class {label}: {int(np.sum(~np.isfinite(rows)))} NaN or infinite values "
-                                          "in the samples (the model diverged)")
+                raise self.fail(
+                    "sample",
+                    f"class {label}: {int(np.sum(~np.isfinite(rows)))} NaN or infinite values "
+                    "in the samples (the model diverged)",
+                )
             blocks.append(rows)
             labels.append(np.full(count, label, dtype=np.int64))
         return np.vstack(blocks), np.concatenate(labels)
@@ -163,8 +167,11 @@ class Generator:
         if X.ndim != 2 or X.shape[1] == 0:
             raise self.fail("fit", f"X must be a 2-D array with at least one column, got shape {X.shape}")
         if not np.all(np.isfinite(X)):
-            raise self.fail("fit", f"X has {int(np.sum(np.isnan(X)))} NaN and {int(np.sum(np.isinf(X)))} infinite "
-                                   "values; impute them first (radlib.features.development_pipeline)")
+            raise self.fail(
+                "fit",
+                f"X has {int(np.sum(np.isnan(X)))} NaN and {int(np.sum(np.isinf(X)))} infinite "
+                "values; impute them first (radlib.features.development_pipeline)",
+            )
         y = np.asarray(y)
         if y.ndim != 1 or len(y) != len(X):
             raise self.fail("fit", f"y must be 1-D with one label per row of X ({len(X)}), got shape {y.shape}")
@@ -178,8 +185,9 @@ class Generator:
 
     def _check_counts(self, counts: Mapping[int, int]) -> dict[int, int]:
         if not isinstance(counts, Mapping):
-            raise self.fail("sample", "counts must be a mapping label -> count such as {0: 50, 1: 30}, "
-                                      f"got {counts!r}")
+            raise self.fail(
+                "sample", f"counts must be a mapping label -> count such as {{0: 50, 1: 30}}, got {counts!r}"
+            )
         unknown = [label for label in counts if label not in CLASSES]
         if unknown:
             raise self.fail("sample", f"counts has unknown labels {unknown}; labels are 0 and 1")

@@ -37,8 +37,9 @@ class _CtganPeer(Generator):
 
     model_class: type
 
-    def __init__(self, *, epochs: int = 300, batch_size: int = 500, device: str = "cpu", torch_threads: int = 1,
-                 **options) -> None:
+    def __init__(
+        self, *, epochs: int = 300, batch_size: int = 500, device: str = "cpu", torch_threads: int = 1, **options
+    ) -> None:
         self.epochs = epochs
         self.batch_size = batch_size
         self.device = device
@@ -47,8 +48,9 @@ class _CtganPeer(Generator):
 
     def _fit(self, X: np.ndarray, y: np.ndarray, seed: int) -> None:
         self.device_ = resolve_device(self.device)
-        self.model_ = self.model_class(epochs=self.epochs, batch_size=self.batch_size,
-                                       enable_gpu=self.device_.type == "cuda", **self.options)
+        self.model_ = self.model_class(
+            epochs=self.epochs, batch_size=self.batch_size, enable_gpu=self.device_.type == "cuda", **self.options
+        )
         self.columns_ = [f"x{j}" for j in range(X.shape[1])]
         frame = pd.DataFrame(X, columns=self.columns_).assign(**{LABEL_COLUMN: y})
         self.model_.set_random_state(seed)
@@ -70,8 +72,9 @@ class _CtganPeer(Generator):
                 missing -= len(kept[-1])
                 if missing == 0:
                     return np.vstack(kept)
-        raise self.fail("sample", f"only {n - missing} of {n} rows of class {label} after {MAX_ROUNDS} rounds "
-                                  "of rejection sampling")
+        raise self.fail(
+            "sample", f"only {n - missing} of {n} rows of class {label} after {MAX_ROUNDS} rounds of rejection sampling"
+        )
 
 
 class CTGANPeer(_CtganPeer):

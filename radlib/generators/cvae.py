@@ -60,11 +60,26 @@ class CVAE(TorchGenerator):
 
     name = "cvae"
 
-    def __init__(self, *, steps: int = 800, batch_size: int = 128, latent_dim: int = 16, width: int = 256,
-                 depth: int = 2, lr: float = 1e-3, quantile_transform: bool = True, device: str = "cpu",
-                 torch_threads: int = 1) -> None:
-        super().__init__(steps=steps, batch_size=batch_size, device=device, torch_threads=torch_threads,
-                         quantile_transform=quantile_transform)
+    def __init__(
+        self,
+        *,
+        steps: int = 800,
+        batch_size: int = 128,
+        latent_dim: int = 16,
+        width: int = 256,
+        depth: int = 2,
+        lr: float = 1e-3,
+        quantile_transform: bool = True,
+        device: str = "cpu",
+        torch_threads: int = 1,
+    ) -> None:
+        super().__init__(
+            steps=steps,
+            batch_size=batch_size,
+            device=device,
+            torch_threads=torch_threads,
+            quantile_transform=quantile_transform,
+        )
         self.latent_dim = latent_dim
         self.width = width
         self.depth = depth
@@ -87,7 +102,7 @@ class CVAE(TorchGenerator):
         decoded = self.decoder_(torch.cat([z, condition], dim=1))
         # Negative log-likelihood of the Gaussian decoder up to a constant, summed over features.
         nll = (0.5 * ((rows - decoded) / self.log_scale_.exp()) ** 2 + self.log_scale_).sum(dim=1)
-        kl = 0.5 * (mean ** 2 + log_var.exp() - 1 - log_var).sum(dim=1)
+        kl = 0.5 * (mean**2 + log_var.exp() - 1 - log_var).sum(dim=1)
         loss = (nll + kl).mean()
         self.optimizer_.zero_grad()
         loss.backward()

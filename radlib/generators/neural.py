@@ -26,7 +26,7 @@ from __future__ import annotations
 import contextlib
 import math
 import warnings
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 import torch
@@ -49,8 +49,9 @@ def resolve_device(device: str) -> torch.device:
     if device not in ("cpu", "cuda"):
         raise ValueError(f"device must be 'cpu' or 'cuda', got {device!r}")
     if device == "cuda" and not torch.cuda.is_available():
-        warnings.warn("synthesis.device is 'cuda' but CUDA is not available; using the CPU", RuntimeWarning,
-                      stacklevel=2)
+        warnings.warn(
+            "synthesis.device is 'cuda' but CUDA is not available; using the CPU", RuntimeWarning, stacklevel=2
+        )
         return torch.device("cpu")
     return torch.device(device)
 
@@ -111,8 +112,9 @@ class TorchGenerator(Generator):
         Train on normal scores of a ``QuantileTransformer`` fitted on the training rows.
     """
 
-    def __init__(self, *, steps: int, batch_size: int, device: str, torch_threads: int,
-                 quantile_transform: bool) -> None:
+    def __init__(
+        self, *, steps: int, batch_size: int, device: str, torch_threads: int, quantile_transform: bool
+    ) -> None:
         self.steps = steps
         self.batch_size = batch_size
         self.device = device
@@ -150,8 +152,9 @@ class TorchGenerator(Generator):
         self.transformer_ = None
         if self.quantile_transform:
             # n_quantiles = n: every training row is a quantile (the default 1000 exceeds n and warns).
-            self.transformer_ = QuantileTransformer(n_quantiles=min(len(X), 1000), output_distribution="normal",
-                                                    random_state=seed % 2**32)
+            self.transformer_ = QuantileTransformer(
+                n_quantiles=min(len(X), 1000), output_distribution="normal", random_state=seed % 2**32
+            )
             # sklearn maps each feature's minimum and maximum to +-5.2 (its 1e-7 bound), so every
             # feature has two far outliers, and with collinear radiomics features they are the same
             # rows. Winsorise at the normal score of the most extreme of n rows at the usual

@@ -52,8 +52,9 @@ class SMOTEAugmenter(Generator):
             rng = np.random.default_rng(seed)
             spread = self.single_row_jitter * self.X_.std(axis=0)
             return self.X_[self.y_ == label] + spread * rng.standard_normal((n, self.X_.shape[1]))
-        smote = SMOTE(sampling_strategy={label: n_real + n}, k_neighbors=min(self.k_neighbors, n_real - 1),
-                      random_state=seed)
+        smote = SMOTE(
+            sampling_strategy={label: n_real + n}, k_neighbors=min(self.k_neighbors, n_real - 1), random_state=seed
+        )
         X_resampled, _ = smote.fit_resample(self.X_, self.y_)
         # imblearn appends the new rows after the original ones.
-        return X_resampled[len(self.X_):]
+        return X_resampled[len(self.X_) :]

@@ -125,12 +125,23 @@ class TabDDPM(TorchGenerator):
 
     name = "tabddpm"
 
-    def __init__(self, *, steps: int = 800, batch_size: int = 128, timesteps: int = 50, width: int = 256,
-                 depth: int = 2, lr: float = 2e-3, weight_decay: float = 1e-4, device: str = "cpu",
-                 torch_threads: int = 1) -> None:
+    def __init__(
+        self,
+        *,
+        steps: int = 800,
+        batch_size: int = 128,
+        timesteps: int = 50,
+        width: int = 256,
+        depth: int = 2,
+        lr: float = 2e-3,
+        weight_decay: float = 1e-4,
+        device: str = "cpu",
+        torch_threads: int = 1,
+    ) -> None:
         # The quantile transform is part of TabDDPM, not an option.
-        super().__init__(steps=steps, batch_size=batch_size, device=device, torch_threads=torch_threads,
-                         quantile_transform=True)
+        super().__init__(
+            steps=steps, batch_size=batch_size, device=device, torch_threads=torch_threads, quantile_transform=True
+        )
         self.timesteps = timesteps
         self.width = width
         self.depth = depth
@@ -159,8 +170,10 @@ class TabDDPM(TorchGenerator):
         rows, labels = self.draw_batch(x, y)
         t = torch.randint(self.timesteps, (len(rows),), device=rows.device)
         noise = torch.randn_like(rows)
-        noisy = self.schedule_["sqrt_alpha_bar"][t, None] * rows \
+        noisy = (
+            self.schedule_["sqrt_alpha_bar"][t, None] * rows
             + self.schedule_["sqrt_one_minus_alpha_bar"][t, None] * noise
+        )
         loss = nn.functional.mse_loss(self.denoiser_(noisy, t, labels), noise)
         self.optimizer_.zero_grad()
         loss.backward()
@@ -176,7 +189,7 @@ class TabDDPM(TorchGenerator):
             # Predict x_0 and clip it to the range of the training rows' normal scores: near t = T,
             # where alpha_bar ~ 0, a small error in the predicted noise would otherwise blow x_0 up
             # and every later step with it (the usual clipping of DDPM samplers).
-            x0 = ((x - s["sqrt_one_minus_alpha_bar"][step] * noise) / s["sqrt_alpha_bar"][step])
+            x0 = (x - s["sqrt_one_minus_alpha_bar"][step] * noise) / s["sqrt_alpha_bar"][step]
             x = s["posterior_c0"][step] * x0.clamp(-self.x0_bound_, self.x0_bound_) + s["posterior_ct"][step] * x
             if step > 0:
                 x = x + s["posterior_std"][step] * torch.randn_like(x)

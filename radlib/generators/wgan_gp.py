@@ -89,11 +89,29 @@ class WGANGP(TorchGenerator):
 
     name = "wgan_gp"
 
-    def __init__(self, *, steps: int = 250, batch_size: int = 64, n_critic: int = 5, gp_weight: float = 10.0,
-                 latent_dim: int = 32, width: int = 128, depth: int = 2, lr: float = 1.5e-3, ema_decay: float = 0.98,
-                 quantile_transform: bool = True, device: str = "cpu", torch_threads: int = 1) -> None:
-        super().__init__(steps=steps, batch_size=batch_size, device=device, torch_threads=torch_threads,
-                         quantile_transform=quantile_transform)
+    def __init__(
+        self,
+        *,
+        steps: int = 250,
+        batch_size: int = 64,
+        n_critic: int = 5,
+        gp_weight: float = 10.0,
+        latent_dim: int = 32,
+        width: int = 128,
+        depth: int = 2,
+        lr: float = 1.5e-3,
+        ema_decay: float = 0.98,
+        quantile_transform: bool = True,
+        device: str = "cpu",
+        torch_threads: int = 1,
+    ) -> None:
+        super().__init__(
+            steps=steps,
+            batch_size=batch_size,
+            device=device,
+            torch_threads=torch_threads,
+            quantile_transform=quantile_transform,
+        )
         self.n_critic = n_critic
         self.gp_weight = gp_weight
         self.latent_dim = latent_dim
@@ -107,10 +125,10 @@ class WGANGP(TorchGenerator):
         self.generator_ = mlp(self.latent_dim + n_labels, self.width, self.depth, n_features).to(self.device_)
         self.critic_ = _ProjectionCritic(n_features, self.width, self.depth).to(self.device_)
         # fused: the single-kernel Adam, about 20% faster per step for these small networks on the CPU.
-        self.generator_optimizer_ = torch.optim.Adam(self.generator_.parameters(), lr=self.lr, betas=(0.5, 0.9),
-                                                     fused=True)
-        self.critic_optimizer_ = torch.optim.Adam(self.critic_.parameters(), lr=self.lr, betas=(0.5, 0.9),
-                                                  fused=True)
+        self.generator_optimizer_ = torch.optim.Adam(
+            self.generator_.parameters(), lr=self.lr, betas=(0.5, 0.9), fused=True
+        )
+        self.critic_optimizer_ = torch.optim.Adam(self.critic_.parameters(), lr=self.lr, betas=(0.5, 0.9), fused=True)
         self.average_generator_ = AveragedModel(self.generator_, multi_avg_fn=get_ema_multi_avg_fn(self.ema_decay))
 
     def _fake(self, generator: nn.Module, labels: torch.Tensor) -> torch.Tensor:
@@ -124,9 +142,10 @@ class WGANGP(TorchGenerator):
         mix = torch.rand(len(real), 1, device=real.device)
         between = (mix * real + (1 - mix) * fake).requires_grad_(True)
         # Real, fake and interpolated rows in one forward pass (rows are independent: no batch norm).
-        score_real, score_fake, score_between = self.critic_(torch.cat([real, fake, between]),
-                                                             labels.repeat(3)).chunk(3)
-        gradient, = torch.autograd.grad(score_between.sum(), between, create_graph=True)
+        score_real, score_fake, score_between = self.critic_(torch.cat([real, fake, between]), labels.repeat(3)).chunk(
+            3
+        )
+        (gradient,) = torch.autograd.grad(score_between.sum(), between, create_graph=True)
         penalty = ((gradient.norm(dim=1) - 1) ** 2).mean()
         loss = score_fake.mean() - score_real.mean() + self.gp_weight * penalty
         self.critic_optimizer_.zero_grad()

@@ -1,0 +1,109 @@
+"""The vocabulary of the records: one home for the names every stage shares.
+
+A *record* is one row of the grid's output (:func:`radlib.experiment.run_task`): one arm
+of one task, with its external AUC and ΔAUC per classifier, its quality metrics, sizes,
+seeds and status. Every module that writes or reads records takes the arm names, the
+classifier names, the column names and the rule of which records count from here, so
+that a fact is stated once.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "REAL_ARM",
+    "SMOTE_ARM",
+    "CLASSIFIERS",
+    "CLASSIFIER_LABELS",
+    "COMPOSITE",
+    "POOLED",
+    "TIMING_COLUMNS",
+    "RESERVED_COLUMNS",
+    "auc_column",
+    "delta_column",
+    "check_classifier",
+    "classifiers_in",
+    "generator_arms",
+    "valid_mask",
+]
+
+#: The arm trained on the real internal rows alone: the baseline of every ΔAUC.
+REAL_ARM = "real"
+#: SMOTE interpolation: an augmentation arm, compared with the generators but never one of them.
+SMOTE_ARM = "smote"
+#: The classifiers of the study, in the order of every table.
+CLASSIFIERS = ("logreg", "rf")
+#: Their names in prose (verdicts, summaries, figure titles).
+CLASSIFIER_LABELS = {"logreg": "logistic regression", "rf": "random forest"}
+#: The composite quality score (analysis 4), wherever a metric name is expected.
+COMPOSITE = "composite"
+#: Group label of an analysis over all generator pairs together.
+POOLED = "pooled"
+#: Seconds spent per stage of an arm.
+TIMING_COLUMNS = ("fit_seconds", "sample_seconds", "metric_seconds", "classifier_seconds")
+#: Columns of the records that are not quality metrics (a user metric may not take these names).
+RESERVED_COLUMNS = frozenset(
+    {
+        "dataset",
+        "dataset_fingerprint",
+        "repetition",
+        "arm",
+        "arm_seed",
+        "status",
+        "error",
+        "undefined",
+        "n_internal",
+        "n_external",
+        "internal_positives",
+        "external_positives",
+        "k_selected",
+        "n_synthetic",
+        "split_seed",
+        "config_hash",
+        "versions",
+        *TIMING_COLUMNS,
+        COMPOSITE,
+    }
+)
+
+
+def auc_column(classifier: str) -> str:
+    """The records' column of a classifier's external AUC."""
+    return f"auc_{classifier}"
+
+
+def delta_column(classifier: str) -> str:
+    """The records' column of a classifier's ΔAUC (arm minus real-only, same task)."""
+    return f"delta_auc_{classifier}"
+
+
+def check_classifier(classifier: str) -> str:
+    """Return ``classifier`` if it is one of :data:`CLASSIFIERS`, else raise ValueError naming them."""
+    if classifier not in CLASSIFIERS:
+        raise ValueError(f"unknown classifier '{classifier}'; use one of {', '.join(CLASSIFIERS)}")
+    return classifier
+
+
+def classifiers_in(columns) -> list[str]:
+    """The classifiers with an AUC column among ``columns``, in the order of :data:`CLASSIFIERS`."""
+    present = set(columns)
+    return [c for c in CLASSIFIERS if auc_column(c) in present]
+
+
+def generator_arms(arms) -> list[str]:
+    """The generator arms among ``arms``, sorted: every arm but real-only and SMOTE."""
+    return sorted(set(arms) - {REAL_ARM, SMOTE_ARM})
+
+
+def valid_mask(records: pd.DataFrame, classifier: str) -> pd.Series:
+    """Which records count for ``classifier``: status ``ok``, a defined external AUC, finite AUC and ΔAUC.
+
+    A record that fails this is excluded from every analysis and counted by its reason
+    (:func:`radlib.analysis.pair_table`).
+    """
+    auc = records[auc_column(classifier)].to_numpy(float)
+    delta = records[delta_column(classifier)].to_numpy(float)
+    ok = (records["status"] == "ok").to_numpy() & ~records["undefined"].astype(bool).to_numpy()
+    return pd.Series(ok & np.isfinite(auc) & np.isfinite(delta), index=records.index)
