@@ -43,7 +43,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy import stats
-from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold, permutation_test_score
 from statsmodels.regression.linear_model import OLS
@@ -52,6 +51,7 @@ from statsmodels.stats.multitest import multipletests
 from threadpoolctl import threadpool_limits
 
 from radlib import quality
+from radlib.classifiers import make_classifier
 from radlib.config import derive_seed
 from radlib.features import development_pipeline
 
@@ -1156,7 +1156,7 @@ def chance_test(X: np.ndarray, y: np.ndarray, config_params: Mapping, seed: int,
     if folds < 2:
         raise ValueError("chance_test needs at least 2 patients of each class")
     pipeline = development_pipeline(k, X.shape[1])
-    pipeline.steps.append(("model", LogisticRegression(random_state=seed, **logreg)))
+    pipeline.steps.append(("model", make_classifier("logreg", logreg, seed)))
     cv = StratifiedKFold(folds, shuffle=True, random_state=seed)
     # One BLAS/OpenMP thread: the fits are tiny, and multi-threaded BLAS made each lbfgs
     # fit ~25x slower on a 2-core machine; parallelism belongs to n_jobs.

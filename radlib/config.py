@@ -47,6 +47,8 @@ NON_PROTOCOL_SECTIONS = ("data", "run", "paths")
 CHOICES = {
     "shift.strategy": ("site", "random", "cluster"),
     "synthesis.device": ("cpu", "cuda"),
+    "classifiers.logreg.arms": ("study", "all"),
+    "classifiers.rf.arms": ("study", "all"),
 }
 # Keys whose value may take one of several types, by dotted key.
 ALTERNATIVE_TYPES = {"datasets": (str, list), "run.scheduler": (type(None), str)}
@@ -187,6 +189,18 @@ def _check_semantics(params: dict) -> None:
         raise ConfigError(f"'repetitions' must be at least 1, got {params['repetitions']}")
     if not 0 < params["shift"]["external_fraction"] < 1:
         raise ConfigError("'shift.external_fraction' must lie strictly between 0 and 1")
+    if params["shift"]["folds"] < 1:
+        raise ConfigError(f"'shift.folds' must be at least 1, got {params['shift']['folds']}")
+    snapshots = params["synthesis"]["snapshots"]
+    numeric = all(isinstance(f, (int, float)) and not isinstance(f, bool) for f in snapshots)
+    if not numeric or not all(0 < f <= 1 for f in snapshots) or sorted(set(snapshots)) != list(snapshots):
+        raise ConfigError(
+            f"'synthesis.snapshots' must be increasing fractions of the training budget in (0, 1], got {snapshots}"
+        )
+    if not snapshots or snapshots[-1] != 1.0:
+        raise ConfigError(
+            f"'synthesis.snapshots' must end with 1.0 (the study's fully trained generator), got {snapshots}"
+        )
     if params["shift"]["severity"] < 0:
         raise ConfigError("'shift.severity' must be >= 0")
     if params["features"]["k"] < 1:

@@ -29,11 +29,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.ensemble import RandomForestClassifier
-from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
 from radlib import generators
+from radlib.classifiers import make_classifier
 from radlib.config import Config
 from radlib.data import Dataset, datasets_of, load_datasets
 from radlib.features import development_pipeline
@@ -93,15 +92,6 @@ def arms_of(config: Config) -> list[str]:
 def synthetic_counts(y: np.ndarray, ratio: float) -> dict[int, int]:
     """Per-class synthetic sample sizes: ``ratio`` times the internal class counts, rounded."""
     return {label: int(round(ratio * int(np.sum(y == label)))) for label in (0, 1)}
-
-
-def make_classifier(name: str, params: dict, seed: int):
-    """Build a classifier of the study: ``logreg`` (L2 logistic regression) or ``rf`` (random forest)."""
-    if name == "logreg":
-        return LogisticRegression(random_state=seed, **params)  # scikit-learn's default penalty is L2
-    if name == "rf":
-        return RandomForestClassifier(random_state=seed, n_jobs=1, **params)
-    raise ValueError(f"unknown classifier '{name}'; use logreg or rf")
 
 
 def _external_auc(model, X_external: np.ndarray, y_external: np.ndarray) -> float:

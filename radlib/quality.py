@@ -458,6 +458,8 @@ class UserMetric:
 USER_METRICS: dict[str, UserMetric] = {}
 
 ORIENTATIONS = ("lower", "higher", "closer")
+
+
 def _takes_seed(function: Callable[..., float]) -> bool:
     try:
         parameters = list(inspect.signature(function).parameters.values())
