@@ -27,6 +27,11 @@ __all__ = [
     "classifiers_in",
     "generator_arms",
     "valid_mask",
+    "EVALUATION_KEYS",
+    "SNAPSHOT_SEPARATOR",
+    "snapshot_arm",
+    "parse_arm",
+    "is_study_arm",
 ]
 
 #: The arm trained on the real internal rows alone: the baseline of every ΔAUC.
@@ -41,6 +46,11 @@ CLASSIFIER_LABELS = {"logreg": "logistic regression", "rf": "random forest"}
 COMPOSITE = "composite"
 #: Group label of an analysis over all generator pairs together.
 POOLED = "pooled"
+#: One external evaluation: a site-fold of a repetition of a dataset. Every arm of an evaluation
+#: shares its split, its real-only baseline and its classifier seeds.
+EVALUATION_KEYS = ("dataset", "repetition", "fold")
+#: Joins a generator and a training fraction in a snapshot arm's name: ``cvae@0.25``.
+SNAPSHOT_SEPARATOR = "@"
 #: Seconds spent per stage of an arm.
 TIMING_COLUMNS = ("fit_seconds", "sample_seconds", "metric_seconds", "classifier_seconds")
 #: Columns of the records that are not quality metrics (a user metric may not take these names).
@@ -107,3 +117,32 @@ def valid_mask(records: pd.DataFrame, classifier: str) -> pd.Series:
     delta = records[delta_column(classifier)].to_numpy(float)
     ok = (records["status"] == "ok").to_numpy() & ~records["undefined"].astype(bool).to_numpy()
     return pd.Series(ok & np.isfinite(auc) & np.isfinite(delta), index=records.index)
+
+
+def snapshot_arm(generator: str, fraction: float) -> str:
+    """The arm of ``generator`` trained for ``fraction`` of its budget.
+
+    The fully trained generator (fraction 1.0) keeps its plain name, so the study's
+    analyses see the arms they always saw; earlier snapshots are ``<generator>@<fraction>``.
+    """
+    return generator if fraction == 1.0 else f"{generator}{SNAPSHOT_SEPARATOR}{fraction:g}"
+
+
+def parse_arm(arm: str) -> tuple[str, float]:
+    """``(generator or arm, training fraction)`` of an arm name: ``cvae@0.25`` -> ``("cvae", 0.25)``.
+
+    Arms without a fraction (real-only, SMOTE, fully trained generators) have fraction 1.0.
+    """
+    base, separator, fraction = arm.partition(SNAPSHOT_SEPARATOR)
+    if not separator:
+        return arm, 1.0
+    try:
+        value = float(fraction)
+    except ValueError:
+        raise ValueError(f"arm '{arm}': '{fraction}' after '{SNAPSHOT_SEPARATOR}' is not a training fraction") from None
+    return base, value
+
+
+def is_study_arm(arm: str) -> bool:
+    """Whether an arm is one of the study's: real-only, SMOTE, or a generator at its full budget."""
+    return parse_arm(arm)[1] == 1.0
