@@ -72,6 +72,8 @@ __all__ = [
     "sanity_ladder",
     "distance_from_ideal",
     "quality_score",
+    "FLOOR_PREFIX",
+    "sampling_floor",
     "USER_METRICS",
     "UserMetric",
     "register_metric",
@@ -600,6 +602,51 @@ def quality_metrics(
     if USER_METRICS:
         values.update(_user_metric_values(*_check_samples(real, synth), seed))
     return values
+
+
+#: Prefix of the records' columns holding the sampling floor of each metric.
+FLOOR_PREFIX = "floor_"
+
+
+def sampling_floor(
+    real: np.ndarray, y: np.ndarray, seed: int, config_or_params: Config | Mapping[str, Any]
+) -> dict[str, float]:
+    """Every metric of :func:`quality_metrics` between two disjoint halves of the real rows.
+
+    The *sampling floor*: what a perfect generator, one that draws fresh rows from the real
+    distribution, would score against a real sample of half this size. Much of a distance
+    between two finite samples is sampling noise that shrinks with n, so a raw metric mixes
+    the generator's fidelity with the dataset's size; the floor measures the second part.
+    The halves are split within each class (``y``) so both keep the class proportions; with
+    an odd count the first half gets the extra row.
+
+    Parameters
+    ----------
+    real : ndarray (n, p)
+        The real internal rows in the selected, standardised feature space.
+    y : ndarray (n,)
+        Their labels.
+    seed : int
+        Seeds the split and the metrics.
+    config_or_params : Config or mapping
+        As for :func:`quality_metrics`.
+
+    Returns
+    -------
+    dict
+        ``floor_<metric>`` for every metric :func:`quality_metrics` returns.
+    """
+    real = _check_sample("real", real)
+    y = np.asarray(y)
+    if len(y) != len(real):
+        raise ValueError(f"y has {len(y)} labels for {len(real)} rows")
+    rng = np.random.default_rng(seed)
+    first = np.zeros(len(y), dtype=bool)
+    for label in np.unique(y):
+        rows = rng.permutation(np.flatnonzero(y == label))
+        first[rows[: (len(rows) + 1) // 2]] = True
+    values = quality_metrics(real[first], real[~first], seed, config_or_params)
+    return {f"{FLOOR_PREFIX}{name}": value for name, value in values.items()}
 
 
 def distance_from_ideal(values, metric: str):

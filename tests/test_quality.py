@@ -21,6 +21,7 @@ from radlib.quality import (
     compute_wasserstein,
     compute_wasserstein_per_feature,
     quality_metrics,
+    sampling_floor,
     sanity_ladder,
 )
 
@@ -168,7 +169,7 @@ def test_quality_metrics_keys_values_and_parameter_forms(offline_config):
     assert values["corr_diff"] == compute_corr_diff(real, synth)
     assert values["detection_auc"] == compute_detection_auc(real, synth, seed=4, n_folds=5)
     # A Config and its full parameter mapping give the same values (the profile's defaults).
-    assert quality_metrics(real, synth, 4, offline_config) == values
+    assert quality_metrics(real, synth, 4, METRIC_PARAMS) == values
     assert quality_metrics(real, synth, 4, offline_config.params) == values
     with pytest.raises(KeyError, match="mmd_max_rows"):
         quality_metrics(real, synth, 4, {"detection_folds": 5})
@@ -225,3 +226,28 @@ def test_sanity_ladder_is_deterministic_per_seed():
     first, again, other = sanity_ladder(real, 1), sanity_ladder(real, 1), sanity_ladder(real, 2)
     assert all(np.array_equal(first[name], again[name]) for name in first)
     assert not np.array_equal(first["pure_noise"], other["pure_noise"])
+
+
+def test_sampling_floor_is_the_metrics_of_two_stratified_halves():
+    # Expected values: quality_metrics on the halves built by hand from the same permutations.
+    rng = np.random.default_rng(3)
+    real = rng.normal(size=(41, 4))
+    y = np.r_[np.zeros(20, int), np.ones(21, int)]
+    floor = sampling_floor(real, y, seed=9, config_or_params=METRIC_PARAMS)
+    perm = np.random.default_rng(9)
+    first = np.zeros(41, bool)
+    for label in (0, 1):
+        rows = perm.permutation(np.flatnonzero(y == label))
+        first[rows[: (len(rows) + 1) // 2]] = True
+    assert first.sum() == 21 and y[first].sum() == 11  # 10 + 11 of 20 + 21: proportions kept
+    expected = quality_metrics(real[first], real[~first], 9, METRIC_PARAMS)
+    assert floor == {f"floor_{name}": value for name, value in expected.items()}
+
+
+def test_sampling_floor_shrinks_with_the_sample_size():
+    # The floor is sampling noise: 4x the rows gives about half the mean KS (KS ~ 1/sqrt(n)).
+    rng = np.random.default_rng(4)
+    small, large = rng.normal(size=(100, 6)), rng.normal(size=(1600, 6))
+    ks_small = sampling_floor(small, np.arange(100) % 2, 1, METRIC_PARAMS)["floor_ks"]
+    ks_large = sampling_floor(large, np.arange(1600) % 2, 1, METRIC_PARAMS)["floor_ks"]
+    assert ks_large < 0.5 * ks_small
