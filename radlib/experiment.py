@@ -36,6 +36,7 @@ from radlib.classifiers import make_classifier
 from radlib.config import Config
 from radlib.data import Dataset, datasets_of, load_datasets
 from radlib.features import development_pipeline
+from radlib.files import write_parquet_atomically, write_text_atomically
 from radlib.quality import quality_metrics
 from radlib.shift import simulate_external
 
@@ -221,24 +222,6 @@ def read_task(path: Path, expected_arms: list[str]) -> pd.DataFrame | None:
     return frame
 
 
-def _write_atomically(frame: pd.DataFrame, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    try:
-        frame.to_parquet(partial, index=False)
-        with open(partial, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(partial, path)  # atomic on POSIX: readers see the old state or the whole file
-    finally:
-        partial.unlink(missing_ok=True)
-
-
-def _write_text_atomically(text: str, path: Path) -> None:
-    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    partial.write_text(text)
-    os.replace(partial, path)
-
-
 def _previous_runs(manifest_path: Path, config_hash: str) -> list[dict]:
     """The run history of an earlier manifest of the same configuration (empty otherwise)."""
     try:
@@ -405,7 +388,7 @@ def run_grid(
         reused = len(frames)
 
         def store(name: str, repetition: int, frame: pd.DataFrame) -> None:
-            _write_atomically(frame, task_path(config, by_name[name], repetition))
+            write_parquet_atomically(frame, task_path(config, by_name[name], repetition))
             frames[(name, repetition)] = frame
 
         with tqdm(
@@ -416,7 +399,7 @@ def run_grid(
         ordered = [frames[key] for key in sorted(frames)]
         records = pd.concat(ordered, ignore_index=True) if ordered else pd.DataFrame()
         results_path = processed / "results.parquet"
-        _write_atomically(records, results_path)
+        write_parquet_atomically(records, results_path)
         manifest = {
             "profile": config.profile,
             "config_hash": config.hash,
@@ -451,5 +434,5 @@ def run_grid(
                 "scheduler": scheduler,
             }
         ]
-        _write_text_atomically(json.dumps(manifest, indent=2, default=str), manifest_path)
+        write_text_atomically(json.dumps(manifest, indent=2, default=str), manifest_path)
     return GridResult(records, manifest, results_path, manifest_path)

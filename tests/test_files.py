@@ -1,0 +1,105 @@
+"""Atomic writes: the target holds the old content or the whole new one, and no temporary file stays."""
+
+import io
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from radlib import files
+from radlib.files import copy_atomically, write_parquet_atomically, write_text_atomically
+
+
+def _frame(seed):
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({"dataset": ["A", "B", "C"], "auc": rng.random(3), "ok": [True, False, True]})
+
+
+def _leftovers(folder: Path) -> list[str]:
+    return [p.name for p in folder.iterdir() if p.name.endswith(files.PARTIAL_SUFFIX)]
+
+
+def test_parquet_is_written_whole_into_new_folders(tmp_path):
+    target = tmp_path / "a" / "b" / "records.parquet"
+    write_parquet_atomically(_frame(0), target)
+    pd.testing.assert_frame_equal(pd.read_parquet(target), _frame(0))
+    assert sorted(p.name for p in target.parent.iterdir()) == ["records.parquet"]
+
+
+def test_parquet_replaces_an_existing_file_without_its_index(tmp_path):
+    target = tmp_path / "records.parquet"
+    write_parquet_atomically(_frame(0), target)
+    write_parquet_atomically(_frame(1).set_index("dataset", drop=False), target)
+    pd.testing.assert_frame_equal(pd.read_parquet(target), _frame(1))
+
+
+def test_text_is_written_as_utf8(tmp_path):
+    target = tmp_path / "out" / "manifest.json"
+    write_text_atomically("ΔAUC ≥ 0\n", target)
+    assert target.read_bytes() == "ΔAUC ≥ 0\n".encode()
+    write_text_atomically("second", target)
+    assert target.read_text(encoding="utf-8") == "second" and not _leftovers(target.parent)
+
+
+def test_copy_is_byte_for_byte(tmp_path):
+    source = tmp_path / "source.bin"
+    source.write_bytes(bytes(range(256)) * 100)
+    target = tmp_path / "tables" / "copy.bin"
+    copy_atomically(source, target)
+    assert target.read_bytes() == source.read_bytes()
+
+
+def test_parquet_failing_half_way_leaves_the_old_file_intact(tmp_path, monkeypatch):
+    target = tmp_path / "records.parquet"
+    write_parquet_atomically(_frame(0), target)
+    before = target.read_bytes()
+    original = pd.DataFrame.to_parquet
+
+    def half_then_enospc(self, path, *args, **kwargs):
+        buffer = io.BytesIO()
+        original(self, buffer, *args, **kwargs)
+        Path(path).write_bytes(buffer.getvalue()[: len(buffer.getvalue()) // 2])
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", half_then_enospc)
+    with pytest.raises(OSError, match="No space left"):
+        write_parquet_atomically(_frame(1), target)
+    assert target.read_bytes() == before and not _leftovers(tmp_path)
+
+
+def test_text_failing_half_way_leaves_the_old_file_intact(tmp_path, monkeypatch):
+    target = tmp_path / "manifest.json"
+    write_text_atomically("old", target)
+
+    def half_then_enospc(self, text, *args, **kwargs):
+        Path.write_bytes(self, text[: len(text) // 2].encode())
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_text", half_then_enospc)
+    with pytest.raises(OSError, match="No space left"):
+        write_text_atomically("new content", target)
+    monkeypatch.undo()
+    assert target.read_text() == "old" and not _leftovers(tmp_path)
+
+
+@pytest.mark.parametrize("failing", ["fsync", "replace"])
+def test_failing_sync_or_rename_leaves_the_old_file_intact(tmp_path, monkeypatch, failing):
+    target = tmp_path / "manifest.json"
+    write_text_atomically("old", target)
+
+    def fail(*args, **kwargs):
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(files.os, failing, fail)
+    with pytest.raises(OSError, match="Input/output error"):
+        write_text_atomically("new", target)
+    monkeypatch.undo()
+    assert target.read_text() == "old" and not _leftovers(tmp_path)
+
+
+def test_copy_of_a_missing_file_leaves_no_trace(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        copy_atomically(tmp_path / "missing", tmp_path / "copy")
+    assert os.listdir(tmp_path) == []
