@@ -5,6 +5,7 @@ PROFILE ?= full
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+RUFF := $(VENV)/bin/ruff
 STAMP := $(VENV)/.installed
 BUILD := build/$(PROFILE)
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
@@ -17,7 +18,7 @@ RADLIB_SOURCES := $(shell find radlib -name '*.py' -o -name '*.yaml')
 # Notebooks run one after another: later stages read what earlier ones wrote.
 .NOTPARALLEL:
 .DEFAULT_GOAL := help
-.PHONY: help all test lab clean venv bench bench-generators grid report
+.PHONY: help all test test-fast lint lab clean venv bench bench-generators grid report
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sort | awk 'BEGIN {FS = ":.*## "}; {printf "  %-18s %s\n", $$1, $$2}'
@@ -63,6 +64,13 @@ report: $(EXECUTED) ## render the executed notebooks of PROFILE to HTML in build
 test: $(STAMP) ## run the unit tests and execute every notebook (nbval, smoke profile)
 	$(PY) -m pytest tests notebooks --nbval-lax -p no:cacheprovider
 
+test-fast: $(STAMP) ## run the unit tests except those marked slow, without the notebooks (a quick check while editing)
+	$(PY) -m pytest tests -m "not slow" -p no:cacheprovider
+
+lint: $(STAMP) ## check code style with ruff (lint + format) over the repository, notebooks included
+	$(RUFF) check .
+	$(RUFF) format --check .
+
 lab: $(STAMP) ## start JupyterLab on notebooks/ with the project's environment
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
 
@@ -72,5 +80,18 @@ bench: $(STAMP) ## benchmark the grid: tasks per minute with 1 and 2 workers, ti
 bench-generators: $(STAMP) ## benchmark the generators (seconds, memory, sample quality) on three datasets
 	$(PY) benchmarks/bench_generators.py
 
-clean: ## remove generated outputs (build/, interim and processed data, figures, results); keeps data/raw
-	rm -rf build data/interim/*/ data/processed/*/ figures/*/ results/*/
+# `clean` removes a folder of generated outputs only when git tracks no file in it, so the committed
+# figures/full and results/full stay; outside a git checkout (a downloaded archive) those two are kept.
+# It needs no venv.
+GENERATED = build data/interim/*/ data/processed/*/ figures/*/ results/*/
+COMMITTED_OUTSIDE_GIT := figures/full/ results/full/
+
+clean: ## remove generated outputs git does not track (build/, interim and processed data, figures and results of uncommitted profiles); keeps data/raw
+	@if [ "$$(git rev-parse --show-toplevel 2>/dev/null)" = "$$(pwd -P)" ]; then \
+	  committed() { [ -n "$$(git ls-files -- "$$1" | head -n 1)" ]; }; \
+	else \
+	  committed() { case " $(COMMITTED_OUTSIDE_GIT) " in *" $$1 "*) true;; *) false;; esac; }; \
+	fi; \
+	for dir in $(wildcard $(GENERATED)); do \
+	  if committed "$$dir"; then echo "keeping $$dir (committed outputs)"; else echo "rm -rf $$dir"; rm -rf "$$dir"; fi; \
+	done

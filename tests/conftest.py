@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import matplotlib
 import pytest
 
 from radlib.config import load_config
+
+# Tests draw figures off-screen, with or without a display; set once here, before a test module imports pyplot.
+matplotlib.use("Agg")
 
 
 @pytest.fixture
