@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 
 import pandas as pd
@@ -53,23 +54,28 @@ def _datasets(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run(args: argparse.Namespace) -> int:
-    import logging
+def _fail(exc: Exception, code: int) -> int:
+    """Print ``exc`` as the command's error and return the exit code ``code``."""
+    print(f"radlib: error: {exc}", file=sys.stderr)
+    return code
 
-    from radlib.experiment import GridLockedError, run_grid
 
+def _log_warnings() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+
+def _run(args: argparse.Namespace) -> int:
+    from radlib.grid import GridLockedError, run_grid
+
+    _log_warnings()
     config = _config(args)
     try:
         result = run_grid(config, datasets=args.datasets, n_jobs=args.n_jobs, scheduler=args.scheduler)
     except GridLockedError as exc:
-        print(f"radlib: error: {exc}", file=sys.stderr)
-        return 3
+        return _fail(exc, 3)
     m = result.manifest
     print(
-        f"{m['tasks_ok']} of {m['tasks_total']} tasks done ({m['tasks_reused']} reused), "
-        f"{len(m['tasks_failed'])} failed, {m['arms_failed']} failed arms, "
-        f"{m['undefined_auc_tasks']} tasks with an undefined external AUC, "
+        f"{result.summary()}, {m['undefined_auc_tasks']} tasks with an undefined external AUC, "
         f"{len(m['datasets_skipped'])} datasets skipped; {m['wall_seconds']} s"
     )
     print(f"records: {result.results_path}\nmanifest: {result.manifest_path}")
@@ -77,12 +83,10 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _audit(args: argparse.Namespace) -> int:
-    import logging
-
     from radlib.audit import MIN_CLASS_ROWS, AuditError, audit, describe_dataset
-    from radlib.experiment import GridLockedError
+    from radlib.grid import GridLockedError
 
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    _log_warnings()
     overrides = dict(parse_override(text) for text in args.overrides)
     try:
         result = audit(
@@ -99,20 +103,15 @@ def _audit(args: argparse.Namespace) -> int:
             min_class_rows=MIN_CLASS_ROWS if args.min_class_rows is None else args.min_class_rows,
         )
     except GridLockedError as exc:
-        print(f"radlib: error: {exc}", file=sys.stderr)
-        return 3
+        return _fail(exc, 3)
     except AuditError as exc:
-        print(f"radlib: error: {exc}", file=sys.stderr)
-        return 2
+        return _fail(exc, 2)
     m = result.grid.manifest
     for dataset in result.datasets:
         print(describe_dataset(dataset))
     print()
     print(result.verdict)
-    print(
-        f"{m['tasks_ok']} of {m['tasks_total']} tasks done ({m['tasks_reused']} reused), "
-        f"{len(m['tasks_failed'])} failed, {m['arms_failed']} failed arms; {result.seconds:.1f} s"
-    )
+    print(f"{result.grid.summary()}; {result.seconds:.1f} s")
     print(
         f"written to {result.out}: records {result.grid.results_path.name}, manifest "
         f"{result.grid.manifest_path.name}, verdict.md, tables/ and figures/"
@@ -183,8 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.handler(args)
     except (ConfigError, DataError) as exc:
-        print(f"radlib: error: {exc}", file=sys.stderr)
-        return 2
+        return _fail(exc, 2)
 
 
 if __name__ == "__main__":

@@ -1,66 +1,17 @@
-"""One task and the grid: records, leakage, undefined AUCs, failures, resume, locks, Dask."""
+"""One task: records per arm, determinism, no leakage, undefined AUCs, a failed arm."""
 
 import dataclasses
-import json
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from toy_tasks import comparable, toy_dataset
 
 from radlib import experiment, generators
-from radlib.data import Dataset, load_dataset
-from radlib.experiment import (
-    REAL_ARM,
-    TIMING_COLUMNS,
-    GridLockedError,
-    arms_of,
-    read_task,
-    run_grid,
-    run_task,
-    synthetic_counts,
-    task_path,
-)
+from radlib.experiment import arms_of, run_task, synthetic_counts
 from radlib.generators.base import Generator
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _toy_dataset(n=160, p=40, seed=0, name="Toy"):
-    """Two classes with shifted means on the first 5 features, and a few missing values."""
-    rng = np.random.default_rng(seed)
-    y = np.arange(n) % 2
-    X = rng.normal(size=(n, p))
-    X[:, :5] += 1.0 * y[:, None]
-    X[rng.random(size=X.shape) < 0.01] = np.nan
-    return Dataset(name, X, y, [f"f{j}" for j in range(p)])
-
-
-@pytest.fixture
-def fast_config(offline_config):
-    """SMOTE as the only synthetic arm and a small forest: the grid mechanics, quickly."""
-    return offline_config.with_overrides(
-        {
-            "synthesis.generators": [],
-            "classifiers.rf.n_estimators": 30,
-            "repetitions": 2,
-            "datasets": ["Ahn2021", "HNSCC"],
-            "run.n_jobs": 1,
-        }
-    )
-
-
-def _comparable(records: pd.DataFrame) -> pd.DataFrame:
-    """Records without wall-clock timings, in a canonical order."""
-    return (
-        records.drop(columns=list(TIMING_COLUMNS)).sort_values(["dataset", "repetition", "arm"]).reset_index(drop=True)
-    )
+from radlib.records import REAL_ARM, SMOTE_ARM
 
 
 class _Exploding(Generator):
@@ -73,6 +24,25 @@ class _Exploding(Generator):
         raise AssertionError("never reached")
 
 
+class _FailsInSample(Generator):
+    """Fits (slowly enough to be timed), then fails to sample."""
+
+    name = "fails_in_sample"
+
+    def fit(self, X, y, seed):
+        time.sleep(0.01)
+        return self
+
+    def sample(self, counts):
+        raise ValueError("no samples today")
+
+
+def test_arms_are_real_then_generators_then_smote(offline_config):
+    config = offline_config.with_overrides({"synthesis.generators": ["cvae", "wgan_gp"], "synthesis.smote": True})
+    assert arms_of(config) == [REAL_ARM, "cvae", "wgan_gp", SMOTE_ARM]
+    assert arms_of(config.with_overrides({"synthesis.smote": False})) == [REAL_ARM, "cvae", "wgan_gp"]
+
+
 def test_synthetic_counts_follow_internal_proportions():
     y = np.array([0] * 30 + [1] * 10)
     assert synthetic_counts(y, 1.0) == {0: 30, 1: 10}
@@ -81,22 +51,22 @@ def test_synthetic_counts_follow_internal_proportions():
 
 def test_run_task_gives_one_record_per_arm(offline_config):
     config = offline_config.with_overrides({"synthesis.generators": [], "classifiers.rf.n_estimators": 30})
-    records = run_task(_toy_dataset(), 0, config)
-    assert records["arm"].tolist() == [REAL_ARM, "smote"]
+    records = run_task(toy_dataset(), 0, config)
+    assert records["arm"].tolist() == [REAL_ARM, SMOTE_ARM]
     real, smote = records.iloc[0], records.iloc[1]
     assert real["delta_auc_logreg"] == 0 and real["delta_auc_rf"] == 0
     assert smote["delta_auc_logreg"] == pytest.approx(smote["auc_logreg"] - real["auc_logreg"])
     assert smote["n_synthetic"] == real["n_internal"]  # ratio 1
     assert real["n_internal"] + real["n_external"] == 160
     assert smote["status"] == "ok" and 0 <= smote["ks"] <= 1
-    assert np.isnan(real["ks"]) if "ks" in records else True
+    assert np.isnan(real["ks"])
     assert records["config_hash"].nunique() == 1 and not records["undefined"].any()
 
 
 def test_run_task_is_deterministic(offline_config):
     config = offline_config.with_overrides({"synthesis.generators": [], "classifiers.rf.n_estimators": 30})
-    a, b = run_task(_toy_dataset(), 1, config), run_task(_toy_dataset(), 1, config)
-    pd.testing.assert_frame_equal(_comparable(a), _comparable(b))
+    a, b = run_task(toy_dataset(), 1, config), run_task(toy_dataset(), 1, config)
+    pd.testing.assert_frame_equal(comparable(a), comparable(b))
 
 
 def test_external_rows_never_reach_a_fit(offline_config, monkeypatch):
@@ -105,7 +75,7 @@ def test_external_rows_never_reach_a_fit(offline_config, monkeypatch):
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import Pipeline
 
-    dataset = _toy_dataset(n=120, p=12)
+    dataset = toy_dataset(n=120, p=12)
     dataset.X = np.nan_to_num(dataset.X)  # exact row matching needs no NaN
     config = offline_config.with_overrides({"synthesis.generators": [], "classifiers.rf.n_estimators": 10})
     seen = []
@@ -138,7 +108,7 @@ def test_external_rows_never_reach_a_fit(offline_config, monkeypatch):
 
 
 def test_single_class_external_set_gives_undefined_auc(offline_config, monkeypatch):
-    dataset = _toy_dataset()
+    dataset = toy_dataset()
     original = experiment.simulate_external
 
     def one_class_external(X, params, seed):
@@ -158,165 +128,19 @@ def test_single_class_external_set_gives_undefined_auc(offline_config, monkeypat
 def test_failed_generator_is_a_record_and_the_rest_go_on(offline_config, monkeypatch):
     monkeypatch.setitem(generators._REGISTRY, "exploding", _Exploding)
     config = offline_config.with_overrides({"synthesis.generators": ["exploding"], "classifiers.rf.n_estimators": 10})
-    records = run_task(_toy_dataset(), 0, config).set_index("arm")
+    records = run_task(toy_dataset(), 0, config).set_index("arm")
     assert records.loc["exploding", "status"] == "failed"
     assert "RuntimeError: boom in fit" in records.loc["exploding", "error"]
     assert np.isnan(records.loc["exploding", "auc_logreg"])
     assert records.loc["smote", "status"] == "ok" and not np.isnan(records.loc["smote", "auc_logreg"])
 
 
-def test_grid_writes_tasks_results_and_manifest(fast_config):
-    result = run_grid(fast_config, show_progress=False)
-    m = result.manifest
-    assert m["tasks_total"] == 4 and m["tasks_ok"] == 4 and not m["tasks_failed"]
-    assert m["config_hash"] == fast_config.hash and m["records"] == 4 * len(arms_of(fast_config))
-    assert json.loads(result.manifest_path.read_text())["tasks_ok"] == 4
-    assert pd.read_parquet(result.results_path).shape[0] == m["records"]
-    for name in ("Ahn2021", "HNSCC"):
-        assert task_path(fast_config, load_dataset(name, fast_config), 1).exists()
-
-
-def test_grid_resumes_and_recomputes_corrupt_files(fast_config):
-    first = run_grid(fast_config, show_progress=False)
-    lost = task_path(fast_config, load_dataset("Ahn2021", fast_config), 1)
-    corrupt = task_path(fast_config, load_dataset("HNSCC", fast_config), 0)
-    lost.unlink()
-    corrupt.write_bytes(corrupt.read_bytes()[:100])  # a half-written file
-    assert read_task(corrupt, arms_of(fast_config)) is None
-    second = run_grid(fast_config, show_progress=False)
-    assert second.manifest["tasks_reused"] == 2 and second.manifest["tasks_ok"] == 4
-    runs = json.loads(second.manifest_path.read_text())["runs"]
-    assert [run["tasks_computed"] for run in runs] == [4, 2]  # the first run is not forgotten
-    pd.testing.assert_frame_equal(_comparable(first.records), _comparable(second.records))
-
-
-def test_unavailable_dataset_is_counted(fast_config):
-    config = fast_config.with_overrides(
-        {
-            "datasets": ["Ahn2021", "PI-CAI"],
-            "repetitions": 1,
-            "data.mirror_dir": str(fast_config.mirror_dir or "/nonexistent"),
-        }
+def test_failed_arm_keeps_the_timings_measured_before_the_failure(offline_config, monkeypatch):
+    monkeypatch.setitem(generators._REGISTRY, "fails_in_sample", _FailsInSample)
+    config = offline_config.with_overrides(
+        {"synthesis.generators": ["fails_in_sample"], "classifiers.rf.n_estimators": 10}
     )
-    result = run_grid(config, show_progress=False)
-    assert "PI-CAI" in result.manifest["datasets_skipped"]
-
-
-def test_loaded_tables_run_and_a_changed_table_is_not_read_from_the_cache(fast_config):
-    config = fast_config.with_overrides({"repetitions": 1})
-    first = run_grid(config, datasets=[_toy_dataset(seed=1, name="Mine")], show_progress=False)
-    assert first.manifest["tasks_ok"] == 1 and first.records["dataset"].unique().tolist() == ["Mine"]
-    changed = run_grid(config, datasets=[_toy_dataset(seed=2, name="Mine")], show_progress=False)
-    assert changed.manifest["tasks_reused"] == 0
-    assert first.records["dataset_fingerprint"].iloc[0] != changed.records["dataset_fingerprint"].iloc[0]
-
-
-def test_second_run_on_the_same_folder_is_refused(fast_config):
-    with experiment._run_lock(fast_config.path("processed")):
-        with pytest.raises(GridLockedError, match="another radlib run is writing"):
-            run_grid(fast_config, show_progress=False)
-
-
-def _cli(config_args, *extra, env=None, **kwargs):
-    return subprocess.Popen(
-        [sys.executable, "-m", "radlib.cli", "run", *config_args, *extra],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        **kwargs,
-    )
-
-
-def _cli_args(config, tmp_path):
-    """Command-line overrides reproducing the fast_config of this module."""
-    return [
-        "--profile",
-        "smoke",
-        "--set",
-        "synthesis.generators=[]",
-        "--set",
-        "classifiers.rf.n_estimators=30",
-        "--set",
-        "repetitions=2",
-        "--set",
-        "datasets=[Ahn2021, HNSCC]",
-        "--set",
-        f"paths.processed={config.path('processed')}",
-        "--set",
-        f"paths.raw={tmp_path / 'raw'}",
-    ]
-
-
-def test_kill_9_then_rerun_gives_the_uninterrupted_table(fast_config, tmp_path):
-    reference = run_grid(
-        fast_config.with_overrides({"paths.processed": str(tmp_path / "reference")}), show_progress=False
-    )
-    args = _cli_args(fast_config, tmp_path) + ["--set", "run.n_jobs=1"]
-    env = {**os.environ, "RADLIB_OFFLINE": "1"}
-    process = _cli(args, env=env)
-    tasks_dir = task_path(fast_config, load_dataset("Ahn2021", fast_config), 0).parent
-    deadline = time.time() + 120
-    while time.time() < deadline and not (tasks_dir.exists() and any(tasks_dir.glob("*.parquet"))):
-        time.sleep(0.05)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    done_before = len(list(tasks_dir.glob("*.parquet")))
-    assert 1 <= done_before < 4, "the kill should land mid-grid"
-    rerun = run_grid(fast_config, show_progress=False)
-    assert rerun.manifest["tasks_reused"] == done_before
-    pd.testing.assert_frame_equal(_comparable(reference.records), _comparable(rerun.records))
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def test_dask_scheduler_with_two_workers_gives_the_local_records(fast_config, tmp_path):
-    local = run_grid(fast_config.with_overrides({"paths.processed": str(tmp_path / "local")}), show_progress=False)
-    address = f"tcp://127.0.0.1:{_free_port()}"
-    bin_dir = Path(sys.executable).parent
-    env = {**os.environ, "RADLIB_OFFLINE": "1"}
-    scheduler = subprocess.Popen(
-        [bin_dir / "dask", "scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1], "--no-dashboard"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=env,
-    )
-    workers = [
-        subprocess.Popen(
-            [
-                bin_dir / "dask",
-                "worker",
-                address,
-                "--nthreads",
-                "1",
-                "--nworkers",
-                "1",
-                "--no-dashboard",
-                "--host",
-                "127.0.0.1",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            env=env,
-        )
-        for _ in range(2)
-    ]
-    try:
-        from dask.distributed import Client
-
-        with Client(address, timeout=60) as client:
-            client.wait_for_workers(2, timeout=60)
-        process = _cli(_cli_args(fast_config, tmp_path), "--scheduler", address, env=env)
-        output, _ = process.communicate(timeout=300)
-        assert process.returncode == 0, output
-        remote = pd.read_parquet(fast_config.path("processed") / "results.parquet")
-        pd.testing.assert_frame_equal(_comparable(local.records), _comparable(remote))
-    finally:
-        for proc in (*workers, scheduler):
-            proc.terminate()
-        for proc in (*workers, scheduler):
-            proc.wait(timeout=30)
+    failed = run_task(toy_dataset(), 0, config).set_index("arm").loc["fails_in_sample"]
+    assert failed["status"] == "failed" and failed["error"] == "ValueError: no samples today"
+    assert failed["fit_seconds"] >= 0.01 and failed["sample_seconds"] == 0 and failed["classifier_seconds"] == 0
+    assert failed["n_synthetic"] == 0

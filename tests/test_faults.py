@@ -1,7 +1,7 @@
 """Faults: a generator raising mid-fit, a Dask worker killed mid-task, two runs at once, a disk
 write failing half-way.
 
-Already covered in test_experiment.py and not repeated here: ``kill -9`` of a whole run then a
+Already covered in test_grid.py and not repeated here: ``kill -9`` of a whole run then a
 rerun (identical records), a truncated task file recomputed, a second run refused in-process.
 """
 
@@ -17,29 +17,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from toy_tasks import comparable, toy_dataset
 
 from radlib import generators
 from radlib.analysis import pair_table
-from radlib.data import Dataset
-from radlib.experiment import TIMING_COLUMNS, run_grid, task_path
 from radlib.generators.base import Generator
+from radlib.grid import run_grid, task_path
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "RADLIB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
 
 
-def _toy(name, seed, n=80, p=10):
-    rng = np.random.default_rng(seed)
-    y = np.arange(n) % 2
-    X = rng.normal(size=(n, p))
-    X[:, :3] += y[:, None]
-    return Dataset(name, X, y, [f"f{j}" for j in range(p)])
-
-
-def _comparable(records):
-    return (
-        records.drop(columns=list(TIMING_COLUMNS)).sort_values(["dataset", "repetition", "arm"]).reset_index(drop=True)
-    )
+def _toy(name, seed):
+    """80 rows, 10 features, the first 3 informative, no missing values."""
+    return toy_dataset(name, seed, n=80, p=10, informative=3, missing=0)
 
 
 @pytest.fixture
@@ -165,6 +156,7 @@ def _free_port():
         return s.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_worker_killed_mid_task_is_retried_on_the_other_worker(tmp_path):
     """kill -9 of the worker running a task: the scheduler reruns it elsewhere and the audit completes.
 
@@ -268,6 +260,7 @@ register("gated", Gated, replace=True)
 '''
 
 
+@pytest.mark.slow
 def test_second_run_on_the_same_folder_is_refused_while_the_first_completes(tmp_path):
     gate = tmp_path / "gate"
     gate.mkdir()
@@ -353,7 +346,7 @@ def test_disk_write_failing_half_way_never_leaves_a_finished_looking_task(small,
     assert (
         rerun.manifest["tasks_ok"] == 4 and rerun.manifest["tasks_reused"] == 3 and not rerun.manifest["tasks_failed"]
     )
-    pd.testing.assert_frame_equal(_comparable(rerun.records), _comparable(reference.records))
+    pd.testing.assert_frame_equal(comparable(rerun.records), comparable(reference.records))
 
     # 3. The consolidated results file fails half-way: the previous one stays whole and readable,
     #    and the next run writes it again from the task files.
@@ -368,4 +361,4 @@ def test_disk_write_failing_half_way_never_leaves_a_finished_looking_task(small,
     monkeypatch.setattr(pd.DataFrame, "to_parquet", original)
     last = run_grid(small, datasets=datasets, show_progress=False)
     assert last.manifest["tasks_reused"] == 4
-    pd.testing.assert_frame_equal(_comparable(pd.read_parquet(last.results_path)), _comparable(reference.records))
+    pd.testing.assert_frame_equal(comparable(pd.read_parquet(last.results_path)), comparable(reference.records))

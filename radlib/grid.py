@@ -1,0 +1,394 @@
+"""The grid: every task of a configuration, in parallel, cached, resumable and locked.
+
+A *task* is one (dataset, repetition); :func:`radlib.experiment.run_task` turns it into
+records (one per arm). The grid runs the tasks on Dask: a local cluster of ``n_jobs``
+single-threaded worker processes by default, or an existing cluster given by its scheduler
+address (:func:`dask_client`); one local job runs in-process. Workers only compute and
+return records; the client writes each finished task atomically (:mod:`radlib.files`) to
+``<processed>/tasks/<config hash>/`` (:func:`task_path`), so a killed run loses at most the
+tasks in flight and a rerun skips what is done. A lock file refuses a second run on the
+same output folder (:class:`GridLockedError`).
+
+:func:`run_grid` writes the consolidated records (``<processed>/results.parquet``) and a
+manifest (``<processed>/manifest.json``) with the history of the configuration's runs;
+:func:`publish_records` copies both to the profile's results folder.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import time
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+
+from radlib.config import Config
+from radlib.data import Dataset, datasets_of, load_datasets
+from radlib.experiment import arms_of, package_versions, run_task
+from radlib.files import copy_atomically, write_parquet_atomically, write_text_atomically
+
+__all__ = [
+    "GridLockedError",
+    "WorkerPluginError",
+    "GridResult",
+    "task_path",
+    "read_task",
+    "dask_client",
+    "run_grid",
+    "publish_records",
+]
+
+log = logging.getLogger(__name__)
+
+#: Names of the published copies in the profile's results folder (:func:`publish_records`).
+PUBLISHED_RECORDS = "records.parquet"
+PUBLISHED_MANIFEST = "manifest.json"
+
+
+class GridLockedError(RuntimeError):
+    """Another run holds the lock on the same output folder."""
+
+
+class WorkerPluginError(RuntimeError):
+    """A worker plug-in could not be registered on the Dask workers."""
+
+
+@dataclass
+class GridResult:
+    """What a grid run produced."""
+
+    records: pd.DataFrame
+    manifest: dict
+    results_path: Path
+    manifest_path: Path
+
+    def summary(self) -> str:
+        """The run in a line: tasks done of all, reused, failed, and failed arms."""
+        m = self.manifest
+        return (
+            f"{m['tasks_ok']} of {m['tasks_total']} tasks done ({m['tasks_reused']} reused), "
+            f"{len(m['tasks_failed'])} failed, {m['arms_failed']} failed arms"
+        )
+
+
+def task_path(config: Config, dataset: Dataset, repetition: int) -> Path:
+    """Where a finished task's records live, keyed by configuration hash, dataset (name and
+    content fingerprint) and repetition.
+    """
+    file_name = f"{dataset.name}__{dataset.fingerprint}__r{repetition:03d}.parquet"
+    return config.path("processed") / "tasks" / config.hash / file_name
+
+
+def read_task(path: Path, expected_arms: list[str]) -> pd.DataFrame | None:
+    """Read a finished task; None when the file is missing, unreadable or incomplete."""
+    if not path.exists():
+        return None
+    try:
+        frame = pd.read_parquet(path)
+    except Exception:  # truncated or corrupt: recompute it
+        log.warning("corrupt task file %s; it will be recomputed", path)
+        return None
+    if sorted(frame["arm"]) != sorted(expected_arms):
+        log.warning("incomplete task file %s; it will be recomputed", path)
+        return None
+    return frame
+
+
+@contextmanager
+def _run_lock(folder: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``folder`` (created if missing); GridLockedError if another run holds it.
+
+    The lock is an ``flock`` on ``<folder>/.run.lock``: the operating system releases it when
+    the holder dies, so a killed run never leaves a stale lock.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    handle = open(folder / ".run.lock", "w")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError as exc:
+        handle.close()
+        raise GridLockedError(
+            f"another radlib run is writing to {folder}; wait for it to finish or use another profile/paths"
+        ) from exc
+    try:
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        yield
+    finally:
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        handle.close()
+
+
+@contextmanager
+def dask_client(n_jobs: int, scheduler: str | None = None, worker_plugins: Sequence = ()) -> Iterator:
+    """A Dask client on a new local cluster or on an existing scheduler; everything closed on exit.
+
+    Parameters
+    ----------
+    n_jobs : int
+        Worker processes of the local cluster, one thread each; ignored with ``scheduler``.
+    scheduler : str, optional
+        Address of an existing Dask scheduler (``tcp://host:8786``) to connect to instead.
+    worker_plugins : sequence of distributed.WorkerPlugin
+        Registered on the scheduler before the client is handed out, so that every worker,
+        connected now or joining later, runs them (e.g. :class:`radlib.audit.PluginLoader`).
+
+    Yields
+    ------
+    distributed.Client
+
+    Raises
+    ------
+    WorkerPluginError
+        A plug-in failed to register (its ``setup`` raised on a worker).
+    """
+    from dask.distributed import Client, LocalCluster
+
+    cluster = None
+    if scheduler is None:
+        cluster = LocalCluster(
+            n_workers=n_jobs, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR
+        )
+    try:
+        with Client(cluster if cluster is not None else scheduler, timeout=60) as client:
+            for plugin in worker_plugins:
+                try:
+                    client.register_plugin(plugin)
+                except Exception as exc:
+                    raise WorkerPluginError(
+                        f"worker plug-in {getattr(plugin, 'name', type(plugin).__name__)!r} could not be "
+                        f"registered on the Dask workers: {type(exc).__name__}: {exc}"
+                    ) from exc
+            yield client
+    finally:
+        if cluster is not None:
+            cluster.close()
+
+
+def _task_records(dataset: Dataset, repetition: int, config: Config) -> pd.DataFrame:
+    """Worker entry point: run a task with torch and BLAS limited to the configured threads.
+
+    Two workers on two cores, each free to start several BLAS or torch threads, slow
+    down badly; one thread per worker is the fast setting here.
+    """
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    threads = config["synthesis"]["torch_threads"]
+    torch.set_num_threads(threads)
+    with threadpool_limits(limits=threads):
+        return run_task(dataset, repetition, config)
+
+
+def _execute(
+    pending: list[tuple[Dataset, int]],
+    config: Config,
+    n_jobs: int,
+    scheduler: str | None,
+    worker_plugins: Sequence,
+    on_done: Callable[[str, int, pd.DataFrame], None],
+    progress,
+) -> dict[tuple[str, int], str]:
+    """Run the pending tasks, calling ``on_done`` for each finished one; returns the failures' errors.
+
+    One local job runs in-process (no Dask); otherwise on :func:`dask_client`.
+    """
+    failures: dict[tuple[str, int], str] = {}
+    if not pending:
+        return failures
+    if scheduler is None and n_jobs == 1:
+        for dataset, repetition in pending:
+            try:
+                on_done(dataset.name, repetition, _task_records(dataset, repetition, config))
+            except Exception as exc:
+                failures[(dataset.name, repetition)] = f"{type(exc).__name__}: {exc}"
+                log.error("task %s r%d failed: %s\n%s", dataset.name, repetition, exc, traceback.format_exc())
+            progress.update()
+        return failures
+
+    from dask.distributed import as_completed
+
+    with dask_client(n_jobs, scheduler, worker_plugins) as client:
+        futures = {}
+        for dataset, repetition in pending:
+            future = client.submit(
+                _task_records,
+                dataset,
+                repetition,
+                config,
+                pure=False,
+                key=f"task-{config.hash}-{dataset.name}-{repetition}",
+            )
+            futures[future] = (dataset.name, repetition)
+        for future in as_completed(futures):
+            name, repetition = futures[future]
+            try:
+                on_done(name, repetition, future.result())
+            except Exception as exc:
+                failures[(name, repetition)] = f"{type(exc).__name__}: {exc}"
+                log.error("task %s r%d failed: %s", name, repetition, exc)
+            progress.update()
+    return failures
+
+
+def _previous_runs(manifest_path: Path, config_hash: str) -> list[dict]:
+    """The run history of an earlier manifest of the same configuration (empty otherwise)."""
+    try:
+        previous = json.loads(manifest_path.read_text())
+    except (OSError, ValueError):
+        return []
+    return list(previous.get("runs", [])) if previous.get("config_hash") == config_hash else []
+
+
+def run_grid(
+    config: Config,
+    datasets: list[str | Dataset] | None = None,
+    n_jobs: int | None = None,
+    scheduler: str | None = None,
+    show_progress: bool = True,
+    worker_plugins: Sequence = (),
+) -> GridResult:
+    """Run every (dataset, repetition) task of a configuration, skipping finished ones.
+
+    Parameters
+    ----------
+    config : Config
+    datasets : list of str or Dataset, optional
+        radMLBench names to load, or already loaded tables (e.g. a user's own, see
+        :func:`radlib.data.clean_table`); default: the profile's datasets.
+    n_jobs : int, optional
+        Local worker processes (default ``run.n_jobs``); ignored with ``scheduler``.
+    scheduler : str, optional
+        Address of an existing Dask scheduler (default ``run.scheduler``).
+    show_progress : bool
+        Show a tqdm progress bar with an ETA.
+    worker_plugins : sequence of distributed.WorkerPlugin
+        Registered on the Dask workers of a parallel run (:func:`dask_client`); an
+        in-process run (one local job) does not use them.
+
+    Returns
+    -------
+    GridResult
+        The consolidated records (also written to ``<processed>/results.parquet``) and the
+        manifest (``<processed>/manifest.json``): configuration and hash, versions, counts of
+        tasks done, failed and skipped datasets, undefined AUCs, failed arms, wall time, and
+        ``runs``: the history of this configuration's runs (wall time, tasks computed and reused).
+
+    Raises
+    ------
+    GridLockedError
+        Another run is writing to the same ``processed`` folder.
+    WorkerPluginError
+        A worker plug-in failed to register.
+    """
+    from tqdm.auto import tqdm
+
+    started = time.perf_counter()
+    wanted = datasets if datasets is not None else datasets_of(config)
+    given = [d for d in wanted if isinstance(d, Dataset)]
+    names = [d for d in wanted if not isinstance(d, Dataset)]
+    n_jobs = n_jobs or config["run"]["n_jobs"]
+    scheduler = scheduler or config["run"]["scheduler"]
+    processed = config.path("processed")
+    expected_arms = arms_of(config)
+    with _run_lock(processed):
+        loaded, skipped = load_datasets(config, names)
+        loaded = given + loaded
+        for reason in skipped.values():
+            log.warning("dataset skipped: %s", reason)
+        tasks = [(d, r) for d in loaded for r in range(config["repetitions"])]
+        by_name = {d.name: d for d in loaded}
+        if len(by_name) < len(loaded):
+            raise ValueError("two datasets share a name; names key the records, so they must be unique")
+        frames = {}
+        pending = []
+        for dataset, repetition in tasks:
+            frame = read_task(task_path(config, dataset, repetition), expected_arms)
+            if frame is None:
+                pending.append((dataset, repetition))
+            else:
+                frames[(dataset.name, repetition)] = frame
+        reused = len(frames)
+
+        def store(name: str, repetition: int, frame: pd.DataFrame) -> None:
+            write_parquet_atomically(frame, task_path(config, by_name[name], repetition))
+            frames[(name, repetition)] = frame
+
+        with tqdm(
+            total=len(tasks), initial=reused, desc=f"grid {config.profile}", unit="task", disable=not show_progress
+        ) as progress:
+            failures = _execute(pending, config, n_jobs, scheduler, worker_plugins, store, progress)
+
+        ordered = [frames[key] for key in sorted(frames)]
+        records = pd.concat(ordered, ignore_index=True) if ordered else pd.DataFrame()
+        results_path = processed / "results.parquet"
+        write_parquet_atomically(records, results_path)
+        manifest = {
+            "profile": config.profile,
+            "config_hash": config.hash,
+            "config": config.params,
+            "versions": package_versions(),
+            "datasets_requested": len(wanted),
+            "datasets_skipped": skipped,
+            "tasks_total": len(tasks),
+            "tasks_ok": len(frames),
+            "tasks_reused": reused,
+            "tasks_failed": {f"{n} r{r}": error for (n, r), error in sorted(failures.items())},
+            "records": len(records),
+            "arms_failed": int((records["status"] == "failed").sum()) if len(records) else 0,
+            "undefined_auc_tasks": int(records.groupby(["dataset", "repetition"])["undefined"].first().sum())
+            if len(records)
+            else 0,
+            "n_jobs": n_jobs,
+            "scheduler": scheduler,
+            "wall_seconds": round(time.perf_counter() - started, 1),
+        }
+        manifest_path = processed / "manifest.json"
+        # Keep the history of this configuration's runs: a rerun that only reads the cache must
+        # not hide how long the run that computed the tasks took.
+        manifest["runs"] = _previous_runs(manifest_path, config.hash) + [
+            {
+                "finished": datetime.now(UTC).isoformat(timespec="seconds"),
+                "wall_seconds": manifest["wall_seconds"],
+                "tasks_computed": len(pending) - len(failures),
+                "tasks_reused": reused,
+                "tasks_failed": len(failures),
+                "n_jobs": n_jobs,
+                "scheduler": scheduler,
+            }
+        ]
+        write_text_atomically(json.dumps(manifest, indent=2, default=str), manifest_path)
+    return GridResult(records, manifest, results_path, manifest_path)
+
+
+def publish_records(result: GridResult, config: Config) -> list[Path]:
+    """Copy a run's records and manifest to the profile's results folder (``config.path("tables")``).
+
+    Readers of the repository see them there without running anything. Each copy is atomic
+    (:func:`radlib.files.copy_atomically`): a reader never finds half a file.
+
+    Parameters
+    ----------
+    result : GridResult
+        What :func:`run_grid` returned.
+    config : Config
+        The configuration of the run.
+
+    Returns
+    -------
+    list of Path
+        The copies: ``records.parquet`` and ``manifest.json``.
+    """
+    tables = config.path("tables")
+    copies = [tables / PUBLISHED_RECORDS, tables / PUBLISHED_MANIFEST]
+    for source, copy in zip((result.results_path, result.manifest_path), copies, strict=True):
+        copy_atomically(source, copy)
+    return copies

@@ -1,0 +1,300 @@
+"""The grid: task files, results and manifest, resume, locks, Dask clients and worker plug-ins, publishing."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from toy_tasks import comparable, toy_dataset
+
+from radlib import experiment, grid
+from radlib.data import load_dataset
+from radlib.experiment import arms_of
+from radlib.grid import (
+    GridLockedError,
+    GridResult,
+    WorkerPluginError,
+    dask_client,
+    publish_records,
+    read_task,
+    run_grid,
+    task_path,
+)
+
+
+@pytest.fixture
+def fast_config(offline_config):
+    """SMOTE as the only synthetic arm and a small forest: the grid mechanics, quickly."""
+    return offline_config.with_overrides(
+        {
+            "synthesis.generators": [],
+            "classifiers.rf.n_estimators": 30,
+            "repetitions": 2,
+            "datasets": ["Ahn2021", "HNSCC"],
+            "run.n_jobs": 1,
+        }
+    )
+
+
+def test_grid_writes_tasks_results_and_manifest(fast_config):
+    result = run_grid(fast_config, show_progress=False)
+    m = result.manifest
+    assert m["tasks_total"] == 4 and m["tasks_ok"] == 4 and not m["tasks_failed"]
+    assert m["config_hash"] == fast_config.hash and m["records"] == 4 * len(arms_of(fast_config))
+    assert json.loads(result.manifest_path.read_text())["tasks_ok"] == 4
+    assert pd.read_parquet(result.results_path).shape[0] == m["records"]
+    for name in ("Ahn2021", "HNSCC"):
+        assert task_path(fast_config, load_dataset(name, fast_config), 1).exists()
+    assert result.summary() == "4 of 4 tasks done (0 reused), 0 failed, 0 failed arms"
+
+
+def test_grid_resumes_and_recomputes_corrupt_files(fast_config):
+    first = run_grid(fast_config, show_progress=False)
+    lost = task_path(fast_config, load_dataset("Ahn2021", fast_config), 1)
+    corrupt = task_path(fast_config, load_dataset("HNSCC", fast_config), 0)
+    lost.unlink()
+    corrupt.write_bytes(corrupt.read_bytes()[:100])  # a half-written file
+    assert read_task(corrupt, arms_of(fast_config)) is None
+    second = run_grid(fast_config, show_progress=False)
+    assert second.manifest["tasks_reused"] == 2 and second.manifest["tasks_ok"] == 4
+    runs = json.loads(second.manifest_path.read_text())["runs"]
+    assert [run["tasks_computed"] for run in runs] == [4, 2]  # the first run is not forgotten
+    pd.testing.assert_frame_equal(comparable(first.records), comparable(second.records))
+
+
+def test_task_file_missing_an_arm_is_recomputed(fast_config):
+    config = fast_config.with_overrides({"repetitions": 1})
+    dataset = toy_dataset(name="Mine")
+    run_grid(config, datasets=[dataset], show_progress=False)
+    path = task_path(config, dataset, 0)
+    assert read_task(path, arms_of(config)) is not None
+    assert read_task(path, [*arms_of(config), "cvae"]) is None  # a task of fewer arms than the study's
+    assert read_task(path.with_name("absent.parquet"), arms_of(config)) is None
+
+
+def test_unavailable_dataset_is_counted(fast_config):
+    config = fast_config.with_overrides(
+        {
+            "datasets": ["Ahn2021", "PI-CAI"],
+            "repetitions": 1,
+            "data.mirror_dir": str(fast_config.mirror_dir or "/nonexistent"),
+        }
+    )
+    result = run_grid(config, show_progress=False)
+    assert "PI-CAI" in result.manifest["datasets_skipped"]
+
+
+def test_loaded_tables_run_and_a_changed_table_is_not_read_from_the_cache(fast_config):
+    config = fast_config.with_overrides({"repetitions": 1})
+    first = run_grid(config, datasets=[toy_dataset(seed=1, name="Mine")], show_progress=False)
+    assert first.manifest["tasks_ok"] == 1 and first.records["dataset"].unique().tolist() == ["Mine"]
+    changed = run_grid(config, datasets=[toy_dataset(seed=2, name="Mine")], show_progress=False)
+    assert changed.manifest["tasks_reused"] == 0
+    assert first.records["dataset_fingerprint"].iloc[0] != changed.records["dataset_fingerprint"].iloc[0]
+
+
+def test_two_tables_with_one_name_are_refused(fast_config):
+    with pytest.raises(ValueError, match="two datasets share a name"):
+        run_grid(fast_config, datasets=[toy_dataset(seed=1), toy_dataset(seed=2)], show_progress=False)
+
+
+def test_second_run_on_the_same_folder_is_refused(fast_config):
+    with grid._run_lock(fast_config.path("processed")):
+        with pytest.raises(GridLockedError, match="another radlib run is writing"):
+            run_grid(fast_config, show_progress=False)
+    run_grid(fast_config.with_overrides({"repetitions": 1, "datasets": ["Ahn2021"]}), show_progress=False)
+
+
+def test_records_and_manifest_are_published_to_the_results_folder(fast_config):
+    config = fast_config.with_overrides({"repetitions": 1})
+    result = run_grid(config, datasets=[toy_dataset(name="Mine")], show_progress=False)
+    copies = publish_records(result, config)
+    tables = config.path("tables")
+    assert copies == [tables / "records.parquet", tables / "manifest.json"]
+    assert copies[0].read_bytes() == result.results_path.read_bytes()
+    assert copies[1].read_bytes() == result.manifest_path.read_bytes()
+    assert sorted(p.name for p in tables.iterdir()) == ["manifest.json", "records.parquet"]
+
+
+def test_grid_names_stay_importable_from_experiment():
+    """radlib.audit and notebook 04 import these from radlib.experiment until they move to radlib.grid."""
+    assert experiment.run_grid is run_grid and experiment.GridResult is GridResult
+    assert experiment.task_path is task_path and experiment._run_lock is grid._run_lock
+    with pytest.raises(AttributeError, match="has no attribute 'read_task'"):
+        experiment.read_task  # noqa: B018
+
+
+# --- Dask ---------------------------------------------------------------------------------
+
+
+def _planting_plugin(name):
+    """A worker plug-in that registers SMOTE under ``name`` in each worker, and only there.
+
+    Defined in a function so that Dask ships the class by value: workers cannot import tests.
+    """
+    from distributed import WorkerPlugin
+
+    class Planting(WorkerPlugin):
+        def __init__(self):
+            self.name = f"plant-{name}"
+
+        def setup(self, worker):
+            from radlib.generators import register
+            from radlib.generators.smote import SMOTEAugmenter
+
+            register(name, SMOTEAugmenter, replace=True)
+            os.environ["RADLIB_PLANTED"] = name
+
+    return Planting()
+
+
+def _broken_plugin():
+    from distributed import WorkerPlugin
+
+    class Broken(WorkerPlugin):
+        name = "broken"
+
+        def setup(self, worker):
+            raise ImportError("no module named 'missing_dependency'")
+
+    return Broken()
+
+
+@pytest.mark.slow
+def test_local_dask_client_has_single_threaded_workers_that_run_the_plugins(fast_config):
+    """n_jobs workers of one thread each; a plug-in reaches every worker, and the grid runs on them."""
+    config = fast_config.with_overrides({"repetitions": 2, "synthesis.generators": ["planted"]})
+    with dask_client(2, worker_plugins=[_planting_plugin("planted")]) as client:
+        assert sorted(client.nthreads().values()) == [1, 1]
+        assert set(client.run(lambda: os.environ.get("RADLIB_PLANTED")).values()) == {"planted"}
+    result = run_grid(
+        config,
+        datasets=[toy_dataset(name="Mine")],
+        n_jobs=2,
+        worker_plugins=[_planting_plugin("planted")],
+        show_progress=False,
+    )
+    assert result.manifest["tasks_ok"] == 2 and not result.manifest["tasks_failed"]
+    planted = result.records[result.records["arm"] == "planted"]
+    assert len(planted) == 2 and (planted["status"] == "ok").all()
+    assert client.status == "closed" and client.cluster.status.name == "closed"  # everything closed on exit
+
+
+@pytest.mark.slow
+def test_plugin_failing_on_the_workers_is_a_clear_error():
+    with pytest.raises(WorkerPluginError, match="'broken' could not be registered.*missing_dependency"):
+        with dask_client(1, worker_plugins=[_broken_plugin()]):
+            pass
+
+
+def _cli(config_args, *extra, env=None, **kwargs):
+    return subprocess.Popen(
+        [sys.executable, "-m", "radlib.cli", "run", *config_args, *extra],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        **kwargs,
+    )
+
+
+def _cli_args(config, tmp_path):
+    """Command-line overrides reproducing the fast_config of this module."""
+    return [
+        "--profile",
+        "smoke",
+        "--set",
+        "synthesis.generators=[]",
+        "--set",
+        "classifiers.rf.n_estimators=30",
+        "--set",
+        "repetitions=2",
+        "--set",
+        "datasets=[Ahn2021, HNSCC]",
+        "--set",
+        f"paths.processed={config.path('processed')}",
+        "--set",
+        f"paths.raw={tmp_path / 'raw'}",
+    ]
+
+
+@pytest.mark.slow
+def test_kill_9_then_rerun_gives_the_uninterrupted_table(fast_config, tmp_path):
+    reference = run_grid(
+        fast_config.with_overrides({"paths.processed": str(tmp_path / "reference")}), show_progress=False
+    )
+    args = _cli_args(fast_config, tmp_path) + ["--set", "run.n_jobs=1"]
+    env = {**os.environ, "RADLIB_OFFLINE": "1"}
+    process = _cli(args, env=env)
+    tasks_dir = task_path(fast_config, load_dataset("Ahn2021", fast_config), 0).parent
+    deadline = time.time() + 120
+    while time.time() < deadline and not (tasks_dir.exists() and any(tasks_dir.glob("*.parquet"))):
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    done_before = len(list(tasks_dir.glob("*.parquet")))
+    assert 1 <= done_before < 4, "the kill should land mid-grid"
+    rerun = run_grid(fast_config, show_progress=False)
+    assert rerun.manifest["tasks_reused"] == done_before
+    pd.testing.assert_frame_equal(comparable(reference.records), comparable(rerun.records))
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_dask_scheduler_with_two_workers_gives_the_local_records(fast_config, tmp_path):
+    local = run_grid(fast_config.with_overrides({"paths.processed": str(tmp_path / "local")}), show_progress=False)
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    bin_dir = Path(sys.executable).parent
+    env = {**os.environ, "RADLIB_OFFLINE": "1"}
+    scheduler = subprocess.Popen(
+        [bin_dir / "dask", "scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1], "--no-dashboard"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
+    workers = [
+        subprocess.Popen(
+            [
+                bin_dir / "dask",
+                "worker",
+                address,
+                "--nthreads",
+                "1",
+                "--nworkers",
+                "1",
+                "--no-dashboard",
+                "--host",
+                "127.0.0.1",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=env,
+        )
+        for _ in range(2)
+    ]
+    try:
+        from dask.distributed import Client
+
+        with Client(address, timeout=60) as client:
+            client.wait_for_workers(2, timeout=60)
+        process = _cli(_cli_args(fast_config, tmp_path), "--scheduler", address, env=env)
+        output, _ = process.communicate(timeout=300)
+        assert process.returncode == 0, output
+        remote = pd.read_parquet(fast_config.path("processed") / "results.parquet")
+        pd.testing.assert_frame_equal(comparable(local.records), comparable(remote))
+    finally:
+        for proc in (*workers, scheduler):
+            proc.terminate()
+        for proc in (*workers, scheduler):
+            proc.wait(timeout=30)
