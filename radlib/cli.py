@@ -26,8 +26,12 @@ def _add_profile_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _overrides(args: argparse.Namespace) -> dict:
+    return dict(parse_override(text) for text in args.overrides)
+
+
 def _config(args: argparse.Namespace):
-    return load_config(args.profile, dict(parse_override(text) for text in args.overrides))
+    return load_config(args.profile, _overrides(args))
 
 
 def _datasets(args: argparse.Namespace) -> int:
@@ -87,14 +91,13 @@ def _audit(args: argparse.Namespace) -> int:
     from radlib.grid import GridLockedError
 
     _log_warnings()
-    overrides = dict(parse_override(text) for text in args.overrides)
     try:
         result = audit(
             args.paths,
             args.target,
             id_column=args.id_column,
             profile=args.profile,
-            overrides=overrides,
+            overrides=_overrides(args),
             generator_names=args.generators,
             out=args.out,
             n_jobs=args.n_jobs,

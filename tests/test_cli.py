@@ -1,0 +1,41 @@
+"""The command line's ``run``: its report, exit codes and errors (``audit`` is tested in test_audit.py)."""
+
+import json
+
+import pytest
+
+from radlib import cli, grid
+
+
+@pytest.fixture
+def run_args(offline_config):
+    """``radlib run`` of one radMLBench dataset, one repetition, SMOTE only, into the test's folders."""
+    paths = [f"paths.{name}={offline_config.path(name)}" for name in offline_config["paths"]]
+    settings = ["synthesis.generators=[]", "classifiers.rf.n_estimators=10", "repetitions=1", "run.n_jobs=1", *paths]
+    return ["run", "--profile", "smoke", *[arg for s in settings for arg in ("--set", s)], "--datasets", "Ahn2021"]
+
+
+def test_run_reports_the_grid_and_where_it_wrote(run_args, offline_config, capsys):
+    assert cli.main(run_args) == 0
+    out = capsys.readouterr().out.splitlines()
+    manifest_path = offline_config.path("processed") / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    assert out[0] == (
+        f"1 of 1 tasks done (0 reused), 0 failed, 0 failed arms, {manifest['undefined_auc_tasks']} tasks with an "
+        f"undefined external AUC, 0 datasets skipped; {manifest['wall_seconds']} s"
+    )
+    assert out[1:] == [f"records: {manifest_path.with_name('results.parquet')}", f"manifest: {manifest_path}"]
+    assert cli.main(run_args) == 0
+    assert capsys.readouterr().out.startswith("1 of 1 tasks done (1 reused)")
+
+
+def test_run_on_a_locked_folder_exits_3(run_args, offline_config, capsys):
+    with grid._run_lock(offline_config.path("processed")):
+        assert cli.main(run_args) == 3
+    assert capsys.readouterr().err.startswith("radlib: error: another radlib run is writing to")
+
+
+def test_bad_override_exits_2_naming_it(capsys):
+    assert cli.main(["run", "--profile", "smoke", "--set", "repetitions"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("radlib: error: ") and "repetitions" in err
