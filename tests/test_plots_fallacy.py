@@ -1,4 +1,4 @@
-"""Tests of the figures of radlib.plots: each returns a Figure with the expected panels.
+"""Tests of the figures of notebook 05 (radlib.plots.fallacy): each returns a Figure with the expected panels.
 
 The tables come from radlib.analysis.run_analyses on a small synthetic records table built
 here (10 datasets, 3 repetitions, 3 generators and SMOTE), with few bootstrap resamples.
@@ -62,12 +62,6 @@ def test_quality_vs_delta_draws_the_pooled_least_squares_line(results):
     pooled = results["correlations"].query("group == 'pooled' and metric == 'mmd2'")["rho"].iloc[0]
     assert f"pooled: ρ = {pooled:+.2f}" in texts
     assert all(f"{g}: ρ =" in texts for g in GENERATORS)
-
-
-def test_generators_keep_their_colour_across_figures(results):
-    colours, markers = P._arm_style(["tabddpm", "cvae", "wgan_gp"])
-    assert colours == {k: v for k, v in P.arm_colours(["wgan_gp", "cvae", "tabddpm"]).items()}
-    assert len(set(markers.values())) == 3
 
 
 def test_rho_comparison_is_one_panel_marking_significance(results):
