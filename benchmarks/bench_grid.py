@@ -17,11 +17,11 @@ import time
 
 import numpy as np
 import pandas as pd
-from dask.distributed import Client, LocalCluster
 
 from radlib.config import load_config
 from radlib.data import load_datasets
-from radlib.experiment import TIMING_COLUMNS, run_grid
+from radlib.grid import dask_client, run_grid
+from radlib.records import TIMING_COLUMNS
 
 
 def _peak_rss_mib() -> float:
@@ -50,18 +50,9 @@ def main() -> None:
     for workers in (1, 2):
         with tempfile.TemporaryDirectory() as tmp:
             config = full.with_overrides({"repetitions": 1, "paths.processed": tmp})
-            with (
-                LocalCluster(
-                    n_workers=workers,
-                    threads_per_worker=1,
-                    processes=True,
-                    dashboard_address=None,
-                    silence_logs=logging.ERROR,
-                ) as cluster,
-                Client(cluster) as client,
-            ):
+            with dask_client(workers) as client:
                 started = time.perf_counter()
-                result = run_grid(config, datasets=sample, scheduler=cluster.scheduler_address, show_progress=False)
+                result = run_grid(config, datasets=sample, scheduler=client.scheduler.address, show_progress=False)
                 wall = time.perf_counter() - started
                 peaks = client.run(_peak_rss_mib)
             records = result.records
