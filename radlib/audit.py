@@ -968,12 +968,8 @@ def _collection_outputs(result: AuditResult, n_boot: int, alpha: float, n_jobs: 
     has_generators = bool(analysis.generators_of(records[records["status"] == "ok"]))
     runs = [(c, "all", None) for c in _classifiers(records)] if has_generators else []
     if has_generators and "logreg" in _classifiers(records):
-        chance = analysis.assess_chance(result.datasets, config, int(config["base_seed"]), n_jobs=n_jobs)
-        chance["config_hash"] = config.hash
-        interim = config.path("interim")
-        interim.mkdir(parents=True, exist_ok=True)
-        chance.to_parquet(interim / "chance.parquet", index=False)
-        subset = report.sensitivity_subset(chance)
+        chance = analysis.chance_table(config, result.datasets, n_jobs=n_jobs)
+        subset = analysis.sensitivity_subset(chance)
         if len(subset) >= 2:
             runs.append(("logreg", "sensitivity", subset))
         else:

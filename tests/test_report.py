@@ -1,4 +1,4 @@
-"""Tests of radlib.report: tables, the generated summary, its agreement check and the chance cache."""
+"""Tests of radlib.report: tables, the generated summary, its agreement check and the README block."""
 
 from __future__ import annotations
 
@@ -151,48 +151,6 @@ def test_write_summary_orders_and_renders_missing_values(tmp_path, records):
 def test_committed_summary_agrees_with_committed_tables(summary):
     """results/<profile>/summary.* as `make all` wrote them agree with the tables beside them."""
     assert R.check_summary_agrees(summary.parent) == []
-
-
-# --- the sensitivity subset --------------------------------------------------------------
-
-
-def test_sensitivity_table_is_cached_per_configuration(offline_config, monkeypatch):
-    calls = []
-
-    def fake_assess(datasets, config, seed, n_jobs=1):
-        calls.append(seed)
-        return pd.DataFrame(
-            {"dataset": [d.name for d in datasets], "auc": 0.8, "p_value": [0.01, 0.5], "significant": [True, False]}
-        )
-
-    class Fake:
-        def __init__(self, name):
-            self.name = name
-
-    monkeypatch.setattr(R.analysis, "assess_chance", fake_assess)
-    monkeypatch.setattr("radlib.data.load_datasets", lambda config: ([Fake("A"), Fake("B")], {"C": "missing"}))
-    table = R.sensitivity_table(offline_config)
-    assert calls == [offline_config["base_seed"]] and table.attrs["skipped"] == {"C": "missing"}
-    assert (offline_config.path("interim") / "chance.parquet").exists()
-    again = R.sensitivity_table(offline_config)
-    assert len(calls) == 1 and again.attrs["cached"]
-    assert R.sensitivity_subset(again) == ["A"]
-    changed = offline_config.with_overrides({"sensitivity.alpha": 0.01})  # another configuration hash
-    R.sensitivity_table(changed)
-    assert len(calls) == 2
-    R.sensitivity_table(changed, refresh=True)
-    assert len(calls) == 3
-
-
-def test_sensitivity_table_on_a_real_dataset(mirror_config):
-    config = mirror_config.with_overrides({"datasets": ["Ahn2021"], "sensitivity.permutations": 10})
-    table = R.sensitivity_table(config, n_jobs=1)
-    assert list(table["dataset"]) == ["Ahn2021"] and (table["config_hash"] == config.hash).all()
-    assert table.loc[0, "n_permutations"] == 10 and 0 < table.loc[0, "p_value"] <= 1
-    from radlib.data import load_datasets
-
-    direct = A.assess_chance(load_datasets(config)[0], config, config["base_seed"])
-    pd.testing.assert_frame_equal(table.drop(columns="config_hash"), direct)
 
 
 def test_embed_summary_replaces_only_the_marked_block(tmp_path):
