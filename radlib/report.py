@@ -33,6 +33,8 @@ from typing import Any
 import pandas as pd
 
 from radlib import analysis
+from radlib.formatting import interval, p_value, signed, value_range
+from radlib.records import CLASSIFIERS
 
 __all__ = [
     "embed_summary",
@@ -98,7 +100,7 @@ def analysis_label(classifier: str, subset: str = "all") -> str:
 
 def _sort_key(entry: Mapping) -> tuple:
     classifier, subset = entry.get("classifier", ""), entry.get("subset", "")
-    rank_c = analysis.CLASSIFIERS.index(classifier) if classifier in analysis.CLASSIFIERS else 99
+    rank_c = CLASSIFIERS.index(classifier) if classifier in CLASSIFIERS else 99
     rank_s = SUBSETS.index(subset) if subset in SUBSETS else 99
     return (rank_s, rank_c, entry.get("label", ""))
 
@@ -228,26 +230,6 @@ def collect_summaries(folder: str | os.PathLike, config_hash: str | None = None)
     return sorted(entries, key=_sort_key)
 
 
-def _num(value: Any, digits: int = 3, signed: bool = False) -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "n/a"
-    return f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
-
-
-def _q(value: Any) -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "n/a"
-    return "< 0.001" if value < 0.001 else f"{value:.3f}"
-
-
-def _range_text(low: Any, high: Any, digits: int = 2, signed: bool = True) -> str:
-    if low is None and high is None:
-        return "n/a"
-    if low == high:
-        return _num(low, digits, signed)
-    return f"{_num(low, digits, signed)} to {_num(high, digits, signed)}"
-
-
 def _rows_for(n: Mapping[str, Any]) -> list[tuple[str, str]]:
     """(row label, formatted value) of the key numbers of one analysis."""
 
@@ -268,24 +250,24 @@ def _rows_for(n: Mapping[str, Any]) -> list[tuple[str, str]]:
             f"{get('records_valid')} / {get('records_total')} ({get('records_undefined')}, "
             f"{get('records_failed')}, {get('records_missing_auc')})",
         ),
-        ("pooled ρ, five metrics (range)", _range_text(get("pooled_rho_min"), get("pooled_rho_max"))),
+        ("pooled ρ, five metrics (range)", value_range(get("pooled_rho_min"), get("pooled_rho_max"))),
         (
             "pooled q (range); FDR-significant",
-            f"{_range_text(get('pooled_q_min'), get('pooled_q_max'), 3, False)}; "
+            f"{value_range(get('pooled_q_min'), get('pooled_q_max'), 3, sign=False)}; "
             f"{get('n_pooled_significant')} of {len(analysis.METRICS)}",
         ),
-        ("within-generator ρ, five metrics (range)", _range_text(get("within_rho_min"), get("within_rho_max"))),
+        ("within-generator ρ, five metrics (range)", value_range(get("within_rho_min"), get("within_rho_max"))),
         (
             "within-generator smallest q; FDR-significant",
-            f"{_q(get('within_q_min'))}; {get('n_within_significant')} of {get('n_within_tests')}",
+            f"{p_value(get('within_q_min'))}; {get('n_within_significant')} of {get('n_within_tests')}",
         ),
         (
             "composite score: pooled ρ (q)",
-            f"{_num(get('composite_pooled_rho'), 2, True)} ({_q(get('composite_pooled_q'))})",
+            f"{signed(get('composite_pooled_rho'), 2)} ({p_value(get('composite_pooled_q'))})",
         ),
         (
             "pooled ROC AUC for ΔAUC > 0, five metrics (range)",
-            _range_text(get("pooled_roc_auc_min"), get("pooled_roc_auc_max"), 2, False),
+            value_range(get("pooled_roc_auc_min"), get("pooled_roc_auc_max"), 2, sign=False),
         ),
         (
             f"within-between: slopes with p < 0.05, between / within (of {len(analysis.METRICS)})",
@@ -295,13 +277,12 @@ def _rows_for(n: Mapping[str, Any]) -> list[tuple[str, str]]:
     for g in generators:
         i2 = get(f"meta_{g}_i2")
         i2_text = "n/a" if i2 is None else f"{100 * i2:.0f}%"
-        rows.append((f"meta-analysis {g}: pooled ΔAUC (I²)", f"{_num(get(f'meta_{g}_estimate'), 3, True)} ({i2_text})"))
+        rows.append((f"meta-analysis {g}: pooled ΔAUC (I²)", f"{signed(get(f'meta_{g}_estimate'))} ({i2_text})"))
     rows += [
-        ("subgroup difference between generators, p", _q(get("meta_q_between_p"))),
+        ("subgroup difference between generators, p", p_value(get("meta_q_between_p"))),
         (
             "quality-guided selection: mean ΔAUC [95% CI]",
-            f"{_num(get('selection_mean_delta'), 3, True)} [{_num(get('selection_ci_low'), 3, True)}, "
-            f"{_num(get('selection_ci_high'), 3, True)}]",
+            f"{signed(get('selection_mean_delta'))} {interval(get('selection_ci_low'), get('selection_ci_high'))}",
         ),
         (
             "datasets improved: selection / oracle",
@@ -313,10 +294,10 @@ def _rows_for(n: Mapping[str, Any]) -> list[tuple[str, str]]:
         ),
         (
             "mean ΔAUC: oracle / random pick / SMOTE",
-            f"{_num(get('oracle_mean_delta'), 3, True)} / {_num(get('random_mean_delta'), 3, True)} / "
-            f"{_num(get('smote_mean_delta'), 3, True)}",
+            f"{signed(get('oracle_mean_delta'))} / {signed(get('random_mean_delta'))} / "
+            f"{signed(get('smote_mean_delta'))}",
         ),
-        ("selection − oracle, mean ΔAUC", _num(get("selected_minus_oracle_mean"), 3, True)),
+        ("selection − oracle, mean ΔAUC", signed(get("selected_minus_oracle_mean"))),
     ]
     return rows
 
@@ -437,11 +418,13 @@ def update_summary(
     )
 
 
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
 def _same(a: Any, b: Any) -> bool:
-    if a is None or b is None or (isinstance(a, float) and math.isnan(a)) or (isinstance(b, float) and math.isnan(b)):
-        none_a = a is None or (isinstance(a, float) and math.isnan(a))
-        none_b = b is None or (isinstance(b, float) and math.isnan(b))
-        return none_a and none_b
+    if _missing(a) or _missing(b):
+        return _missing(a) and _missing(b)
     if isinstance(a, bool) or isinstance(b, bool) or isinstance(a, str) or isinstance(b, str):
         return a == b
     return math.isclose(float(a), float(b), rel_tol=_RTOL, abs_tol=_ATOL)

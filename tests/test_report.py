@@ -147,6 +147,19 @@ def test_write_summary_orders_and_renders_missing_values(tmp_path, records):
     assert R.check_summary_agrees(tmp_path) == []
 
 
+def test_numbers_are_formatted_the_one_way(written):
+    """summary.md formats with radlib.formatting: signs on ΔAUC and ρ, q below 0.001 as "< 0.001", "[no CI]"."""
+    folder, _ = written
+    document = json.loads((folder / "summary.json").read_text())
+    numbers = document["analyses"][0]["numbers"]
+    numbers.update(composite_pooled_rho=0.4567, composite_pooled_q=0.0004, selection_mean_delta=0.01234)
+    numbers.update(selection_ci_low=None, pooled_rho_min=-0.1, pooled_rho_max=0.25)
+    text = R.render_summary(document)
+    assert "| composite score: pooled ρ (q) | +0.46 (< 0.001) |" in text
+    assert "| quality-guided selection: mean ΔAUC [95% CI] | +0.012 [no CI] |" in text
+    assert "| pooled ρ, five metrics (range) | -0.10 to +0.25 |" in text
+
+
 @pytest.mark.parametrize("summary", COMMITTED, ids=lambda p: p.parent.name)
 def test_committed_summary_agrees_with_committed_tables(summary):
     """results/<profile>/summary.* as `make all` wrote them agree with the tables beside them."""
