@@ -37,6 +37,49 @@ def test_notebook_has_one_literal_parameters_cell(path):
         ast.literal_eval(node.value)  # raises for anything but a literal
 
 
+def _parameters(path: Path) -> dict:
+    """The literal parameters of a notebook's cell tagged ``parameters``, name -> value."""
+    cells = json.loads(path.read_text())["cells"]
+    (tagged,) = [c for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+    tree = ast.parse("".join(tagged["source"]))
+    return {node.targets[0].id: ast.literal_eval(node.value) for node in tree.body}
+
+
+def test_shared_parameters_have_one_name_and_one_default():
+    """A parameter that several notebooks take (profile, dataset, seed) is spelt and defaulted alike."""
+    parameters = {path.name: _parameters(path) for path in NOTEBOOKS}
+    names = {name for declared in parameters.values() for name in declared}
+    assert not names & {"dataset_name", "random_state", "random_seed", "base_seed"}, "use `dataset` and `seed`"
+    for name in ("profile", "dataset", "seed"):
+        defaults = {notebook: declared[name] for notebook, declared in parameters.items() if name in declared}
+        assert len(set(defaults.values())) == 1, f"'{name}' has different defaults: {defaults}"
+    assert {n for n, declared in parameters.items() if "dataset" in declared} >= {
+        "02_synthesis.ipynb",
+        "03_quality_metrics.ipynb",
+    }
+
+
+def test_makefile_passes_only_parameters_the_notebooks_declare():
+    makefile = (ROOT / "Makefile").read_text()
+    runs = [line for line in makefile.splitlines() if line.strip().startswith("$(PAPERMILL)")]
+    assert runs
+    for line in runs:
+        named = re.findall(r"notebooks/[0-9][0-9]_\w+\.ipynb", line)
+        targets = [ROOT / n for n in named] if named else NOTEBOOKS  # `$<`: the pattern rule, every notebook
+        for name in re.findall(r"-p (\w+)", line):
+            for path in targets:
+                assert name in _parameters(path), f"Makefile passes '{name}' to {path.name}, which does not declare it"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_numbered_sections_come_in_order(path):
+    """Sections numbered after the protocol's analyses ("## 2 · ...", "## 4 + 5 · ...") appear in that order."""
+    cells = json.loads(path.read_text())["cells"]
+    headings = [line for c in cells if c["cell_type"] == "markdown" for line in "".join(c["source"]).splitlines()]
+    numbers = [int(m.group(1)) for line in headings if (m := re.match(r"## (\d+)\b", line))]
+    assert numbers == sorted(numbers), f"{path.name}: sections numbered {numbers}"
+
+
 def _lock_versions():
     pins = {}
     for line in (ROOT / "requirements.lock").read_text().splitlines():
