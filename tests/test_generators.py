@@ -289,7 +289,9 @@ def test_non_finite_samples_raise(monkeypatch):
     import torch
 
     model = generators.make("cvae", **TINY["cvae"]).fit(X_TRAIN[::4], Y_TRAIN[::4], seed=0)
-    monkeypatch.setattr(type(model), "_generate", lambda self, labels: torch.full((len(labels), P), float("nan")))
+    monkeypatch.setattr(
+        type(model), "_generate", lambda self, weights, labels, streams: torch.full((1, labels.shape[1], P), torch.nan)
+    )
     with pytest.raises(GeneratorError, match=r"cvae \(sample\)"):
         model.sample({0: 3, 1: 3})
 

@@ -6,6 +6,18 @@ class::
     generator.fit(X, y, seed)              # X: (n, p) finite floats, y: 0/1 labels
     X_synth, y_synth = generator.sample({0: n0, 1: n1})
 
+The study fits one model per external site-fold of a repetition (docs/protocol.md, step 2),
+all at once::
+
+    fitted = generator.fit_folds([(X_1, y_1), ..., (X_K, y_K)], seeds, snapshots=(0.25, 1.0))
+    fitted[k]            # {0.25: model, 1.0: model}, or the GeneratorError of fold k
+    fitted[k][1.0].sample({0: n0, 1: n1})
+
+``fit`` is ``fit_folds`` of one fold at the fraction 1.0. The default ``fit_folds`` fits
+the folds one after another, each on a copy of the generator; the deep generators train
+the K models as one batched network (:class:`radlib.generators.neural.TorchGenerator`)
+and can also return snapshots taken along the training.
+
 :class:`Generator` does the bookkeeping (validation, seeds, exact counts, the check that
 no NaN or infinite value leaves :meth:`Generator.sample`); a subclass implements only
 :meth:`Generator._fit` and :meth:`Generator._sample_class`.
@@ -13,15 +25,16 @@ no NaN or infinite value leaves :meth:`Generator.sample`); a subclass implements
 
 from __future__ import annotations
 
+import copy
 import inspect
-from collections.abc import Mapping
-from numbers import Integral
+from collections.abc import Mapping, Sequence
+from numbers import Integral, Real
 
 import numpy as np
 
 from radlib.config import derive_seed
 
-__all__ = ["Generator", "GeneratorError", "CLASSES"]
+__all__ = ["Generator", "GeneratorError", "CLASSES", "check_folds", "check_snapshots"]
 
 # The labels of the study's binary outcomes; every generator is fitted on both.
 CLASSES = (0, 1)
@@ -29,6 +42,33 @@ CLASSES = (0, 1)
 
 class GeneratorError(RuntimeError):
     """A generator that cannot be built, fitted or sampled; the message names the generator and stage."""
+
+
+def check_snapshots(snapshots: Sequence[float]) -> tuple[float, ...]:
+    """Validate the fractions of the training budget at which models are kept.
+
+    Parameters
+    ----------
+    snapshots : sequence of float
+        Distinct fractions in (0, 1], e.g. the profile's ``synthesis.snapshots``.
+
+    Returns
+    -------
+    tuple of float
+
+    Raises
+    ------
+    ValueError
+        Empty, repeated, or a fraction outside (0, 1].
+    """
+    if isinstance(snapshots, str | bytes) or not isinstance(snapshots, Sequence) or len(snapshots) == 0:
+        raise ValueError(f"snapshots must be a non-empty sequence of fractions in (0, 1], got {snapshots!r}")
+    bad = [f for f in snapshots if not isinstance(f, Real) or isinstance(f, bool) or not 0 < f <= 1]
+    if bad:
+        raise ValueError(f"snapshots must be fractions of the training budget in (0, 1], got {bad}")
+    if len(set(snapshots)) != len(snapshots):
+        raise ValueError(f"snapshots must be distinct, got {list(snapshots)}")
+    return tuple(float(f) for f in snapshots)
 
 
 class Generator:
@@ -72,7 +112,7 @@ class Generator:
 
     # -- the public interface -------------------------------------------------------
     def fit(self, X, y, seed: int) -> Generator:
-        """Fit on real rows.
+        """Fit on real rows (:meth:`fit_folds` of this one fold, at the full budget).
 
         Parameters
         ----------
@@ -93,14 +133,65 @@ class Generator:
         GeneratorError
             Invalid input, or a fit that diverged (NaN or infinite loss).
         """
-        X, y = self._check_training_data(X, y)
-        if not isinstance(seed, Integral) or isinstance(seed, bool):
-            raise self.fail("fit", f"seed must be an integer, got {seed!r}")
-        self.seed_ = int(seed)
-        self.n_features_ = X.shape[1]
-        self.class_counts_ = {c: int(np.sum(y == c)) for c in CLASSES}
-        self._fit(X, y, self.seed_)
+        (fitted,) = self.fit_folds([(X, y)], [seed])
+        if isinstance(fitted, GeneratorError):
+            raise fitted
+        self.__dict__.update(vars(fitted[1.0]))
         return self
+
+    def fit_folds(
+        self,
+        folds: Sequence[tuple[np.ndarray, np.ndarray]],
+        seeds: Sequence[int],
+        snapshots: Sequence[float] = (1.0,),
+    ) -> list[dict[float, Generator] | GeneratorError]:
+        """Fit one model per fold, each on its own rows and seed.
+
+        This default fits the folds one after another, each on a deep copy of this
+        (unchanged) generator, and knows no training trajectory: ``snapshots`` must be
+        ``(1.0,)``. The deep generators override it with one batched training
+        (:meth:`radlib.generators.neural.TorchGenerator.fit_folds`).
+
+        Parameters
+        ----------
+        folds : sequence of (X, y)
+            The training rows of each fold, as for :meth:`fit`.
+        seeds : sequence of int
+            One seed per fold.
+        snapshots : sequence of float
+            Fractions of the training budget at which a model is kept; 1.0 is the fully
+            trained model.
+
+        Returns
+        -------
+        list
+            Per fold, a dict fraction -> fitted generator (each supports :meth:`sample`),
+            or the :class:`GeneratorError` of that fold (invalid rows, divergence), which
+            leaves the other folds' models unaffected. Any other exception is a bug and
+            propagates.
+
+        Raises
+        ------
+        ValueError
+            ``folds`` and ``seeds`` differ in length, or ``snapshots`` is not ``(1.0,)``.
+        """
+        if check_snapshots(snapshots) != (1.0,):
+            raise ValueError(
+                f"{self.name} has no training trajectory to take snapshots from: snapshots must be (1.0,), "
+                f"got {list(snapshots)}"
+            )
+        check_folds(folds, seeds)
+        fitted: list[dict[float, Generator] | GeneratorError] = []
+        for (X, y), seed in zip(folds, seeds):
+            model = copy.deepcopy(self)
+            try:
+                X, y = model._start_fit(X, y, seed)
+                model._fit(X, y, model.seed_)
+            except GeneratorError as error:
+                fitted.append(error)
+            else:
+                fitted.append({1.0: model})
+        return fitted
 
     def sample(self, counts: Mapping[int, int], seed: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Draw exactly ``counts[c]`` synthetic rows of each class ``c``.
@@ -159,6 +250,20 @@ class Generator:
         raise NotImplementedError
 
     # -- validation -------------------------------------------------------------------
+    def _start_fit(self, X, y, seed) -> tuple[np.ndarray, np.ndarray]:
+        """Check one fold's training input and record what every fitted model keeps.
+
+        Sets :attr:`seed_`, :attr:`n_features_` and :attr:`class_counts_`; returns the
+        rows as floats and the labels as integers.
+        """
+        X, y = self._check_training_data(X, y)
+        if not isinstance(seed, Integral) or isinstance(seed, bool):
+            raise self.fail("fit", f"seed must be an integer, got {seed!r}")
+        self.seed_ = int(seed)
+        self.n_features_ = X.shape[1]
+        self.class_counts_ = {c: int(np.sum(y == c)) for c in CLASSES}
+        return X, y
+
     def _check_training_data(self, X, y) -> tuple[np.ndarray, np.ndarray]:
         try:
             X = np.asarray(X, dtype=float)
@@ -198,3 +303,20 @@ class Generator:
                 raise self.fail("sample", f"count of class {label} must be a non-negative integer, got {count!r}")
             checked[label] = int(count)
         return checked
+
+
+def check_folds(folds: Sequence, seeds: Sequence) -> None:
+    """Check that ``folds`` is a sequence of (X, y) pairs with one seed each.
+
+    Raises
+    ------
+    ValueError
+        Not sequences, a fold that is not a pair, or different lengths.
+    """
+    if not isinstance(folds, Sequence) or not isinstance(seeds, Sequence):
+        raise ValueError(f"folds and seeds must be sequences, got {type(folds).__name__} and {type(seeds).__name__}")
+    if len(folds) != len(seeds):
+        raise ValueError(f"one seed per fold: {len(folds)} folds but {len(seeds)} seeds")
+    for index, fold in enumerate(folds):
+        if not isinstance(fold, Sequence) or len(fold) != 2:
+            raise ValueError(f"fold {index} must be a pair (X, y)")

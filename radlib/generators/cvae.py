@@ -29,11 +29,12 @@ quantile transform on: 2.1 s per fit; on (c) KS 0.101, TSTR 0.698. What the swee
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import torch
-from torch import nn
 
 from radlib.generators.base import CLASSES
-from radlib.generators.neural import TorchGenerator, mlp
+from radlib.generators.neural import ModelStreams, StackedMLP, TorchGenerator, TrainingBatch, Weights
 
 __all__ = ["CVAE"]
 
@@ -85,31 +86,37 @@ class CVAE(TorchGenerator):
         self.depth = depth
         self.lr = lr
 
-    def _build(self, x: torch.Tensor) -> None:
-        n_features = x.shape[1]
-        n_labels = len(CLASSES)
-        self.encoder_ = mlp(n_features + n_labels, self.width, self.depth, 2 * self.latent_dim).to(self.device_)
-        self.decoder_ = mlp(self.latent_dim + n_labels, self.width, self.depth, n_features).to(self.device_)
-        self.log_scale_ = nn.Parameter(torch.zeros(n_features, device=self.device_))
-        parameters = [*self.encoder_.parameters(), *self.decoder_.parameters(), self.log_scale_]
-        self.optimizer_ = torch.optim.Adam(parameters, lr=self.lr)
+    def _networks(self, n_features: int) -> tuple[StackedMLP, StackedMLP]:
+        """Encoder (x, y) -> (mean, log variance) of z, and decoder (z, y) -> mean of x."""
+        hidden = [self.width] * self.depth
+        encoder = StackedMLP("encoder", [n_features, *hidden, 2 * self.latent_dim], torch.relu, n_labels=len(CLASSES))
+        decoder = StackedMLP("decoder", [self.latent_dim, *hidden, n_features], torch.relu, n_labels=len(CLASSES))
+        return encoder, decoder
 
-    def _train_step(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        rows, labels = self.draw_batch(x, y)
-        condition = self.one_hot(labels)
-        mean, log_var = self.encoder_(torch.cat([rows, condition], dim=1)).chunk(2, dim=1)
-        z = mean + torch.randn_like(mean) * torch.exp(0.5 * log_var)
-        decoded = self.decoder_(torch.cat([z, condition], dim=1))
-        # Negative log-likelihood of the Gaussian decoder up to a constant, summed over features.
-        nll = (0.5 * ((rows - decoded) / self.log_scale_.exp()) ** 2 + self.log_scale_).sum(dim=1)
-        kl = 0.5 * (mean**2 + log_var.exp() - 1 - log_var).sum(dim=1)
-        loss = (nll + kl).mean()
-        self.optimizer_.zero_grad()
-        loss.backward()
-        self.optimizer_.step()
-        return loss.detach()
+    def _train(self, batch: TrainingBatch) -> Iterator[tuple[torch.Tensor, Weights]]:
+        encoder, decoder = self._networks(batch.n_features)
+        streams = batch.streams
+        weights = {**encoder.init(streams), **decoder.init(streams)}
+        weights["log_scale"] = torch.zeros(len(batch), 1, batch.n_features, device=batch.device, requires_grad=True)
+        optimizer = torch.optim.Adam(weights.values(), lr=self.lr, fused=True)
+        sampling = {name: w for name, w in weights.items() if not name.startswith("encoder")}
+        for _ in range(self.steps):
+            rows, labels = batch.draw(self.batch_size)
+            mean, log_var = encoder(weights, rows, labels).chunk(2, dim=2)
+            z = mean + streams.normal(self.batch_size, self.latent_dim) * torch.exp(0.5 * log_var)
+            decoded = decoder(weights, z, labels)
+            log_scale = weights["log_scale"]
+            # Negative log-likelihood of the Gaussian decoder up to a constant, summed over features.
+            nll = (0.5 * ((rows - decoded) / log_scale.exp()) ** 2 + log_scale).sum(dim=2)
+            kl = 0.5 * (mean**2 + log_var.exp() - 1 - log_var).sum(dim=2)
+            losses = (nll + kl).mean(dim=1)
+            optimizer.zero_grad()
+            batch.total(losses).backward()
+            optimizer.step()
+            yield losses.detach(), sampling
 
-    def _generate(self, labels: torch.Tensor) -> torch.Tensor:
-        z = torch.randn(len(labels), self.latent_dim, device=labels.device)
-        decoded = self.decoder_(torch.cat([z, self.one_hot(labels)], dim=1))
-        return decoded + torch.randn_like(decoded) * self.log_scale_.exp()
+    def _generate(self, weights: Weights, labels: torch.Tensor, streams: ModelStreams) -> torch.Tensor:
+        _, decoder = self._networks(self.n_features_)
+        n = labels.shape[1]
+        decoded = decoder(weights, streams.normal(n, self.latent_dim), labels)
+        return decoded + streams.normal(n, self.n_features_) * weights["log_scale"].exp()

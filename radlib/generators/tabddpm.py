@@ -40,12 +40,13 @@ Chosen: 800 steps, batch 128, 50 diffusion steps, width 256, depth 2, learning r
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 
 import torch
 from torch import nn
 
 from radlib.generators.base import CLASSES
-from radlib.generators.neural import TorchGenerator, mlp
+from radlib.generators.neural import ModelStreams, StackedMLP, TorchGenerator, TrainingBatch, Weights, rows_of
 
 __all__ = ["TabDDPM", "cosine_schedule", "timestep_embedding"]
 
@@ -86,21 +87,55 @@ def timestep_embedding(t: torch.Tensor, dim: int, max_period: float = 10_000.0) 
     return torch.cat([torch.cos(angles), torch.sin(angles)], dim=1)
 
 
-class _Denoiser(nn.Module):
-    """TabDDPM's MLPDiffusion: predicts the noise from (x_t, t, y)."""
+class _Denoiser:
+    """K copies of TabDDPM's MLPDiffusion: predict the noise from (x_t, t, y).
 
-    def __init__(self, n_features: int, width: int, depth: int) -> None:
-        super().__init__()
+    The timestep embedding is a function of t alone, so it is computed once per step for
+    the T timesteps, (K, T, width), and looked up per row: the same values as embedding
+    every row's t, for T = 50 instead of ``batch_size`` rows of the two width x width layers.
+    """
+
+    def __init__(self, n_features: int, width: int, depth: int, timesteps: int) -> None:
         self.width = width
-        self.project = nn.Linear(n_features, width)
-        self.time_embedding = nn.Sequential(nn.Linear(width, width), nn.SiLU(), nn.Linear(width, width))
-        self.label_embedding = nn.Embedding(len(CLASSES), width)
-        self.body = mlp(width, width, depth, n_features)
+        self.project = StackedMLP("project", [n_features, width], torch.relu)
+        self.time = StackedMLP("time", [width, width, width], nn.functional.silu)
+        self.body = StackedMLP("body", [width] + [width] * depth + [n_features], torch.relu)
+        self.sinusoids = timestep_embedding(torch.arange(timesteps), width)
 
-    def forward(self, x: torch.Tensor, t: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        embedding = self.time_embedding(timestep_embedding(t, self.width))
-        embedding = embedding + nn.functional.silu(self.label_embedding(labels))
-        return self.body(self.project(x) + embedding)
+    def init(self, streams: ModelStreams) -> Weights:
+        """Weights drawn as torch draws them for the layers and ``nn.Embedding(2, width)``."""
+        weights = {**self.project.init(streams), **self.time.init(streams)}
+        weights["label_embedding"] = streams.normal(len(CLASSES), self.width).requires_grad_()
+        return {**weights, **self.body.init(streams)}
+
+    def time_table(self, weights: Weights) -> torch.Tensor:
+        """The embedding (K, T, width) of every timestep."""
+        models = len(weights["label_embedding"])
+        sinusoids = self.sinusoids.to(weights["label_embedding"].device).expand(models, -1, -1)
+        return self.time(weights, sinusoids)
+
+    def __call__(self, weights: Weights, x: torch.Tensor, time: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """Predicted noise (K, B, p) for rows x_t (K, B, p), their timesteps' embeddings (K, B or 1, width), labels (K, B)."""
+        embedding = time + nn.functional.silu(rows_of(weights["label_embedding"], labels))
+        return self.body(weights, self.project(weights, x) + embedding)
+
+
+def diffusion_schedule(timesteps: int, device: torch.device) -> dict[str, torch.Tensor]:
+    """The coefficients (T,) of q(x_t | x_0) and of the posterior q(x_{t-1} | x_t, x_0), float32 on ``device``.
+
+    The posterior is N(c0 x_0 + ct x_t, std^2) (Ho et al. 2020, eq. 7).
+    """
+    betas = cosine_schedule(timesteps)
+    alpha_bar = torch.cumprod(1 - betas, dim=0)
+    alpha_bar_previous = torch.cat([torch.ones(1, dtype=torch.float64), alpha_bar[:-1]])
+    schedule = {
+        "sqrt_alpha_bar": alpha_bar.sqrt(),
+        "sqrt_one_minus_alpha_bar": (1 - alpha_bar).sqrt(),
+        "posterior_c0": betas * alpha_bar_previous.sqrt() / (1 - alpha_bar),
+        "posterior_ct": (1 - alpha_bar_previous) * (1 - betas).sqrt() / (1 - alpha_bar),
+        "posterior_std": (betas * (1 - alpha_bar_previous) / (1 - alpha_bar)).sqrt(),
+    }
+    return {name: values.float().to(device) for name, values in schedule.items()}
 
 
 class TabDDPM(TorchGenerator):
@@ -148,49 +183,41 @@ class TabDDPM(TorchGenerator):
         self.lr = lr
         self.weight_decay = weight_decay
 
-    def _build(self, x: torch.Tensor) -> None:
-        betas = cosine_schedule(self.timesteps)
-        alpha_bar = torch.cumprod(1 - betas, dim=0)
-        alpha_bar_previous = torch.cat([torch.ones(1, dtype=torch.float64), alpha_bar[:-1]])
-        # q(x_t | x_0) and the posterior q(x_{t-1} | x_t, x_0) = N(c0 x_0 + ct x_t, var) (Ho et al. 2020, eq. 7).
-        schedule = {
-            "sqrt_alpha_bar": alpha_bar.sqrt(),
-            "sqrt_one_minus_alpha_bar": (1 - alpha_bar).sqrt(),
-            "posterior_c0": betas * alpha_bar_previous.sqrt() / (1 - alpha_bar),
-            "posterior_ct": (1 - alpha_bar_previous) * (1 - betas).sqrt() / (1 - alpha_bar),
-            "posterior_std": (betas * (1 - alpha_bar_previous) / (1 - alpha_bar)).sqrt(),
-        }
-        self.schedule_ = {k: v.float().to(self.device_) for k, v in schedule.items()}
-        self.x0_bound_ = float(x.abs().max())
-        self.denoiser_ = _Denoiser(x.shape[1], self.width, self.depth).to(self.device_)
-        self.optimizer_ = torch.optim.AdamW(self.denoiser_.parameters(), lr=self.lr, weight_decay=self.weight_decay)
-        self.lr_schedule_ = torch.optim.lr_scheduler.LambdaLR(self.optimizer_, lambda step: 1 - step / self.steps)
+    def _train(self, batch: TrainingBatch) -> Iterator[tuple[torch.Tensor, Weights]]:
+        schedule = diffusion_schedule(self.timesteps, batch.device)
+        denoiser = _Denoiser(batch.n_features, self.width, self.depth, self.timesteps)
+        streams, size = batch.streams, self.batch_size
+        weights = denoiser.init(streams)
+        optimizer = torch.optim.AdamW(weights.values(), lr=self.lr, weight_decay=self.weight_decay, fused=True)
+        lr_schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1 - step / self.steps)
+        # Each model's predicted x_0 is clipped to the range of its training rows' normal scores (padding is 0).
+        sampling = {**weights, "x0_bound": batch.rows.abs().amax(dim=(1, 2), keepdim=True)}
+        timesteps = torch.full((len(batch),), self.timesteps, device=batch.device)
+        for _ in range(self.steps):
+            rows, labels = batch.draw(size)
+            t = streams.below(timesteps, size)
+            noise = streams.normal(size, batch.n_features)
+            noisy = schedule["sqrt_alpha_bar"][t, None] * rows + schedule["sqrt_one_minus_alpha_bar"][t, None] * noise
+            predicted = denoiser(weights, noisy, rows_of(denoiser.time_table(weights), t), labels)
+            losses = ((predicted - noise) ** 2).mean(dim=(1, 2))
+            optimizer.zero_grad()
+            batch.total(losses).backward()
+            optimizer.step()
+            lr_schedule.step()
+            yield losses.detach(), sampling
 
-    def _train_step(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        rows, labels = self.draw_batch(x, y)
-        t = torch.randint(self.timesteps, (len(rows),), device=rows.device)
-        noise = torch.randn_like(rows)
-        noisy = (
-            self.schedule_["sqrt_alpha_bar"][t, None] * rows
-            + self.schedule_["sqrt_one_minus_alpha_bar"][t, None] * noise
-        )
-        loss = nn.functional.mse_loss(self.denoiser_(noisy, t, labels), noise)
-        self.optimizer_.zero_grad()
-        loss.backward()
-        self.optimizer_.step()
-        self.lr_schedule_.step()
-        return loss.detach()
-
-    def _generate(self, labels: torch.Tensor) -> torch.Tensor:
-        s = self.schedule_
-        x = torch.randn(len(labels), self.denoiser_.project.in_features, device=labels.device)
+    def _generate(self, weights: Weights, labels: torch.Tensor, streams: ModelStreams) -> torch.Tensor:
+        s = diffusion_schedule(self.timesteps, labels.device)
+        denoiser = _Denoiser(self.n_features_, self.width, self.depth, self.timesteps)
+        time_table, bound = denoiser.time_table(weights), weights["x0_bound"]
+        x = streams.normal(labels.shape[1], self.n_features_)
         for step in reversed(range(self.timesteps)):
-            noise = self.denoiser_(x, torch.full_like(labels, step), labels)
+            noise = denoiser(weights, x, time_table[:, step : step + 1], labels)
             # Predict x_0 and clip it to the range of the training rows' normal scores: near t = T,
             # where alpha_bar ~ 0, a small error in the predicted noise would otherwise blow x_0 up
             # and every later step with it (the usual clipping of DDPM samplers).
             x0 = (x - s["sqrt_one_minus_alpha_bar"][step] * noise) / s["sqrt_alpha_bar"][step]
-            x = s["posterior_c0"][step] * x0.clamp(-self.x0_bound_, self.x0_bound_) + s["posterior_ct"][step] * x
+            x = s["posterior_c0"][step] * torch.clamp(x0, -bound, bound) + s["posterior_ct"][step] * x
             if step > 0:
-                x = x + s["posterior_std"][step] * torch.randn_like(x)
+                x = x + s["posterior_std"][step] * streams.normal(*x.shape[1:])
         return x

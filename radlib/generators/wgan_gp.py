@@ -36,29 +36,41 @@ on (c) KS 0.106, TSTR 0.691. What the sweeps showed:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import torch
 from torch import nn
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from radlib.generators.base import CLASSES
-from radlib.generators.neural import TorchGenerator, mlp
+from radlib.generators.neural import ModelStreams, StackedMLP, TorchGenerator, TrainingBatch, Weights, rows_of
 
 __all__ = ["WGANGP"]
 
 
-class _ProjectionCritic(nn.Module):
-    """D(x, y) = w . phi(x) + e_y . phi(x), phi an MLP with LeakyReLU (Miyato & Koyama 2018)."""
+class _ProjectionCritic:
+    """K projection critics D(x, y) = w . phi(x) + b + e_y . phi(x), phi an MLP with LeakyReLU (Miyato & Koyama 2018)."""
 
     def __init__(self, n_features: int, width: int, depth: int) -> None:
-        super().__init__()
-        # depth hidden layers of width units: depth - 1 inside mlp, plus its output layer and an activation.
-        self.features = nn.Sequential(mlp(n_features, width, depth - 1, width, nn.LeakyReLU), nn.LeakyReLU())
-        self.output = nn.Linear(width, 1)
-        self.label_embedding = nn.Embedding(len(CLASSES), width)
+        # depth hidden layers of width units, each followed by LeakyReLU.
+        self.features = StackedMLP(
+            "critic", [n_features] + [width] * depth, nn.functional.leaky_relu, final_activation=True
+        )
+        self.width = width
 
-    def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        h = self.features(x)
-        return self.output(h) + (self.label_embedding(labels) * h).sum(dim=1, keepdim=True)
+    def init(self, streams: ModelStreams) -> Weights:
+        """Weights drawn as torch draws them for ``nn.Linear(width, 1)`` and ``nn.Embedding(2, width)``."""
+        weights = self.features.init(streams)
+        bound = 1 / self.width**0.5
+        weights["critic.output.weight"] = streams.symmetric(bound, 1, self.width).requires_grad_()
+        weights["critic.output.bias"] = streams.symmetric(bound, 1).requires_grad_()
+        weights["critic.label_embedding"] = streams.normal(len(CLASSES), self.width).requires_grad_()
+        return weights
+
+    def __call__(self, weights: Weights, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """Scores (K, B) of rows (K, B, p) with labels (K, B)."""
+        h = self.features(weights, x)
+        projection = weights["critic.output.weight"] + rows_of(weights["critic.label_embedding"], labels)
+        return (h * projection).sum(dim=2) + weights["critic.output.bias"]
 
 
 class WGANGP(TorchGenerator):
@@ -120,51 +132,54 @@ class WGANGP(TorchGenerator):
         self.lr = lr
         self.ema_decay = ema_decay
 
-    def _build(self, x: torch.Tensor) -> None:
-        n_features, n_labels = x.shape[1], len(CLASSES)
-        self.generator_ = mlp(self.latent_dim + n_labels, self.width, self.depth, n_features).to(self.device_)
-        self.critic_ = _ProjectionCritic(n_features, self.width, self.depth).to(self.device_)
-        # fused: the single-kernel Adam, about 20% faster per step for these small networks on the CPU.
-        self.generator_optimizer_ = torch.optim.Adam(
-            self.generator_.parameters(), lr=self.lr, betas=(0.5, 0.9), fused=True
-        )
-        self.critic_optimizer_ = torch.optim.Adam(self.critic_.parameters(), lr=self.lr, betas=(0.5, 0.9), fused=True)
-        self.average_generator_ = AveragedModel(self.generator_, multi_avg_fn=get_ema_multi_avg_fn(self.ema_decay))
+    def _generator(self, n_features: int) -> StackedMLP:
+        """G(z, y): noise and label to a row."""
+        sizes = [self.latent_dim] + [self.width] * self.depth + [n_features]
+        return StackedMLP("generator", sizes, torch.relu, n_labels=len(CLASSES))
 
-    def _fake(self, generator: nn.Module, labels: torch.Tensor) -> torch.Tensor:
-        z = torch.randn(len(labels), self.latent_dim, device=labels.device)
-        return generator(torch.cat([z, self.one_hot(labels)], dim=1))
+    def _train(self, batch: TrainingBatch) -> Iterator[tuple[torch.Tensor, Weights]]:
+        generator = self._generator(batch.n_features)
+        critic = _ProjectionCritic(batch.n_features, self.width, self.depth)
+        streams, size = batch.streams, self.batch_size
+        generator_weights, critic_weights = generator.init(streams), critic.init(streams)
+        generator_optimizer = torch.optim.Adam(generator_weights.values(), lr=self.lr, betas=(0.5, 0.9), fused=True)
+        critic_optimizer = torch.optim.Adam(critic_weights.values(), lr=self.lr, betas=(0.5, 0.9), fused=True)
+        # The generator step needs no critic gradients: it sees the critic's weights detached.
+        frozen_critic = {name: w.detach() for name, w in critic_weights.items()}
+        average = {name: w.detach().clone() for name, w in generator_weights.items()}
 
-    def _critic_step(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        real, labels = self.draw_batch(x, y)
-        with torch.no_grad():
-            fake = self._fake(self.generator_, labels)
-        mix = torch.rand(len(real), 1, device=real.device)
-        between = (mix * real + (1 - mix) * fake).requires_grad_(True)
-        # Real, fake and interpolated rows in one forward pass (rows are independent: no batch norm).
-        score_real, score_fake, score_between = self.critic_(torch.cat([real, fake, between]), labels.repeat(3)).chunk(
-            3
-        )
-        (gradient,) = torch.autograd.grad(score_between.sum(), between, create_graph=True)
-        penalty = ((gradient.norm(dim=1) - 1) ** 2).mean()
-        loss = score_fake.mean() - score_real.mean() + self.gp_weight * penalty
-        self.critic_optimizer_.zero_grad()
-        loss.backward()
-        self.critic_optimizer_.step()
-        return loss.detach()
+        def fake(labels: torch.Tensor) -> torch.Tensor:
+            return generator(generator_weights, streams.normal(size, self.latent_dim), labels)
 
-    def _train_step(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        critic_loss = sum(self._critic_step(x, y) for _ in range(self.n_critic))
-        _, labels = self.draw_batch(x, y)
-        self.critic_.requires_grad_(False)  # the generator step needs no critic gradients
-        loss = -self.critic_(self._fake(self.generator_, labels), labels).mean()
-        self.generator_optimizer_.zero_grad()
-        loss.backward()
-        self.generator_optimizer_.step()
-        self.critic_.requires_grad_(True)
-        self.average_generator_.update_parameters(self.generator_)
-        # Both losses: the critic's is the one that explodes first when training diverges.
-        return critic_loss + loss.detach()
+        for step in range(self.steps):
+            critic_losses = 0.0
+            for _ in range(self.n_critic):
+                real, labels = batch.draw(size)
+                with torch.no_grad():
+                    fakes = fake(labels)
+                mix = streams.uniform(size, 1)
+                between = (mix * real + (1 - mix) * fakes).requires_grad_(True)
+                # Real, fake and interpolated rows in one pass (rows are independent: no batch norm).
+                scores = critic(critic_weights, torch.cat([real, fakes, between], dim=1), labels.repeat(1, 3))
+                score_real, score_fake, score_between = scores.chunk(3, dim=1)
+                (gradient,) = torch.autograd.grad(score_between.sum(), between, create_graph=True)
+                penalty = ((gradient.norm(dim=2) - 1) ** 2).mean(dim=1)
+                losses = score_fake.mean(dim=1) - score_real.mean(dim=1) + self.gp_weight * penalty
+                critic_optimizer.zero_grad()
+                batch.total(losses).backward()
+                critic_optimizer.step()
+                critic_losses = critic_losses + losses.detach()
+            _, labels = batch.draw(size)
+            losses = -critic(frozen_critic, fake(labels), labels).mean(dim=1)
+            generator_optimizer.zero_grad()
+            batch.total(losses).backward()
+            generator_optimizer.step()
+            with torch.no_grad():
+                # The moving average starts at the weights after the first step (as torch's AveragedModel).
+                for name, w in generator_weights.items():
+                    average[name].lerp_(w, 1.0 if step == 0 else 1 - self.ema_decay)
+            # Both losses: the critic's is the one that explodes first when training diverges.
+            yield critic_losses + losses.detach(), average
 
-    def _generate(self, labels: torch.Tensor) -> torch.Tensor:
-        return self._fake(self.average_generator_, labels)
+    def _generate(self, weights: Weights, labels: torch.Tensor, streams: ModelStreams) -> torch.Tensor:
+        return self._generator(self.n_features_)(weights, streams.normal(labels.shape[1], self.latent_dim), labels)
