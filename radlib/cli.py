@@ -79,7 +79,8 @@ def _run(args: argparse.Namespace) -> int:
         return _fail(exc, 3)
     m = result.manifest
     print(
-        f"{result.summary()}, {m['undefined_auc_tasks']} tasks with an undefined external AUC, "
+        f"{result.summary()}, {m['undefined_external_folds']} of {m['external_folds']} external folds with an "
+        "undefined AUC, "
         f"{len(m['datasets_skipped'])} datasets skipped; {m['wall_seconds']} s"
     )
     print(f"records: {result.results_path}\nmanifest: {result.manifest_path}")

@@ -1,9 +1,30 @@
 """The study's task: one (dataset, repetition) gives the records of docs/protocol.md, step 7.
 
-A *task* simulates the external site, fits the development pipeline on the internal set,
-trains every arm (real-only, each generator, SMOTE) with both classifiers, scores them on
-the external set and measures the synthetic data's quality. :mod:`radlib.grid` runs all
-tasks of a configuration (in parallel, cached, resumable).
+A *task* partitions the patients into the repetition's external site-folds
+(:func:`radlib.shift.simulate_external_folds`, ``shift.folds``), and for each fold, an
+*evaluation*, fits the development pipeline on the internal set, trains every arm with the
+classifiers that take it, scores them on the fold's external site and measures the synthetic
+data's quality. One record per fold and arm.
+
+Engine v2 (docs/protocol.md, version-2 amendments):
+
+- **Batched generators.** Each generator is fitted on the K folds of a task at once
+  (:meth:`radlib.generators.Generator.fit_folds`: the deep generators train the K models as
+  one batched network), so a task is the unit of work of :mod:`radlib.grid`.
+- **Snapshot arms.** A deep generator also yields its models at the fractions
+  ``synthesis.snapshots`` of its training budget, as arms ``<generator>@<fraction>``; the
+  fraction 1.0 keeps the plain name: it is the study's generator.
+- **Common random numbers.** Within an evaluation every arm's classifier gets the same seed
+  (it depends on dataset, repetition, fold and classifier, not on the arm), every arm's
+  quality metrics the same seed, and all snapshots of a generator the same sampling seed, so
+  a difference between two arms measures their training rows and nothing else: an arm that
+  adds no row has ΔAUC exactly 0.
+- **Sampling floor.** Every record carries ``floor_<metric>``: the metric between two halves
+  of the fold's real internal rows (:func:`radlib.quality.sampling_floor`).
+
+Each classifier runs on the arms its profile section names (``classifiers.<name>.arms``:
+``all``, or ``study`` = real-only, the generators at the full budget and SMOTE); on the other
+arms its AUC and ΔAUC are NaN.
 """
 
 from __future__ import annotations
@@ -12,6 +33,8 @@ import json
 import logging
 import platform
 import time
+from collections.abc import Mapping
+from dataclasses import dataclass
 from importlib import metadata
 
 import numpy as np
@@ -19,16 +42,29 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 
 from radlib import generators
-from radlib.classifiers import make_classifier
+from radlib.classifiers import ARMS_KEY, make_classifier
 from radlib.config import Config
 from radlib.data import Dataset
 from radlib.features import development_pipeline
-from radlib.quality import quality_metrics
-from radlib.records import REAL_ARM, SMOTE_ARM, TIMING_COLUMNS, auc_column, delta_column
-from radlib.shift import simulate_external
+from radlib.generators.base import GeneratorError
+from radlib.generators.neural import TorchGenerator
+from radlib.quality import quality_metrics, registered_metrics, sampling_floor
+from radlib.records import (
+    REAL_ARM,
+    SMOTE_ARM,
+    TIMING_COLUMNS,
+    auc_column,
+    delta_column,
+    is_study_arm,
+    parse_arm,
+    snapshot_arm,
+)
+from radlib.shift import ExternalSplit, simulate_external_folds
 
 __all__ = [
     "arms_of",
+    "snapshot_fractions",
+    "classifier_takes",
     "synthetic_counts",
     "package_versions",
     "run_task",
@@ -47,6 +83,8 @@ VERSIONED_PACKAGES = (
     "radMLBench",
     "radlib",
 )
+#: ``arm_seed`` of the real-only arm, which fits no generator.
+NO_SEED = -1
 
 
 def package_versions() -> dict[str, str]:
@@ -60,9 +98,33 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
+def snapshot_fractions(generator: str, config: Config) -> tuple[float, ...]:
+    """The training fractions at which ``generator`` yields arms.
+
+    The profile's ``synthesis.snapshots`` for a deep generator, which has a training
+    trajectory to take them from; the full budget alone (1.0) for the others (SMOTE, the
+    ctgan peers, a plug-in that is not a :class:`~radlib.generators.neural.TorchGenerator`).
+    """
+    if isinstance(generators.from_config(generator, config), TorchGenerator):
+        return tuple(config["synthesis"]["snapshots"])
+    return (1.0,)
+
+
+def _sources(config: Config) -> list[str]:
+    """The configured sources of synthetic rows: each generator, then SMOTE if enabled."""
+    return [*config["synthesis"]["generators"], *([SMOTE_ARM] if config["synthesis"]["smote"] else [])]
+
+
 def arms_of(config: Config) -> list[str]:
-    """The arms of the study: real-only, each configured generator, then SMOTE if enabled."""
-    return [REAL_ARM, *config["synthesis"]["generators"], *([SMOTE_ARM] if config["synthesis"]["smote"] else [])]
+    """The arms of one evaluation: real-only, each generator's snapshot arms, then SMOTE if enabled."""
+    return [REAL_ARM] + [
+        snapshot_arm(source, fraction) for source in _sources(config) for fraction in snapshot_fractions(source, config)
+    ]
+
+
+def classifier_takes(params: Mapping, arm: str) -> bool:
+    """Whether a classifier, given its profile section, is trained on ``arm``."""
+    return params[ARMS_KEY] == "all" or is_study_arm(arm)
 
 
 def synthetic_counts(y: np.ndarray, ratio: float) -> dict[int, int]:
@@ -77,49 +139,124 @@ def _external_auc(model, X_external: np.ndarray, y_external: np.ndarray) -> floa
     return float(roc_auc_score(y_external, model.predict_proba(X_external)[:, 1]))
 
 
-def _synthesize(
-    arm: str, X: np.ndarray, y: np.ndarray, counts: dict[int, int], seed: int, config: Config, record: dict
-) -> tuple[np.ndarray, np.ndarray]:
-    """Fit ``arm``'s generator on (X, y), sample ``counts`` rows per class and measure their quality.
+@dataclass
+class _Evaluation:
+    """One site-fold of a task, in the selected feature space, with what its records share."""
 
-    Each stage's seconds, and the quality metrics, go into ``record`` as the stage ends, so
-    that a failure keeps what was measured before it.
+    Z_internal: np.ndarray
+    y_internal: np.ndarray
+    Z_external: np.ndarray
+    y_external: np.ndarray
+    counts: dict[int, int]
+    base: dict
+    real_auc: dict[str, float]
+
+
+def _evaluation(dataset: Dataset, repetition: int, split: ExternalSplit, config: Config) -> _Evaluation:
+    """Fit the development pipeline on a fold's internal rows; the columns its records share."""
+    name, fold = dataset.name, split.fold
+    X_internal, y_internal = dataset.X[split.internal_idx], dataset.y[split.internal_idx]
+    y_external = dataset.y[split.external_idx]
+    pipeline = development_pipeline(config["features"]["k"], dataset.p).fit(X_internal, y_internal)
+    Z_internal = pipeline.transform(X_internal)
+    base = {
+        "dataset": name,
+        "dataset_fingerprint": dataset.fingerprint,
+        "repetition": repetition,
+        "fold": fold,
+        "n_internal": len(y_internal),
+        "n_external": len(y_external),
+        "internal_positives": int(y_internal.sum()),
+        "external_positives": int(y_external.sum()),
+        "k_selected": Z_internal.shape[1],
+        "undefined": len(np.unique(y_external)) < 2,
+        "split_seed": split.split_seed,
+        **{f"seed_{clf}": config.seed(name, repetition, fold, clf) for clf in config["classifiers"]},
+        "config_hash": config.hash,
+        "versions": json.dumps(package_versions(), sort_keys=True),
+    }
+    try:
+        base.update(sampling_floor(Z_internal, y_internal, config.seed(name, repetition, fold, "floor"), config))
+    except ValueError as exc:  # too few rows for a metric; the floor is then missing, and says why
+        log.warning("%s r%d fold %d: no sampling floor: %s", name, repetition, fold, exc)
+        base.update({f"floor_{metric}": np.nan for metric in registered_metrics()})
+    return _Evaluation(
+        Z_internal=Z_internal,
+        y_internal=y_internal,
+        Z_external=pipeline.transform(split.X_external_shifted),
+        y_external=y_external,
+        counts=synthetic_counts(y_internal, config["synthesis"]["ratio"]),
+        base=base,
+        real_auc={},
+    )
+
+
+def _new_record(evaluation: _Evaluation, arm: str, seed: int) -> dict:
+    generator, fraction = parse_arm(arm)
+    return {
+        **evaluation.base,
+        "arm": arm,
+        "generator": generator,
+        "fraction": fraction,
+        "arm_seed": seed,
+        "n_synthetic": 0,
+        "status": "ok",
+        "error": "",
+        **{metric: np.nan for metric in registered_metrics()},  # measured for a non-empty synthetic sample
+        **{column: 0.0 for column in TIMING_COLUMNS},
+    }
+
+
+def _score_arm(
+    evaluation: _Evaluation, arm: str, X_train: np.ndarray, y_train: np.ndarray, config: Config, record: dict
+) -> None:
+    """Train the classifiers that take ``arm``; their external AUC and ΔAUC go into ``record``.
+
+    Every arm of an evaluation uses the evaluation's classifier seeds (``seed_<classifier>``).
+    The real-only arm comes first and sets the baseline of every ΔAUC.
     """
-    generator = generators.from_config(arm, config)
     started = time.perf_counter()
-    generator.fit(X, y, seed=seed)
-    record["fit_seconds"] = time.perf_counter() - started
-    started = time.perf_counter()
-    X_synth, y_synth = generator.sample(counts)
-    record["sample_seconds"] = time.perf_counter() - started
-    started = time.perf_counter()
-    record.update(quality_metrics(X, X_synth, seed, config["metrics"]))
-    record["metric_seconds"] = time.perf_counter() - started
-    return X_synth, y_synth
-
-
-def _classifier_aucs(
-    X_train: np.ndarray,
-    y_train: np.ndarray,
-    X_external: np.ndarray,
-    y_external: np.ndarray,
-    config: Config,
-    seed_parts: tuple,
-) -> dict[str, float]:
-    """Train each configured classifier on the training rows; its external AUC, by classifier name."""
-    aucs = {}
     for classifier, params in config["classifiers"].items():
-        model = make_classifier(classifier, params, config.seed(*seed_parts, classifier))
-        model.fit(X_train, y_train)
-        aucs[classifier] = _external_auc(model, X_external, y_external)
-    return aucs
+        auc = np.nan
+        if classifier_takes(params, arm):
+            model = make_classifier(classifier, params, evaluation.base[f"seed_{classifier}"])
+            model.fit(X_train, y_train)
+            auc = _external_auc(model, evaluation.Z_external, evaluation.y_external)
+        if arm == REAL_ARM:
+            evaluation.real_auc[classifier] = auc
+        record[auc_column(classifier)] = auc
+        record[delta_column(classifier)] = auc - evaluation.real_auc[classifier]
+    record["classifier_seconds"] = time.perf_counter() - started
+
+
+def _synthetic_arm(
+    evaluation: _Evaluation, arm: str, model, seed: int, fit_seconds: float, metric_seed: int, config: Config
+) -> dict:
+    """Sample a fitted model, measure the sample's quality and score the augmented training set."""
+    record = _new_record(evaluation, arm, seed)
+    record["fit_seconds"] = fit_seconds
+    try:
+        started = time.perf_counter()
+        X_synth, y_synth = model.sample(evaluation.counts)
+        record["sample_seconds"] = time.perf_counter() - started
+        record["n_synthetic"] = len(y_synth)
+        if len(y_synth):  # an empty sample has no quality; its arm trains on the real rows alone
+            started = time.perf_counter()
+            record.update(quality_metrics(evaluation.Z_internal, X_synth, metric_seed, config["metrics"]))
+            record["metric_seconds"] = time.perf_counter() - started
+        X_train = np.vstack([evaluation.Z_internal, X_synth])
+        y_train = np.concatenate([evaluation.y_internal, y_synth])
+        _score_arm(evaluation, arm, X_train, y_train, config, record)
+    except Exception as exc:  # a failed arm is a record, never a lost task
+        record.update(status="failed", error=f"{type(exc).__name__}: {exc}")
+    return record
 
 
 def run_task(dataset: Dataset, repetition: int, config: Config) -> pd.DataFrame:
-    """Run one (dataset, repetition) and return one record per arm (docs/protocol.md, step 7).
+    """Run one (dataset, repetition): every fold and arm; one record per fold and arm (protocol step 7).
 
-    Every transform and model is fitted on the internal set (and synthetic data derived
-    from it) only; the external set is used for scoring alone.
+    Every transform and model is fitted on a fold's internal set (and synthetic data derived
+    from it) only; the fold's external site is used for scoring alone.
 
     Parameters
     ----------
@@ -132,69 +269,53 @@ def run_task(dataset: Dataset, repetition: int, config: Config) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        One row per arm with: sizes and class counts of both sets, the five quality
-        metrics (NaN for the real-only arm), ``auc_<clf>`` and ``delta_auc_<clf>`` for each
-        classifier, ``undefined`` (external set with one class), timings, ``status``
-        (``ok`` or ``failed``) and ``error``, seeds, the configuration hash and versions.
+        One row per (fold, arm), folds in order, arms in :func:`arms_of` order, with: ``fold``,
+        ``arm``, ``generator`` and ``fraction`` (the arm's source and training fraction),
+        sizes and class counts of both sets, the quality metrics (NaN for the real-only arm),
+        ``floor_<metric>``, ``auc_<clf>`` and ``delta_auc_<clf>`` for each classifier (NaN
+        where the classifier does not take the arm), ``undefined`` (external fold with one
+        class), timings (``fit_seconds``: the batched fit of the task's folds divided by
+        their number), ``status`` (``ok`` or ``failed``) and ``error``, seeds (``split_seed``,
+        ``arm_seed``: the generator's fit seed for the fold, -1 for real-only, and
+        ``seed_<clf>``: the classifier's seed, shared by every arm of the fold), the
+        configuration hash and versions.
     """
     name = dataset.name
-    split_seed = config.seed(name, repetition, "split")
-    split = simulate_external(dataset.X, config["shift"], split_seed)
-    X_internal, y_internal = dataset.X[split.internal_idx], dataset.y[split.internal_idx]
-    y_external = dataset.y[split.external_idx]
-    pipeline = development_pipeline(config["features"]["k"], dataset.p).fit(X_internal, y_internal)
-    Z_internal = pipeline.transform(X_internal)
-    Z_external = pipeline.transform(split.X_external_shifted)
-    undefined = len(np.unique(y_external)) < 2
+    splits = simulate_external_folds(dataset.X, config["shift"], config.seed(name, repetition, "split"))
+    evaluations = [_evaluation(dataset, repetition, split, config) for split in splits]
+    records: dict[tuple[int, str], dict] = {}
+    for fold, evaluation in enumerate(evaluations):
+        record = _new_record(evaluation, REAL_ARM, NO_SEED)
+        _score_arm(evaluation, REAL_ARM, evaluation.Z_internal, evaluation.y_internal, config, record)
+        records[fold, REAL_ARM] = record
 
-    base = {
-        "dataset": name,
-        "dataset_fingerprint": dataset.fingerprint,
-        "repetition": repetition,
-        "n_internal": len(y_internal),
-        "n_external": len(y_external),
-        "internal_positives": int(y_internal.sum()),
-        "external_positives": int(y_external.sum()),
-        "k_selected": Z_internal.shape[1],
-        "undefined": undefined,
-        "split_seed": split_seed,
-        "config_hash": config.hash,
-        "versions": json.dumps(package_versions(), sort_keys=True),
-    }
-    counts = synthetic_counts(y_internal, config["synthesis"]["ratio"])
-    records, real_auc = [], {}
-    for arm in arms_of(config):
-        arm_seed = config.seed(name, repetition, arm)
-        record = {
-            **base,
-            "arm": arm,
-            "arm_seed": arm_seed,
-            "n_synthetic": 0,
-            "status": "ok",
-            "error": "",
-            **{column: 0.0 for column in TIMING_COLUMNS},
-        }
-        X_train, y_train = Z_internal, y_internal
-        if arm != REAL_ARM:
-            try:
-                X_synth, y_synth = _synthesize(arm, Z_internal, y_internal, counts, arm_seed, config, record)
-            except Exception as exc:  # a failed arm is a record, never a lost task
-                record.update(status="failed", error=f"{type(exc).__name__}: {exc}")
-                log.warning("%s r%d %s failed: %s", name, repetition, arm, record["error"])
-                records.append(record)
-                continue
-            record["n_synthetic"] = len(y_synth)
-            X_train, y_train = np.vstack([Z_internal, X_synth]), np.concatenate([y_internal, y_synth])
+    for source in _sources(config):
+        fractions = snapshot_fractions(source, config)
+        seeds = [config.seed(name, repetition, fold, source) for fold in range(len(evaluations))]
         started = time.perf_counter()
-        aucs = _classifier_aucs(X_train, y_train, Z_external, y_external, config, (name, repetition, arm))
-        record["classifier_seconds"] = time.perf_counter() - started
-        if arm == REAL_ARM:  # the first arm: the baseline of every ΔAUC of the task
-            real_auc = aucs
-        for classifier, auc in aucs.items():
-            record[auc_column(classifier)] = auc
-            record[delta_column(classifier)] = auc - real_auc[classifier]
-        records.append(record)
-    return pd.DataFrame(records)
+        try:
+            fitted = generators.from_config(source, config).fit_folds(
+                [(e.Z_internal, e.y_internal) for e in evaluations], seeds, fractions
+            )
+        except Exception as exc:  # e.g. a plug-in's bug: every fold's arms are failed records that say why
+            fitted = [GeneratorError(f"{type(exc).__name__}: {exc}")] * len(evaluations)
+        fit_seconds = (time.perf_counter() - started) / len(evaluations)
+        for fold, (evaluation, models) in enumerate(zip(evaluations, fitted)):
+            metric_seed = config.seed(name, repetition, fold, "metrics")
+            for fraction in fractions:
+                arm = snapshot_arm(source, fraction)
+                if isinstance(models, GeneratorError):
+                    record = _new_record(evaluation, arm, seeds[fold])
+                    record.update(status="failed", error=str(models), fit_seconds=fit_seconds)
+                else:
+                    record = _synthetic_arm(
+                        evaluation, arm, models[fraction], seeds[fold], fit_seconds, metric_seed, config
+                    )
+                if record["status"] == "failed":
+                    log.warning("%s r%d fold %d %s failed: %s", name, repetition, fold, arm, record["error"])
+                records[fold, arm] = record
+    order = {arm: i for i, arm in enumerate(arms_of(config))}
+    return pd.DataFrame([records[key] for key in sorted(records, key=lambda k: (k[0], order[k[1]]))])
 
 
 # The grid moved to radlib.grid; these names stay importable from here until the notebooks and

@@ -34,6 +34,7 @@ from radlib.config import Config
 from radlib.data import Dataset, datasets_of, load_datasets
 from radlib.experiment import arms_of, package_versions, run_task
 from radlib.files import copy_atomically, write_parquet_atomically, write_text_atomically
+from radlib.records import EVALUATION_KEYS
 
 __all__ = [
     "GridLockedError",
@@ -41,6 +42,7 @@ __all__ = [
     "GridResult",
     "task_path",
     "read_task",
+    "expected_records",
     "dask_client",
     "run_grid",
     "publish_records",
@@ -87,8 +89,21 @@ def task_path(config: Config, dataset: Dataset, repetition: int) -> Path:
     return config.path("processed") / "tasks" / config.hash / file_name
 
 
-def read_task(path: Path, expected_arms: list[str]) -> pd.DataFrame | None:
-    """Read a finished task; None when the file is missing, unreadable or incomplete."""
+def expected_records(config: Config) -> list[tuple[int, str]]:
+    """The (fold, arm) of every record a finished task of ``config`` holds."""
+    return [(fold, arm) for fold in range(config["shift"]["folds"]) for arm in arms_of(config)]
+
+
+def read_task(path: Path, expected: list[tuple[int, str]]) -> pd.DataFrame | None:
+    """Read a finished task; None when the file is missing, unreadable or incomplete.
+
+    Parameters
+    ----------
+    path : Path
+        The task file (:func:`task_path`).
+    expected : list of (int, str)
+        The (fold, arm) of every record the task must hold (:func:`expected_records`).
+    """
     if not path.exists():
         return None
     try:
@@ -96,7 +111,7 @@ def read_task(path: Path, expected_arms: list[str]) -> pd.DataFrame | None:
     except Exception:  # truncated or corrupt: recompute it
         log.warning("corrupt task file %s; it will be recomputed", path)
         return None
-    if sorted(frame["arm"]) != sorted(expected_arms):
+    if "fold" not in frame or sorted(zip(frame["fold"], frame["arm"])) != sorted(expected):
         log.warning("incomplete task file %s; it will be recomputed", path)
         return None
     return frame
@@ -298,7 +313,7 @@ def run_grid(
     n_jobs = n_jobs or config["run"]["n_jobs"]
     scheduler = scheduler or config["run"]["scheduler"]
     processed = config.path("processed")
-    expected_arms = arms_of(config)
+    expected = expected_records(config)
     with _run_lock(processed):
         loaded, skipped = load_datasets(config, names)
         loaded = given + loaded
@@ -311,7 +326,7 @@ def run_grid(
         frames = {}
         pending = []
         for dataset, repetition in tasks:
-            frame = read_task(task_path(config, dataset, repetition), expected_arms)
+            frame = read_task(task_path(config, dataset, repetition), expected)
             if frame is None:
                 pending.append((dataset, repetition))
             else:
@@ -344,7 +359,8 @@ def run_grid(
             "tasks_failed": {f"{n} r{r}": error for (n, r), error in sorted(failures.items())},
             "records": len(records),
             "arms_failed": int((records["status"] == "failed").sum()) if len(records) else 0,
-            "undefined_auc_tasks": int(records.groupby(["dataset", "repetition"])["undefined"].first().sum())
+            "external_folds": int(records.groupby(list(EVALUATION_KEYS)).ngroups) if len(records) else 0,
+            "undefined_external_folds": int(records.groupby(list(EVALUATION_KEYS))["undefined"].first().sum())
             if len(records)
             else 0,
             "n_jobs": n_jobs,

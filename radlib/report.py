@@ -169,7 +169,8 @@ def _manifest_fields(manifest: Mapping) -> dict:
         "datasets_skipped": len(manifest.get("datasets_skipped") or {}),
         "tasks_total": manifest.get("tasks_total"),
         "tasks_ok": manifest.get("tasks_ok"),
-        "undefined_auc_tasks": manifest.get("undefined_auc_tasks"),
+        "undefined_external_folds": manifest.get("undefined_external_folds"),
+        "external_folds": manifest.get("external_folds"),
     }
 
 

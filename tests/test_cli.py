@@ -21,8 +21,9 @@ def test_run_reports_the_grid_and_where_it_wrote(run_args, offline_config, capsy
     manifest_path = offline_config.path("processed") / "manifest.json"
     manifest = json.loads(manifest_path.read_text())
     assert out[0] == (
-        f"1 of 1 tasks done (0 reused), 0 failed, 0 failed arms, {manifest['undefined_auc_tasks']} tasks with an "
-        f"undefined external AUC, 0 datasets skipped; {manifest['wall_seconds']} s"
+        f"1 of 1 tasks done (0 reused), 0 failed, 0 failed arms, {manifest['undefined_external_folds']} of "
+        f"{manifest['external_folds']} external folds with an undefined AUC, 0 datasets skipped; "
+        f"{manifest['wall_seconds']} s"
     )
     assert out[1:] == [f"records: {manifest_path.with_name('results.parquet')}", f"manifest: {manifest_path}"]
     assert cli.main(run_args) == 0

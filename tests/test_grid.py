@@ -21,6 +21,7 @@ from radlib.grid import (
     GridResult,
     WorkerPluginError,
     dask_client,
+    expected_records,
     publish_records,
     read_task,
     run_grid,
@@ -46,7 +47,7 @@ def test_grid_writes_tasks_results_and_manifest(fast_config):
     result = run_grid(fast_config, show_progress=False)
     m = result.manifest
     assert m["tasks_total"] == 4 and m["tasks_ok"] == 4 and not m["tasks_failed"]
-    assert m["config_hash"] == fast_config.hash and m["records"] == 4 * len(arms_of(fast_config))
+    assert m["config_hash"] == fast_config.hash and m["records"] == 4 * fast_config["shift"]["folds"] * len(arms_of(fast_config))
     assert json.loads(result.manifest_path.read_text())["tasks_ok"] == 4
     assert pd.read_parquet(result.results_path).shape[0] == m["records"]
     for name in ("Ahn2021", "HNSCC"):
@@ -60,7 +61,7 @@ def test_grid_resumes_and_recomputes_corrupt_files(fast_config):
     corrupt = task_path(fast_config, load_dataset("HNSCC", fast_config), 0)
     lost.unlink()
     corrupt.write_bytes(corrupt.read_bytes()[:100])  # a half-written file
-    assert read_task(corrupt, arms_of(fast_config)) is None
+    assert read_task(corrupt, expected_records(fast_config)) is None
     second = run_grid(fast_config, show_progress=False)
     assert second.manifest["tasks_reused"] == 2 and second.manifest["tasks_ok"] == 4
     runs = json.loads(second.manifest_path.read_text())["runs"]
@@ -73,9 +74,11 @@ def test_task_file_missing_an_arm_is_recomputed(fast_config):
     dataset = toy_dataset(name="Mine")
     run_grid(config, datasets=[dataset], show_progress=False)
     path = task_path(config, dataset, 0)
-    assert read_task(path, arms_of(config)) is not None
-    assert read_task(path, [*arms_of(config), "cvae"]) is None  # a task of fewer arms than the study's
-    assert read_task(path.with_name("absent.parquet"), arms_of(config)) is None
+    expected = expected_records(config)
+    assert read_task(path, expected) is not None
+    assert read_task(path, [*expected, (0, "cvae")]) is None  # a task of fewer arms than the study's
+    assert read_task(path, [*expected, (config["shift"]["folds"], "real")]) is None  # or of fewer folds
+    assert read_task(path.with_name("absent.parquet"), expected) is None
 
 
 def test_unavailable_dataset_is_counted(fast_config):

@@ -23,7 +23,8 @@ MANIFEST = {
     "datasets_skipped": {},
     "tasks_total": 30,
     "tasks_ok": 30,
-    "undefined_auc_tasks": 1,
+    "undefined_external_folds": 1,
+    "external_folds": 150,
 }
 
 

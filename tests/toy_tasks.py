@@ -21,5 +21,7 @@ def toy_dataset(name="Toy", seed=0, n=160, p=40, informative=5, missing=0.01):
 def comparable(records: pd.DataFrame) -> pd.DataFrame:
     """Records without wall-clock timings, in a canonical order."""
     return (
-        records.drop(columns=list(TIMING_COLUMNS)).sort_values(["dataset", "repetition", "arm"]).reset_index(drop=True)
+        records.drop(columns=list(TIMING_COLUMNS))
+        .sort_values(["dataset", "repetition", "fold", "arm"])
+        .reset_index(drop=True)
     )
