@@ -27,7 +27,6 @@ from radlib.plots.fallacy import (
     plot_roc_curves,
     plot_selection,
     plot_within_between,
-    quality_of,
 )
 from radlib.plots.quality import plot_sanity_ladder
 from radlib.plots.style import (
@@ -62,7 +61,6 @@ __all__ = [
     "plot_correlation_matrices",
     "plot_sanity_ladder",
     "plot_delta_auc",
-    "quality_of",
     "plot_quality_vs_delta",
     "plot_rho_comparison",
     "plot_roc_curves",

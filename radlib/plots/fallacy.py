@@ -1,8 +1,8 @@
 """The figures of notebook 05 (the ecological fallacy): quality vs ΔAUC, pooled and within generators.
 
-Every figure reads the tables of :func:`radlib.analysis.run_analyses`. Quality is drawn as
-a score, higher = closer to the real data (:func:`quality_of`), so that "right" means
-"better" on every axis.
+Every figure reads the tables of :func:`radlib.analysis.run_analyses`. Quality is drawn as a
+score, higher = closer to the real data (:func:`radlib.analysis.orient_quality`, built on
+:func:`radlib.quality.quality_score`), so that "right" means "better" on every axis.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pandas as pd
 import seaborn as sns
 from sklearn.metrics import roc_auc_score, roc_curve
 
-from radlib.analysis import add_composite
+from radlib.analysis import orient_quality, with_composite
 from radlib.formatting import interval, number, p_value, signed
 from radlib.plots.style import (
     OKABE_ITO,
@@ -25,11 +25,10 @@ from radlib.plots.style import (
     metric_label,
     themed,
 )
-from radlib.quality import METRICS, quality_score
+from radlib.quality import METRICS
 from radlib.records import COMPOSITE, POOLED, generator_arms
 
 __all__ = [
-    "quality_of",
     "plot_quality_vs_delta",
     "plot_rho_comparison",
     "plot_roc_curves",
@@ -44,21 +43,9 @@ QUALITY_PANELS_PER_ROW = 3
 RHO_LINE_STEP = 0.085
 
 
-def quality_of(pairs: pd.DataFrame, metric: str) -> pd.Series:
-    """Each pair's quality score on ``metric``, higher = closer to the real data.
-
-    The composite as it is (already a score); a metric through
-    :func:`radlib.quality.quality_score` (``-|value - ideal|``, the compendium's one
-    orientation).
-    """
-    if metric == COMPOSITE:
-        return pairs[COMPOSITE]
-    return quality_score(pairs[metric].astype(float), metric)
-
-
 def _generator_pairs_scored(pairs: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     """The generator pairs of ``pairs`` with the composite (computed on the whole table when absent)."""
-    scored = pairs if COMPOSITE in pairs.columns else add_composite(pairs)
+    scored = with_composite(pairs)
     generators = generator_arms(scored["arm"])
     return scored[scored["arm"].isin(generators)], generators
 
@@ -115,7 +102,7 @@ def plot_quality_vs_delta(pairs: pd.DataFrame, correlations: pd.DataFrame, metri
     """The key figure: quality score vs ΔAUC per metric, pooled and within each generator.
 
     One panel per metric (a seaborn ``FacetGrid``, three panels a row): x = the quality
-    score of :func:`quality_of` (higher = closer to the real data), y = the pair's mean
+    score of :func:`radlib.analysis.orient_quality` (higher = closer to the real data), y = the pair's mean
     ΔAUC; one point per (dataset, generator) pair, coloured and shaped by generator. The
     black line is the least-squares fit over all generator pairs (pooled), each coloured
     line the fit within one generator (over that generator's range of x; drawn with 3 or
@@ -147,7 +134,12 @@ def plot_quality_vs_delta(pairs: pd.DataFrame, correlations: pd.DataFrame, metri
     points = pd.concat(
         [
             pd.DataFrame(
-                {"metric": metric, "arm": gen["arm"], "quality": quality_of(gen, metric), "delta_auc": gen["delta_auc"]}
+                {
+                    "metric": metric,
+                    "arm": gen["arm"],
+                    "quality": orient_quality(gen, metric),
+                    "delta_auc": gen["delta_auc"],
+                }
             )
             for metric in metrics
         ],
@@ -273,7 +265,7 @@ def plot_rho_comparison(correlations: pd.DataFrame, alpha: float = 0.05) -> plt.
 def plot_roc_curves(pairs: pd.DataFrame, roc: pd.DataFrame | None = None, metrics=None) -> plt.Figure:
     """ROC curves of each quality score as a predictor of "augmentation improved" (ΔAUC > 0).
 
-    Pooled over all generator pairs; the score is :func:`quality_of`
+    Pooled over all generator pairs; the score is :func:`radlib.analysis.orient_quality`
     (higher = predicted improvement), curves from ``sklearn.metrics.roc_curve``, the AUC
     from ``sklearn.metrics.roc_auc_score`` in the legend (with the 95% cluster-bootstrap CI
     of the pooled row of ``roc`` (:func:`radlib.analysis.discriminate_quality`) when given).
@@ -289,7 +281,7 @@ def plot_roc_curves(pairs: pd.DataFrame, roc: pd.DataFrame | None = None, metric
     ci = roc[roc["group"] == POOLED].set_index("metric") if roc is not None else None
     if 0 < n_improved < len(gen):
         for i, metric in enumerate(metrics):
-            score = quality_of(gen, metric).to_numpy(float)
+            score = orient_quality(gen, metric).to_numpy(float)
             ok = np.isfinite(score) & gen["delta_auc"].notna().to_numpy()
             if len(np.unique(label[ok])) < 2:
                 continue
