@@ -1,4 +1,4 @@
-"""``radlib audit``: your own tables through the study's protocol, plug-ins, and every bad input.
+"""Tests of radlib.audit.run: your own tables through the study's protocol, plug-ins, and every bad input.
 
 Bad inputs are tested through the user-facing path (``radlib.cli.main(["audit", ...])``):
 the exit code, the message on stderr, and that nothing was trained (no records written).
@@ -14,16 +14,16 @@ import textwrap
 import numpy as np
 import pandas as pd
 import pytest
+from audit_tables import make_table
 from scipy import stats
 
 from radlib import analysis, cli, generators, quality
 from radlib import audit as A
-from radlib.data import DataError
 from radlib.generators.base import Generator
 
 # Small settings: 2 repetitions, a small forest, few permutations for the sensitivity subset.
 FAST = {"repetitions": 2, "classifiers.rf.n_estimators": 10, "sensitivity.permutations": 20}
-FAST_ARGS = ["--profile", "smoke", "--set", "repetitions=2", "--set", "classifiers.rf.n_estimators=10", "--n-jobs", "1"]
+FAST_ARGS = ["--profile", "smoke", "--set", "repetitions=2", "--set", "classifiers.rf.n_estimators=10"]
 
 
 # --- a small generator and a small metric, defined here (the plug-in way) -----------------
@@ -81,18 +81,6 @@ def registry(monkeypatch):
             del sys.modules[name]
 
 
-def _frame(n=80, p=8, seed=0, positives=None, target="Target"):
-    """ID, target and p Gaussian features; the first three shifted by the class."""
-    rng = np.random.default_rng(seed)
-    y = np.arange(n) % 2 if positives is None else np.r_[np.zeros(n - positives, int), np.ones(positives, int)]
-    X = rng.normal(size=(n, p))
-    X[:, :3] += 1.2 * y[:, None]
-    frame = pd.DataFrame(X.round(5), columns=[f"f{j}" for j in range(p)])
-    frame.insert(0, "ID", [f"p{i:03d}" for i in range(n)])
-    frame.insert(1, target, y)
-    return frame
-
-
 def _audit_cli(capsys, *args):
     code = cli.main(["audit", *map(str, args)])
     captured = capsys.readouterr()
@@ -103,7 +91,7 @@ def _audit_cli(capsys, *args):
 
 
 def test_one_table_end_to_end_with_messy_columns_a_user_generator_and_a_user_metric(tmp_path, registry):
-    frame = _frame()
+    frame = make_table()
     frame["site"] = np.where(np.arange(len(frame)) % 3, "A", "B")  # text: dropped and listed
     frame["empty"] = np.nan  # all missing
     frame["flat"] = 7.0  # constant
@@ -206,112 +194,84 @@ def test_one_table_end_to_end_with_messy_columns_a_user_generator_and_a_user_met
     assert np.isfinite(third.grid.records.query("arm != 'real'")["max_gap"]).all()
 
 
-def test_summaries_and_rank_agreement_match_a_hand_calculation():
-    """Three generators with known quality and ΔAUC over 3 repetitions; values checked by hand."""
-    rows = []
-    delta = {"g1": [0.03, 0.05, 0.04], "g2": [0.00, 0.01, -0.01], "g3": [-0.02, -0.04, -0.03]}
-    wasserstein = {"g1": 0.3, "g2": 0.1, "g3": 0.2}  # g2 closest to real, but g1 gains most
-    for r in range(3):
-        rows.append(
-            {
-                "dataset": "T",
-                "repetition": r,
-                "arm": "real",
-                "status": "ok",
-                "undefined": False,
-                "auc_logreg": 0.7,
-                "delta_auc_logreg": 0.0,
-                **{m: np.nan for m in analysis.METRICS},
-            }
-        )
-        for g in delta:
-            rows.append(
-                {
-                    "dataset": "T",
-                    "repetition": r,
-                    "arm": g,
-                    "status": "ok",
-                    "undefined": False,
-                    "auc_logreg": 0.7 + delta[g][r],
-                    "delta_auc_logreg": delta[g][r],
-                    "wasserstein": wasserstein[g],
-                    "ks": wasserstein[g],
-                    "mmd2": wasserstein[g],
-                    "corr_diff": wasserstein[g],
-                    "detection_auc": 0.5 + wasserstein[g],
-                }
-            )
-    records = pd.DataFrame(rows)
-    arms = A.summarize_arms(records).set_index("arm")
-    # g1: mean 0.04, sd 0.01, n 3 -> half-width t(0.975, 2) * 0.01 / sqrt(3) = 4.303 * 0.005774 = 0.02484
-    assert arms.loc["g1", "delta_auc"] == pytest.approx(0.04)
-    assert arms.loc["g1", "delta_auc_ci_low"] == pytest.approx(0.04 - 0.024841, abs=1e-5)
-    assert arms.loc["g1", "decision"] == "improved" and arms.loc["g3", "decision"] == "worsened"
-    assert arms.loc["g2", "decision"] == "no clear change" and arms.loc["g1", "n_improved"] == 3
-    ranks = A.rank_agreement(arms.reset_index()).set_index("metric")
-    # quality order g2 > g3 > g1 (lower distance first), ΔAUC order g1 > g2 > g3:
-    # ranks (quality, ΔAUC): g1 (1, 3), g2 (3, 2), g3 (2, 1) -> ρ = 1 - 6·(4 + 1 + 1) / (3·8) = -0.5
-    assert ranks.loc["wasserstein", "rho"] == pytest.approx(-0.5)
-    assert ranks.loc["composite", "best_by_quality"] == "g2" and ranks.loc["composite", "best_by_delta"] == "g1"
-    assert not ranks["same_best"].any()
-    assert ranks.loc["wasserstein", "quality_order"] == "g2 > g3 > g1"
-    assert ranks.loc["wasserstein", "delta_order"] == "g1 > g2 > g3"
+SHUFFLED_PLUGIN = textwrap.dedent('''
+    import numpy as np
+    from radlib.generators import Generator, register
+    from radlib.quality import register_metric
+
+    class ShuffledCopy(Generator):
+        """Real rows of the class with every column shuffled independently."""
+        def _fit(self, X, y, seed):
+            self.rows_ = {c: X[y == c] for c in (0, 1)}
+        def _sample_class(self, label, n, seed):
+            rng = np.random.default_rng(seed)
+            rows = self.rows_[label][rng.integers(0, len(self.rows_[label]), n)]
+            return np.column_stack([rng.permutation(col) for col in rows.T])
+
+    def sd_ratio(real, synth, seed):
+        return float(np.mean(synth.std(axis=0) / real.std(axis=0)))
+
+    register("shuffled", ShuffledCopy, replace=True)
+    register_metric("sd_ratio", sd_ratio, ideal=1.0, orientation="closer", replace=True)
+''')
+
+
+def _audit_with_shuffled_plugin(tmp_path, capsys, n_jobs):
+    """``radlib audit --plugin`` of :data:`SHUFFLED_PLUGIN` on a small table; (code, stdout, stderr, records)."""
+    make_table().to_csv(tmp_path / "cohort.csv", index=False)
+    plugin = tmp_path / "my_plugin.py"
+    plugin.write_text(SHUFFLED_PLUGIN)
+    out = tmp_path / "out"
+    args = [*FAST_ARGS, "--n-jobs", n_jobs, "--generators", "shuffled", "--plugin", plugin, "--out", out]
+    code, stdout, stderr = _audit_cli(capsys, "--csv", tmp_path / "cohort.csv", "--target", "Target", *args)
+    records = pd.read_parquet(out / "results.parquet") if code == 0 else None
+    return code, stdout, stderr, records
 
 
 def test_cli_audit_with_a_plugin_file_runs_in_process(tmp_path, registry, capsys):
-    _frame().to_csv(tmp_path / "cohort.csv", index=False)
-    plugin = tmp_path / "my_plugin.py"
-    plugin.write_text(
-        textwrap.dedent('''
-        import numpy as np
-        from radlib.generators import Generator, register
-        from radlib.quality import register_metric
-
-        class ShuffledCopy(Generator):
-            """Real rows of the class with every column shuffled independently."""
-            def _fit(self, X, y, seed):
-                self.rows_ = {c: X[y == c] for c in (0, 1)}
-            def _sample_class(self, label, n, seed):
-                rng = np.random.default_rng(seed)
-                rows = self.rows_[label][rng.integers(0, len(self.rows_[label]), n)]
-                return np.column_stack([rng.permutation(col) for col in rows.T])
-
-        def sd_ratio(real, synth, seed):
-            return float(np.mean(synth.std(axis=0) / real.std(axis=0)))
-
-        register("shuffled", ShuffledCopy, replace=True)
-        register_metric("sd_ratio", sd_ratio, ideal=1.0, orientation="closer", replace=True)
-    ''')
-    )
-    out = tmp_path / "out"
-    code, stdout, stderr = _audit_cli(
-        capsys,
-        "--csv",
-        tmp_path / "cohort.csv",
-        "--target",
-        "Target",
-        *FAST_ARGS,
-        "--generators",
-        "shuffled",
-        "--plugin",
-        plugin,
-        "--out",
-        out,
-    )
+    code, stdout, stderr, records = _audit_with_shuffled_plugin(tmp_path, capsys, n_jobs=1)
     assert code == 0, stderr
     assert "Verdict for cohort" in stdout and "shuffled" in stdout and "2 of 2 tasks done" in stdout
-    records = pd.read_parquet(out / "results.parquet")
     assert sorted(records["arm"].unique()) == ["real", "shuffled", "smote"]
     assert np.isfinite(records.loc[records["arm"] != "real", "sd_ratio"]).all()
     assert quality.align_metrics({"sd_ratio": 0.8})["sd_ratio"] == pytest.approx(0.2)
 
 
+@pytest.mark.slow
+def test_cli_audit_with_a_plugin_file_runs_it_on_every_dask_worker(tmp_path, registry, capsys):
+    """Two worker processes on a local Dask cluster: the generator and metric exist there only through the plug-in."""
+    code, stdout, stderr, records = _audit_with_shuffled_plugin(tmp_path, capsys, n_jobs=2)
+    assert code == 0, stderr
+    assert "2 of 2 tasks done" in stdout and "Not computed" not in stdout
+    assert (records["status"] == "ok").all() and sorted(records["arm"].unique()) == ["real", "shuffled", "smote"]
+    assert np.isfinite(records.loc[records["arm"] != "real", "sd_ratio"]).all()
+
+
+@pytest.mark.slow
+def test_a_metric_registered_only_here_is_reported_as_not_computed_by_the_workers(tmp_path, registry):
+    path = tmp_path / "cohort.csv"
+    make_table().to_csv(path, index=False)
+    quality.register_metric("mean_gap", mean_gap, ideal=0.0, orientation="lower")
+    result = A.audit(
+        [path],
+        "Target",
+        profile="smoke",
+        overrides=FAST,
+        generator_names=["smote"],
+        out=tmp_path / "out",
+        n_jobs=2,
+        n_boot=20,
+        show_progress=False,
+    )
+    assert "Not computed: the metric(s) mean_gap were registered in this process only" in result.verdict
+
+
 def test_a_folder_of_tables_gets_the_full_analyses(tmp_path, registry):
     folder = tmp_path / "collection"
     folder.mkdir()
-    _frame(seed=1).to_csv(folder / "site_a.csv", index=False)
-    _frame(n=70, seed=2).to_csv(folder / "site_b.csv.gz", index=False, compression="gzip")
-    _frame(n=90, seed=3).to_parquet(folder / "site_c.parquet", index=False)
+    make_table(seed=1).to_csv(folder / "site_a.csv", index=False)
+    make_table(n=70, seed=2).to_csv(folder / "site_b.csv.gz", index=False, compression="gzip")
+    make_table(n=90, seed=3).to_parquet(folder / "site_c.parquet", index=False)
     (folder / "notes.txt").write_text("not a table")  # ignored: not a table ending
     generators.register("gauss", GaussianGenerator)
     generators.register("noisy", NoisyCopy)
@@ -373,28 +333,13 @@ def test_twenty_thousand_features_run_through_feature_selection(tmp_path, regist
     assert peak_gib < 4, f"peak memory {peak_gib:.1f} GiB"
 
 
-def test_exactly_the_minimum_class_size_is_accepted(tmp_path):
-    path = tmp_path / "small.csv"
-    _frame(n=40, positives=A.MIN_CLASS_ROWS).to_csv(path, index=False)
-    assert np.bincount(A.load_table(path, "Target").y).tolist() == [30, A.MIN_CLASS_ROWS]
-    with pytest.raises(DataError, match=f"class 1 of 'Target' has {A.MIN_CLASS_ROWS} rows"):
-        A.load_table(path, "Target", min_class_rows=A.MIN_CLASS_ROWS + 1)
-
-
-def test_tables_with_the_same_name_are_refused(tmp_path):
-    _frame().to_csv(tmp_path / "x.csv", index=False)
-    _frame().to_parquet(tmp_path / "x.parquet", index=False)
-    with pytest.raises(A.AuditError, match="distinct names.*x occur"):
-        A.find_tables([tmp_path / "x.csv", tmp_path / "x.parquet"])
-
-
 # --- bad input, through the command line --------------------------------------------------
 
 
 def _write(tmp_path, case):
     """Write the file of one bad-input case; return (table path, extra CLI arguments)."""
     path = tmp_path / "table.csv"
-    frame = _frame(n=40)
+    frame = make_table(n=40)
     extra = []
     if case == "empty file":
         path.write_bytes(b"")
@@ -409,7 +354,7 @@ def _write(tmp_path, case):
     elif case == "duplicate column names":
         path.write_text(frame.to_csv(index=False).replace("f2", "f1", 1))
     elif case == "too few rows in a class":
-        _frame(n=40, positives=4).to_csv(path, index=False)
+        make_table(n=40, positives=4).to_csv(path, index=False)
     elif case == "truncated gzip":
         path = tmp_path / "table.csv.gz"
         data = gzip.compress(frame.to_csv(index=False).encode())

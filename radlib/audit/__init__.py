@@ -1,0 +1,72 @@
+"""Audit your own radiomics table(s) with the study's protocol: ``radlib audit``.
+
+One table (CSV, gzip-compressed CSV or Parquet) runs the same grid as a radMLBench
+dataset (repetitions, simulated external site with acquisition shift, every generator,
+SMOTE, both classifiers) through :func:`radlib.grid.run_grid`, and gets
+
+* its records, manifest and task cache (the folder given by ``--out``);
+* a per-arm summary of ΔAUC and of every quality metric with 95% t-intervals over the
+  repetitions (:func:`summarize_arms`, :func:`summarize_quantities`);
+* whether the quality metrics ranked the generators in the order of their ΔAUC
+  (:func:`rank_agreement`) and the rank correlations across repetitions;
+* the figures that make sense for one dataset (ΔAUC per arm; quality vs ΔAUC across
+  repetitions) and a short plain-language verdict (:func:`render_verdict`).
+
+Several tables (a folder, or a list) run as one grid and get the full set of analyses of
+notebook 05 (:func:`radlib.analysis.run_analyses` for each classifier and for the
+sensitivity subset, :func:`radlib.report.write_tables`, ``summary.md``, the key figure), as
+for radMLBench.
+
+One module per job:
+
+=======================  ============================================================
+:mod:`.inputs`           reading and checking the tables; plug-ins (also on Dask workers)
+:mod:`.summaries`        per-arm summaries with t-intervals; rank agreement
+:mod:`.verdict`          the plain-language verdicts
+:mod:`.run`              configuration, the grid run, and every output written
+=======================  ============================================================
+"""
+
+from radlib.audit.inputs import (
+    MIN_CLASS_ROWS,
+    TABLE_SUFFIXES,
+    AuditError,
+    PluginLoader,
+    describe_dataset,
+    find_tables,
+    load_plugin,
+    load_table,
+    table_name,
+)
+from radlib.audit.run import AuditResult, audit, audit_config, check_generators
+from radlib.audit.summaries import (
+    interval_decision,
+    rank_agreement,
+    repetition_pairs,
+    summarize_arms,
+    summarize_quantities,
+)
+from radlib.audit.verdict import render_collection_verdict, render_verdict
+
+__all__ = [
+    "MIN_CLASS_ROWS",
+    "TABLE_SUFFIXES",
+    "AuditError",
+    "AuditResult",
+    "PluginLoader",
+    "find_tables",
+    "table_name",
+    "load_table",
+    "describe_dataset",
+    "load_plugin",
+    "check_generators",
+    "audit_config",
+    "summarize_arms",
+    "summarize_quantities",
+    "interval_decision",
+    "rank_agreement",
+    "repetition_pairs",
+    "render_verdict",
+    "render_collection_verdict",
+    "audit",
+]

@@ -1,0 +1,273 @@
+"""The user's inputs to an audit: table files, read and checked, and plug-ins.
+
+Bad input
+---------
+Every problem with a table is a :class:`radlib.data.DataError` naming the file and the
+problem, raised before any training (see :func:`load_table`); columns that cannot be used
+(non-numeric, all missing, constant) are dropped and listed, and ±inf values become
+missing and are counted. A class with fewer than :data:`MIN_CLASS_ROWS` rows is an error.
+
+Plug-ins
+--------
+:func:`load_plugin` imports a user module (a ``.py`` file or an importable module name)
+that calls :func:`radlib.generators.register` and/or :func:`radlib.quality.register_metric`.
+In a parallel run every Dask worker process runs the same plug-in code
+(:class:`PluginLoader`, a Dask ``WorkerPlugin``), on a local cluster and on an existing
+one alike.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import types
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from radlib.data import DataError, Dataset, clean_table, read_table
+
+__all__ = [
+    "MIN_CLASS_ROWS",
+    "TABLE_SUFFIXES",
+    "AuditError",
+    "table_name",
+    "find_tables",
+    "load_table",
+    "describe_dataset",
+    "load_plugin",
+    "PluginLoader",
+]
+
+#: Fewest rows a class may have. With the default external fraction of 0.3 a class of 10
+#: puts about 3 patients at the external site and keeps 7 for training; with 5 it would
+#: be 1-2 external patients (an AUC that rests on one or two people, and about one
+#: repetition in six with no patient of the class at all, an undefined AUC) and 3-4
+#: training rows for a generator to learn the class from.
+MIN_CLASS_ROWS = 10
+#: File name endings read as tables (a folder is searched for these, not recursively).
+TABLE_SUFFIXES = (".csv", ".csv.gz", ".gz", ".parquet")
+_PLUGIN_PREFIX = "radlib_plugin_"
+
+
+class AuditError(ValueError):
+    """A request ``radlib audit`` cannot run: no tables, clashing names, a broken plug-in."""
+
+
+# --- tables ------------------------------------------------------------------------------
+
+
+def table_name(path: str | Path) -> str:
+    """The dataset name of a table file: its name without ``.csv``, ``.csv.gz``, ``.gz``, ``.parquet``."""
+    name = Path(path).name
+    for suffix in sorted(TABLE_SUFFIXES, key=len, reverse=True):
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)]
+    return Path(path).stem
+
+
+def find_tables(paths: Iterable[str | Path]) -> list[Path]:
+    """Expand files and folders into the list of table files, in the order given.
+
+    A folder contributes its files ending in one of :data:`TABLE_SUFFIXES` (sorted by
+    name; sub-folders are not searched). A file is taken whatever its ending.
+
+    Raises
+    ------
+    DataError
+        A path that does not exist, a folder without tables, or no path at all.
+    """
+    found: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            tables = sorted(p for p in path.iterdir() if p.is_file() and p.name.lower().endswith(TABLE_SUFFIXES))
+            if not tables:
+                raise DataError(f"folder {path} holds no table (files ending in {', '.join(TABLE_SUFFIXES)})")
+            found.extend(tables)
+        elif path.exists():
+            found.append(path)
+        else:
+            raise DataError(f"file {path} does not exist")
+    if not found:
+        raise DataError("no table given")
+    names = [table_name(p) for p in found]
+    clashes = sorted({n for n in names if names.count(n) > 1})
+    if clashes:
+        raise AuditError(
+            f"tables must have distinct names (they name the dataset in the records); "
+            f"{', '.join(clashes)} occur more than once: "
+            + ", ".join(str(p) for p in found if table_name(p) in clashes)
+        )
+    return found
+
+
+def load_table(
+    path: str | Path, target: str, id_column: str | None = None, min_class_rows: int = MIN_CLASS_ROWS
+) -> Dataset:
+    """Read and clean one table for the audit; every problem is a clear :class:`DataError`.
+
+    Reading (:func:`radlib.data.read_table`): an empty file, a header without rows, a
+    truncated gzip file, a file that is not text (or not Parquet), duplicate column names.
+    Cleaning (:func:`radlib.data.clean_table`, docs/protocol.md, step 1): the target must exist
+    (the error lists the columns) and hold exactly two values (0/1, True/False or "0"/"1");
+    non-numeric, all-missing and constant feature columns are dropped and listed in
+    ``Dataset.report``; ±inf become missing (counted). Then each class needs at least
+    ``min_class_rows`` rows (:data:`MIN_CLASS_ROWS`).
+
+    Any number of features is accepted: the development pipeline keeps the top
+    ``features.k`` by ANOVA F on the internal set, so 20,000 features cost memory for the
+    table itself (n x p floats), not more.
+
+    Parameters
+    ----------
+    path : path
+        CSV, gzip-compressed CSV or Parquet file.
+    target : str
+        The binary outcome column.
+    id_column : str, optional
+        A patient identifier column to drop. When not given, a column named ``ID`` is
+        dropped (the radMLBench convention); a non-numeric identifier is dropped anyway,
+        but a numeric one not named here would be used as a feature.
+    min_class_rows : int
+
+    Returns
+    -------
+    Dataset
+        Named by :func:`table_name`; ``report["source"]`` is the file.
+    """
+    path = Path(path)
+    name = table_name(path)
+    frame = read_table(path)
+    columns = [str(c) for c in frame.columns]
+    for role, column in (("target", target), ("ID", id_column)):
+        if column is not None and column not in columns:
+            shown = ", ".join(columns[:30]) + (f", ... ({len(columns)} in all)" if len(columns) > 30 else "")
+            hint = ""
+            if len(columns) == 1 and any(sep in columns[0] for sep in (";", "\t", "|")):
+                hint = " (a single column: the file may use ';' or tabs as separator; save it comma-separated)"
+            raise DataError(f"table {path}: {role} column '{column}' not found; the columns are: {shown}{hint}")
+    dataset = clean_table(frame, name, target=target, id_column=id_column or "ID", source=path)
+    counts = np.bincount(dataset.y, minlength=2)
+    if counts.min() < min_class_rows:
+        small = int(np.argmin(counts))
+        raise DataError(
+            f"table {path}: class {small} of '{target}' has {counts[small]} rows (class {1 - small}: "
+            f"{counts[1 - small]}); the audit needs at least {min_class_rows} rows per class, so that the "
+            "simulated external site and the training set both hold patients of each class"
+        )
+    return dataset
+
+
+def describe_dataset(dataset: Dataset) -> str:
+    """One paragraph on what cleaning kept and dropped (for the console and the verdict)."""
+    rep = dataset.report
+    counts = np.bincount(dataset.y, minlength=2)
+    lines = [
+        f"{dataset.name}: {dataset.n} patients ({counts[0]} of class 0, {counts[1]} of class 1), "
+        f"{dataset.p} of {rep.get('p_raw', dataset.p)} feature columns used"
+    ]
+    reasons = {"non_numeric": "non-numeric", "all_missing": "all missing", "constant": "constant"}
+    for key, text in reasons.items():
+        dropped = rep.get("dropped", {}).get(key, [])
+        if dropped:
+            shown = ", ".join(dropped[:10]) + (f", ... ({len(dropped)} in all)" if len(dropped) > 10 else "")
+            lines.append(f"  dropped {len(dropped)} {text}: {shown}")
+    if rep.get("infinite_values"):
+        lines.append(f"  {rep['infinite_values']} infinite values set to missing")
+    if rep.get("missing_values"):
+        lines.append(f"  {rep['missing_values']} missing values (imputed with the internal-set median)")
+    return "\n".join(lines)
+
+
+# --- plug-ins ----------------------------------------------------------------------------
+
+
+def _plugin_spec(spec: str) -> tuple[str, str | None, str | None]:
+    """(module name, source or None, file or None) of a plug-in given as a file or a module."""
+    path = Path(spec)
+    if spec.endswith(".py") or path.is_file():
+        if not path.is_file():
+            raise AuditError(f"plug-in file {path} does not exist")
+        stem = "".join(c if c.isalnum() else "_" for c in path.stem)
+        return _PLUGIN_PREFIX + stem, path.read_text(), str(path.resolve())
+    return spec, None, None
+
+
+def _install(module_name: str, source: str | None, filename: str | None) -> types.ModuleType:
+    """Import a plug-in in this process, once (a second call with the same source is a no-op)."""
+    if source is None:
+        return importlib.import_module(module_name)
+    loaded = sys.modules.get(module_name)
+    if loaded is not None and getattr(loaded, "__radlib_plugin_source__", None) == source:
+        return loaded
+    module = types.ModuleType(module_name)
+    module.__file__ = filename
+    module.__radlib_plugin_source__ = source
+    sys.modules[module_name] = module
+    try:
+        exec(compile(source, filename or module_name, "exec"), module.__dict__)
+    except BaseException:
+        sys.modules.pop(module_name, None)
+        raise
+    return module
+
+
+def load_plugin(spec: str) -> types.ModuleType:
+    """Import a plug-in that registers generators and/or metrics.
+
+    Parameters
+    ----------
+    spec : str
+        A path to a ``.py`` file (imported as module ``radlib_plugin_<stem>``), or the
+        dotted name of an importable module (installed, or on ``PYTHONPATH``).
+
+    Returns
+    -------
+    module
+
+    Raises
+    ------
+    AuditError
+        The file does not exist, the module cannot be found, or importing it raised
+        (the message carries the error).
+    """
+    name, source, filename = _plugin_spec(spec)
+    try:
+        return _install(name, source, filename)
+    except ModuleNotFoundError as exc:
+        if source is None and exc.name == name.split(".")[0]:
+            raise AuditError(
+                f"plug-in module '{spec}' not found; give the path of a .py file, or make the "
+                "module importable (install it, or add its folder to PYTHONPATH)"
+            ) from exc
+        raise AuditError(f"plug-in {spec} failed to load: {type(exc).__name__}: {exc}") from exc
+    except Exception as exc:
+        raise AuditError(f"plug-in {spec} failed to load: {type(exc).__name__}: {exc}") from exc
+
+
+try:
+    from distributed import WorkerPlugin as _WorkerPlugin
+except ImportError:  # pragma: no cover - dask[distributed] is a dependency
+    _WorkerPlugin = object
+
+
+class PluginLoader(_WorkerPlugin):
+    """A Dask worker plug-in that imports the audit's plug-ins in every worker process.
+
+    Registered on the scheduler (``client.register_plugin``), it runs in every worker that
+    is connected now or joins later (a restarted or replacement worker too). A ``.py``
+    plug-in travels as its source text, so workers need no shared file system; a module
+    plug-in is imported by name and must be importable on the workers.
+    """
+
+    name = "radlib-plugins"
+
+    def __init__(self, specs: Sequence[str]):
+        self.plugins = [_plugin_spec(spec) for spec in specs]
+
+    def setup(self, worker=None) -> None:
+        """Import the plug-ins in the worker (Dask calls this once per worker)."""
+        for module_name, source, filename in self.plugins:
+            _install(module_name, source, filename)
