@@ -1,7 +1,7 @@
 """Profiles, paths and seeds: the one place that says how a run is configured.
 
 A *profile* is a YAML file of overrides on top of ``profiles/defaults.yaml``, which
-holds every protocol parameter of DESIGN.md. The shipped profiles are ``smoke``,
+holds every protocol parameter of docs/protocol.md. The shipped profiles are ``smoke``,
 ``quick`` and ``full``; a path to a user's own YAML file works the same way.
 Overrides can be given per run as a mapping with dotted keys
 (``{"shift.severity": 0.2}``) or on the command line (``--set shift.severity=0.2``).

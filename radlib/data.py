@@ -7,7 +7,7 @@ Where a dataset comes from, in order:
 3. a download by radMLBench into the cache, when ``data.download`` is true.
 
 A dataset found nowhere is *unavailable*, with the reason; stages skip it and report
-the count. Cleaning follows DESIGN.md step 1 and keeps a report of every dropped column.
+the count. Cleaning follows docs/protocol.md, step 1, and keeps a report of every dropped column.
 """
 
 from __future__ import annotations
@@ -274,7 +274,7 @@ def clean_table(
     metadata: dict | None = None,
     source: str = "",
 ) -> Dataset:
-    """Clean a table following DESIGN.md step 1.
+    """Clean a table following docs/protocol.md, step 1.
 
     Drops the ID column; maps the target to 0/1 (bool and "0"/"1" accepted); drops and
     reports non-numeric, all-missing and constant feature columns; turns +-inf into

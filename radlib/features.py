@@ -1,4 +1,4 @@
-"""The development pipeline of DESIGN.md step 3, fitted on the internal set only.
+"""The development pipeline of docs/protocol.md, step 3, fitted on the internal set only.
 
 Median imputation, standardisation, and top-k ANOVA-F feature selection with
 ``k = min(k, p)``. Every stage that needs the selected, standardised feature space

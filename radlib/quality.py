@@ -1,4 +1,4 @@
-"""The five quality metrics of synthetic data (DESIGN.md step 6).
+"""The five quality metrics of synthetic data (docs/protocol.md, step 6).
 
 Each metric compares a synthetic sample with the real internal data in the selected,
 standardised feature space (2-D float arrays, rows = patients, no missing values):
