@@ -26,6 +26,7 @@ __all__ = [
     "check_classifier",
     "classifiers_in",
     "generator_arms",
+    "configuration_arms",
     "valid_mask",
     "EVALUATION_KEYS",
     "SNAPSHOT_SEPARATOR",
@@ -103,8 +104,17 @@ def classifiers_in(columns) -> list[str]:
 
 
 def generator_arms(arms) -> list[str]:
-    """The generator arms among ``arms``, sorted: every arm but real-only and SMOTE."""
-    return sorted(set(arms) - {REAL_ARM, SMOTE_ARM})
+    """The study's generator arms among ``arms``, sorted: fully trained generators, not real-only or SMOTE.
+
+    Snapshot arms (``cvae@0.25``) are left out: the study's analyses compare the generators it
+    trained; the snapshots are the fidelity ladder's (:func:`configuration_arms`).
+    """
+    return sorted(arm for arm in set(arms) - {REAL_ARM, SMOTE_ARM} if is_study_arm(arm))
+
+
+def configuration_arms(arms) -> list[str]:
+    """Every generator configuration among ``arms`` (generator x training fraction), sorted by generator, fraction."""
+    return sorted((arm for arm in set(arms) - {REAL_ARM, SMOTE_ARM}), key=parse_arm)
 
 
 def valid_mask(records: pd.DataFrame, classifier: str) -> pd.Series:
