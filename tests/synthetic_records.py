@@ -22,6 +22,19 @@ SMOTE = {"smote": (0.15, 0.01)}
 SCENARIO_GENERATORS = ("cvae", "tabddpm", "wgan_gp")
 
 
+def _real_row(base):
+    """The real-only record of a task: AUC 0.7 for both classifiers, ΔAUC 0, no quality metrics."""
+    return {
+        **base,
+        "arm": "real",
+        "auc_logreg": 0.7,
+        "delta_auc_logreg": 0.0,
+        "auc_rf": 0.7,
+        "delta_auc_rf": 0.0,
+        **{m: np.nan for m in A.METRICS},
+    }
+
+
 def make_records(n_datasets=10, n_reps=3, seed=0, smote=True, rf_scale=1.0, undefined_first=False):
     """Records of the generators (and SMOTE): quality and ΔAUC associated between arms, not within.
 
@@ -39,17 +52,7 @@ def make_records(n_datasets=10, n_reps=3, seed=0, smote=True, rf_scale=1.0, unde
                 "status": "ok",
                 "undefined": undefined_first and i == 0 and r == 0,
             }
-            rows.append(
-                {
-                    **base,
-                    "arm": "real",
-                    "auc_logreg": 0.7,
-                    "delta_auc_logreg": 0.0,
-                    "auc_rf": 0.7,
-                    "delta_auc_rf": 0.0,
-                    **{m: np.nan for m in A.METRICS},
-                }
-            )
+            rows.append(_real_row(base))
             for arm, (distance, effect) in arms.items():
                 d = distance + rng.normal(0, 0.02)
                 delta = effect + rng.normal(0, 0.02)
@@ -89,17 +92,7 @@ def records_from_pairs(quality, delta, n_reps=4, rep_sd=0.01, seed=0):
     for d in datasets:
         for r in range(n_reps):
             base = {"dataset": d, "repetition": r, "undefined": False, "status": "ok"}
-            rows.append(
-                {
-                    **base,
-                    "arm": "real",
-                    "auc_logreg": 0.7,
-                    "delta_auc_logreg": 0.0,
-                    "auc_rf": 0.7,
-                    "delta_auc_rf": 0.0,
-                    **{m: np.nan for m in A.METRICS},
-                }
-            )
+            rows.append(_real_row(base))
             for a in arms:
                 if (d, a) not in delta:
                     continue

@@ -32,17 +32,8 @@ def test_adjust_fdr_matches_statsmodels_and_hand_calculation():
     np.testing.assert_allclose(q_nan, [0.015, np.nan, 0.04, 0.015])
 
 
-@pytest.fixture(scope="module")
-def between_results():
-    return scenario_results("between")
-
-
-@pytest.fixture(scope="module")
-def within_results():
-    return scenario_results("within")
-
-
-def test_spearman_matches_scipy_and_fdr_covers_whole_family(between_results):
+def test_spearman_matches_scipy_and_fdr_covers_whole_family():
+    between_results = scenario_results("between")
     pairs, corr = between_results["pairs"], between_results["correlations"]
     gen = pairs[pairs["arm"].isin(GENERATORS)]
     for metric in ("wasserstein", "detection_auc"):
@@ -60,7 +51,8 @@ def test_spearman_matches_scipy_and_fdr_covers_whole_family(between_results):
     np.testing.assert_allclose(corr["q_value"], multipletests(corr["p_value"], method="fdr_bh")[1])
 
 
-def test_between_association_is_pooled_not_within(between_results):
+def test_between_association_is_pooled_not_within():
+    between_results = scenario_results("between")
     corr = between_results["correlations"].query("metric in @A.METRICS")
     pooled, within = corr[corr["group"] == "pooled"], corr[corr["group"] != "pooled"]
     assert (pooled["rho"] > 0.7).all() and pooled["significant"].all()
@@ -70,7 +62,8 @@ def test_between_association_is_pooled_not_within(between_results):
     assert (within["ci_low"] < 0).mean() > 0.8  # within CIs cover 0 (nearly all)
 
 
-def test_within_association_is_within_not_between(within_results):
+def test_within_association_is_within_not_between():
+    within_results = scenario_results("within")
     corr = within_results["correlations"].query("metric in @A.METRICS")
     pooled, within = corr[corr["group"] == "pooled"], corr[corr["group"] != "pooled"]
     assert (within["rho"] > 0.8).all() and within["significant"].all()

@@ -9,13 +9,13 @@ from __future__ import annotations
 import json
 
 import pandas as pd
-import pytest
 from synthetic_records import records_from_pairs, scenario_results, simulate_scenario
 
 from radlib import analysis as A
 
 
-def test_run_analyses_and_summarize(between_results):
+def test_run_analyses_and_summarize():
+    between_results = scenario_results("between")
     expected = {
         "pairs",
         "exclusions",
@@ -38,11 +38,6 @@ def test_run_analyses_and_summarize(between_results):
     assert summary["tasks_undefined"] == 0 and summary["records_total"] == 480
     assert summary["n_pooled_significant"] == 5 and summary["n_within_significant"] == 0
     assert summary["n_selected_equals_oracle"] == summary["selection_n_datasets"] == 40
-
-
-@pytest.fixture(scope="module")
-def between_results():
-    return scenario_results("between")
 
 
 def test_run_analyses_on_a_subset_and_the_random_forest():

@@ -51,17 +51,9 @@ def test_within_between_slopes_match_numpy_lstsq():
     )
 
 
-@pytest.fixture(scope="module")
-def between_results():
-    return scenario_results("between")
-
-
-@pytest.fixture(scope="module")
-def within_results():
-    return scenario_results("within")
-
-
-def test_decomposition_separates_between_from_within(between_results, within_results):
+def test_decomposition_separates_between_from_within():
+    between_results = scenario_results("between")
+    within_results = scenario_results("within")
     b = between_results["within_between"].query("metric in @A.METRICS")
     assert (b["between_p"] < 0.05).all() and (b["between_ci_low"] > 0).all()
     assert ((b["within_ci_low"] < 0) & (b["within_ci_high"] > 0)).all()

@@ -102,17 +102,22 @@ def test_one_table_end_to_end_with_messy_columns_a_user_generator_and_a_user_met
     generators.register("noisy", NoisyCopy)
     quality.register_metric("mean_gap", mean_gap, ideal=0.0, orientation="lower")
 
-    result = A.audit(
-        [path],
-        "Target",
-        profile="smoke",
-        overrides=FAST,
-        generator_names=["gauss", "noisy"],
-        out=tmp_path / "out",
-        n_jobs=1,
-        n_boot=50,
-        show_progress=False,
-    )
+    out = tmp_path / "out"
+
+    def run_audit():
+        return A.audit(
+            [path],
+            "Target",
+            profile="smoke",
+            overrides=FAST,
+            generator_names=["gauss", "noisy"],
+            out=out,
+            n_jobs=1,
+            n_boot=50,
+            show_progress=False,
+        )
+
+    result = run_audit()
 
     dataset = result.datasets[0]
     assert dataset.name == "my_cohort" and dataset.p == 8
@@ -142,7 +147,6 @@ def test_one_table_end_to_end_with_messy_columns_a_user_generator_and_a_user_met
     assert {"delta_auc", "auc", "wasserstein", "detection_auc", "mean_gap"} <= set(quantities["quantity"])
     assert set(result.ranks["metric"]) == {*analysis.METRICS, analysis.COMPOSITE, "mean_gap"}
 
-    out = tmp_path / "out"
     for name in (
         "results.parquet",
         "manifest.json",
@@ -166,30 +170,10 @@ def test_one_table_end_to_end_with_messy_columns_a_user_generator_and_a_user_met
     assert verdict in (out / "verdict.md").read_text()
 
     # A rerun reuses every task; adding a metric recomputes the tasks that lack it.
-    again = A.audit(
-        [path],
-        "Target",
-        profile="smoke",
-        overrides=FAST,
-        generator_names=["gauss", "noisy"],
-        out=out,
-        n_jobs=1,
-        n_boot=50,
-        show_progress=False,
-    )
+    again = run_audit()
     assert again.grid.manifest["tasks_reused"] == 2
     quality.register_metric("max_gap", lambda real, synth: float(np.abs(real.max(0) - synth.max(0)).mean()), 0.0)
-    third = A.audit(
-        [path],
-        "Target",
-        profile="smoke",
-        overrides=FAST,
-        generator_names=["gauss", "noisy"],
-        out=out,
-        n_jobs=1,
-        n_boot=50,
-        show_progress=False,
-    )
+    third = run_audit()
     assert third.grid.manifest["tasks_reused"] == 0
     assert np.isfinite(third.grid.records.query("arm != 'real'")["max_gap"]).all()
 

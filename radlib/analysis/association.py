@@ -23,13 +23,7 @@ from scipy import stats
 from sklearn.metrics import roc_auc_score
 from statsmodels.stats.multitest import multipletests
 
-from radlib.analysis.bootstrap import (
-    can_bootstrap,
-    cluster_counts,
-    percentile_interval,
-    weighted_auc,
-    weighted_spearman,
-)
+from radlib.analysis.bootstrap import add_bootstrap_interval, weighted_auc, weighted_spearman
 from radlib.analysis.pairs import METRICS, generator_pairs, generators_of
 from radlib.analysis.scores import orient_quality, with_composite
 from radlib.records import COMPOSITE, POOLED
@@ -152,11 +146,8 @@ def _spearman_row(subset: pd.DataFrame, metric: str, n_boot: int, seed: int, alp
     result = stats.spearmanr(data["score"], data["delta"])
     row["rho"] = float(result.statistic)
     row["p_value"] = spearman_p_value(data["score"].to_numpy(), data["delta"].to_numpy(), float(result.pvalue))
-    if can_bootstrap(data, n_boot, row):
-        w = cluster_counts(data["dataset"], n_boot, seed)
-        row["ci_low"], row["ci_high"], row["n_boot_used"] = percentile_interval(
-            weighted_spearman(data["score"].to_numpy(), data["delta"].to_numpy(), w), alpha
-        )
+    score, delta = data["score"].to_numpy(), data["delta"].to_numpy()
+    add_bootstrap_interval(row, data, lambda w: weighted_spearman(score, delta, w), n_boot, seed, alpha)
     return row
 
 
@@ -209,11 +200,8 @@ def _roc_row(subset: pd.DataFrame, metric: str, n_boot: int, seed: int, alpha: f
         row["note"] = f"one outcome class only ({row['n_improved']} of {len(data)} pairs improved)"
         return row
     row["auc"] = float(roc_auc_score(label, data["score"]))
-    if can_bootstrap(data, n_boot, row):
-        w = cluster_counts(data["dataset"], n_boot, seed)
-        row["ci_low"], row["ci_high"], row["n_boot_used"] = percentile_interval(
-            weighted_auc(data["score"].to_numpy(), label, w), alpha
-        )
+    score = data["score"].to_numpy()
+    add_bootstrap_interval(row, data, lambda w: weighted_auc(score, label, w), n_boot, seed, alpha)
     return row
 
 

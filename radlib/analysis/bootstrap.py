@@ -11,7 +11,7 @@ single outcome class) are skipped and their count reported.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -23,6 +23,7 @@ __all__ = [
     "weighted_spearman",
     "weighted_auc",
     "percentile_interval",
+    "add_bootstrap_interval",
 ]
 
 #: A cluster bootstrap over fewer datasets than this gives degenerate (near zero-width)
@@ -98,3 +99,18 @@ def percentile_interval(values: np.ndarray, alpha: float) -> tuple[float, float,
         return np.nan, np.nan, 0
     low, high = np.percentile(finite, [100 * alpha / 2, 100 * (1 - alpha / 2)])
     return float(low), float(high), int(len(finite))
+
+
+def add_bootstrap_interval(
+    row: dict, data: pd.DataFrame, statistic: Callable[[np.ndarray], np.ndarray], n_boot: int, seed: int, alpha: float
+) -> None:
+    """Set ``row["ci_low"]``, ``row["ci_high"]`` and ``row["n_boot_used"]`` from a cluster bootstrap.
+
+    The datasets of ``data`` (its ``dataset`` column) are resampled ``n_boot`` times
+    (:func:`cluster_counts`); ``statistic(counts)`` gives the statistic of every resample at
+    once, and the row gets its :func:`percentile_interval`. Nothing is set when
+    :func:`can_bootstrap` says no (its note says why).
+    """
+    if can_bootstrap(data, n_boot, row):
+        counts = cluster_counts(data["dataset"], n_boot, seed)
+        row["ci_low"], row["ci_high"], row["n_boot_used"] = percentile_interval(statistic(counts), alpha)
