@@ -14,7 +14,7 @@ from synthetic_records import make_records
 
 from radlib import analysis, quality
 from radlib.analysis import positive_control as C
-from radlib.analysis.power import design_parameters
+from radlib.analysis.power import UnreachableCorrelation, design_parameters
 from radlib.analysis.reliability import DELTA_AUC
 from radlib.records import COMPOSITE, valid_mask
 
@@ -123,7 +123,7 @@ def test_null_and_planted_rates_over_replicates():
 
 def test_within_only_cannot_be_planted_beyond_the_attenuation_ceiling():
     weak = parameters(delta_pair=1e-5)  # ΔAUC reliability about 0.04: ceiling about 0.2
-    with pytest.raises(C.PlantingError, match="attenuation ceiling"):
+    with pytest.raises(UnreachableCorrelation, match="attenuation ceiling"):
         C.simulate_records("within_only", weak, rho=0.3)
     table = C.recovery_table(weak, ("within_only",), n_replicates=2, seed=0)
     assert len(table) == 1 and "attenuation ceiling" in table["note"].iloc[0]

@@ -183,3 +183,20 @@ def test_power_table_rows_and_seeds():
     pd.testing.assert_frame_equal(table, again)
     larger = P.power_table(records, classifiers=["logreg"], metrics=["ks"], n_sim=2, n_datasets=50)
     assert (larger["n_datasets"] == 50).all()
+
+
+def test_power_table_notes_an_unreachable_correlation(monkeypatch):
+    # A quality score that varies only within datasets cannot correlate with a ΔAUC that varies
+    # only between datasets: the row says so instead of simulating.
+    records = make_records(n_datasets=10, n_reps=3)
+    measured = P.design_parameters
+
+    def separated(records, quantity, classifier="logreg", arms=None):
+        found = measured(records, quantity, classifier, arms)
+        return {**found, "dataset_share": 1.0 if quantity == DELTA_AUC else 0.0}
+
+    monkeypatch.setattr(P, "design_parameters", separated)
+    table = P.power_table(records, classifiers=["logreg"], metrics=["ks"], n_sim=3, seed=0).set_index("effect_on")
+    assert "unreachable" in table.at["true values", "note"]
+    assert np.isnan(table.at["true values", "power_pooled"])
+    assert table.at["pair means", "note"] == "" and np.isfinite(table.at["pair means", "power_pooled"])

@@ -24,7 +24,7 @@ study reports it, the pair means:
     Generator means flat; within each generator the true values correlate at ``ρ / ceiling``,
     ``ceiling = sqrt(r_q r_Δ)`` (with ``r_q`` the median reliability of the metrics), so that
     the pair means correlate at about ``ρ`` within every generator. Raises
-    :class:`PlantingError` when ``ρ`` exceeds the ceiling.
+    :class:`~radlib.analysis.power.UnreachableCorrelation` when ``ρ`` exceeds the ceiling.
 ``null``
     Generator means flat, quality and ΔAUC independent.
 
@@ -50,6 +50,7 @@ import pandas as pd
 from radlib import analysis, quality
 from radlib.analysis.power import (
     TARGET_RHO,
+    UnreachableCorrelation,
     correlated_scores,
     design_parameters,
     pair_mean_variances,
@@ -70,7 +71,6 @@ from radlib.records import (
 
 __all__ = [
     "STRUCTURES",
-    "PlantingError",
     "control_parameters",
     "generator_positions",
     "simulate_records",
@@ -81,10 +81,6 @@ __all__ = [
 
 #: The planted structures, in the order of every table.
 STRUCTURES = ("between_only", "within_only", "null")
-
-
-class PlantingError(ValueError):
-    """A structure cannot be planted at the requested size with these reliabilities."""
 
 
 def control_parameters(
@@ -138,7 +134,7 @@ def _within_correlation(parameters: Mapping[str, Any], rho: float) -> float:
     ceiling = float(np.sqrt(r_quality * r_delta))
     target = float(pearson_from_spearman(rho))
     if ceiling <= abs(target):
-        raise PlantingError(
+        raise UnreachableCorrelation(
             f"within_only: pair means cannot correlate at rho = {rho:.2f} when the attenuation ceiling is "
             f"{ceiling:.2f} (median metric reliability {r_quality:.2f}, ΔAUC reliability {r_delta:.2f})"
         )
@@ -318,8 +314,9 @@ def recovery_table(
     """:func:`recover_structure` of ``n_replicates`` seeded :func:`simulate_records` per structure.
 
     Replicate ``i`` of a structure uses ``derive_seed(seed, structure, i)`` for the records
-    and the bootstrap. A structure that cannot be planted (:class:`PlantingError`) gets one
-    row with its reason in ``note`` and no results.
+    and the bootstrap. A structure that cannot be planted
+    (:class:`~radlib.analysis.power.UnreachableCorrelation`) gets one row with its reason in
+    ``note`` and no results.
 
     Returns
     -------
@@ -335,7 +332,7 @@ def recovery_table(
                 records = simulate_records(
                     structure, parameters, rho, n_datasets, None, n_repetitions, n_folds, replicate_seed
                 )
-            except PlantingError as error:
+            except UnreachableCorrelation as error:
                 frames.append(pd.DataFrame([{"structure": structure, "replicate": np.nan, "note": str(error)}]))
                 break
             found = recover_structure(records, parameters["classifier"], n_boot, replicate_seed, alpha)

@@ -65,6 +65,7 @@ __all__ = [
     "TARGET_RHO",
     "SPEARMAN_Z_VARIANCE",
     "EFFECT_SCALES",
+    "UnreachableCorrelation",
     "pearson_from_spearman",
     "spearman_from_pearson",
     "fisher_z_power",
@@ -83,6 +84,10 @@ TARGET_RHO = 0.30
 SPEARMAN_Z_VARIANCE = 1.06
 #: Where a simulated ρ sits: on the pairs' true values, or on the observed pair means.
 EFFECT_SCALES = ("true values", "pair means")
+
+
+class UnreachableCorrelation(ValueError):
+    """A correlation that the measured structure (reliabilities, dataset shares) cannot produce."""
 
 
 def pearson_from_spearman(rho):
@@ -255,8 +260,9 @@ def correlated_scores(
 
     Raises
     ------
-    ValueError
-        When the shares make ``rho`` unreachable (a component correlation beyond ±1).
+    UnreachableCorrelation
+        When the shares make ``rho`` unreachable: ``|rho|`` above ``sqrt(share_x share_y) +
+        sqrt((1 - share_x)(1 - share_y))``, the largest correlation of two such variables.
     """
     for name, share in (("share_x", share_x), ("share_y", share_y)):
         if not 0.0 <= share <= 1.0:
@@ -264,7 +270,7 @@ def correlated_scores(
     overlap = np.sqrt(share_x * share_y) + np.sqrt((1 - share_x) * (1 - share_y))
     component = rho / overlap if overlap > 0 else (0.0 if rho == 0 else np.inf)
     if abs(component) > 1:
-        raise ValueError(
+        raise UnreachableCorrelation(
             f"a correlation of {rho:.3f} is unreachable with dataset shares {share_x:.2f} and {share_y:.2f} "
             f"(at most {overlap:.3f})"
         )
@@ -449,7 +455,10 @@ def power_table(
     DataFrame
         ``classifier``, ``metric``, ``effect_on`` (one of :data:`EFFECT_SCALES`),
         ``reliability_quality``, ``reliability_delta``, ``dataset_share_quality``,
-        ``dataset_share_delta``, then the fields of :func:`simulate_power`.
+        ``dataset_share_delta``, then the fields of :func:`simulate_power`, and ``note``: where
+        the measured dataset shares make ``rho`` unreachable (:class:`UnreachableCorrelation`,
+        e.g. a quality score that varies only within datasets against a ΔAUC that varies only
+        between them), the reason, and no simulation.
     """
     classifiers = classifiers_in(records.columns) if classifiers is None else list(classifiers)
     rows = []
@@ -464,9 +473,13 @@ def power_table(
                 else:
                     q = {"reliability": 1.0, "dataset_share": score["dataset_share_observed"]}
                     d = {"reliability": 1.0, "dataset_share": delta["dataset_share_observed"]}
-                result = simulate_power(
-                    size, delta["generators"], rho, q, d, n_sim, derive_seed(seed, classifier, metric, scale), alpha
-                )
+                try:
+                    result = simulate_power(
+                        size, delta["generators"], rho, q, d, n_sim, derive_seed(seed, classifier, metric, scale), alpha
+                    )
+                    note = ""
+                except UnreachableCorrelation as error:
+                    result, note = {"rho": float(rho), "n_datasets": size, "n_sim": 0}, str(error)
                 rows.append(
                     {
                         "classifier": classifier,
@@ -477,6 +490,7 @@ def power_table(
                         "dataset_share_quality": _noise_of(q)[1],
                         "dataset_share_delta": _noise_of(d)[1],
                         **result,
+                        "note": note,
                     }
                 )
     return pd.DataFrame(rows)
