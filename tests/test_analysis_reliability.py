@@ -211,9 +211,11 @@ def test_evaluation_values_reject_bad_input():
         R.unit_values(R.evaluation_values(records, R.DELTA_AUC), "fold")
 
 
-def test_study_generator_arms_leave_out_snapshots_real_and_smote():
-    arms = ["real", "smote", "cvae", "cvae@0.25", "tabddpm", "wgan_gp@0.0625"]
-    assert R.study_generator_arms(arms) == ["cvae", "tabddpm"]
+def test_default_arms_are_the_study_generators_without_snapshots():
+    records = known_records(n_datasets=5, n_reps=2)
+    snapshot = records[records["arm"] == "cvae"].assign(arm="cvae@0.25")
+    values = R.evaluation_values(pd.concat([records, snapshot], ignore_index=True), R.DELTA_AUC)
+    assert sorted(values["arm"].unique()) == list(GENERATORS)
 
 
 def test_reliability_table_covers_classifiers_quantities_and_groups():

@@ -83,7 +83,6 @@ from radlib.records import (
     classifiers_in,
     delta_column,
     generator_arms,
-    is_study_arm,
     valid_mask,
 )
 
@@ -91,7 +90,6 @@ __all__ = [
     "DELTA_AUC",
     "UNITS",
     "variance_components",
-    "study_generator_arms",
     "evaluation_values",
     "unit_values",
     "pair_reliability",
@@ -203,11 +201,6 @@ def variance_components(values, groups) -> dict[str, float]:
 # --- evaluation values -------------------------------------------------------------------
 
 
-def study_generator_arms(arms) -> list[str]:
-    """The generator arms at their full budget among ``arms``: the study's generators, sorted."""
-    return [arm for arm in generator_arms(arms) if is_study_arm(arm)]
-
-
 def _evaluation_frame(records: pd.DataFrame, keep: pd.Series) -> pd.DataFrame:
     frame = records.loc[keep, ["dataset", "arm", "repetition"]].copy()
     frame["fold"] = records.loc[keep, "fold"].to_numpy() if "fold" in records.columns else 0
@@ -231,7 +224,8 @@ def evaluation_values(
         Whose valid records (and, for ``"delta_auc"``, whose ΔAUC).
     arms : sequence of str, optional
         The arms whose pairs count; default the study's generators
-        (:func:`study_generator_arms`). Real-only and SMOTE are never generator pairs.
+        (:func:`radlib.records.generator_arms`: no snapshot arms). Real-only and SMOTE are never
+        generator pairs.
 
     Returns
     -------
@@ -243,7 +237,7 @@ def evaluation_values(
     missing = [c for c in ("dataset", "repetition", "arm", "status", "undefined") if c not in records.columns]
     if missing:
         raise ValueError(f"records lack the columns {missing}")
-    arms = study_generator_arms(records["arm"].unique()) if arms is None else list(arms)
+    arms = generator_arms(records["arm"].unique()) if arms is None else list(arms)
     if not arms or {REAL_ARM, SMOTE_ARM} & set(arms):
         raise ValueError(f"arms must be generator arms (not real-only or SMOTE), got {arms}")
     keep = valid_mask(records, classifier) & records["arm"].isin(arms)
