@@ -34,7 +34,7 @@ from radlib.config import Config
 from radlib.data import Dataset, datasets_of, load_datasets
 from radlib.experiment import arms_of, package_versions, run_task
 from radlib.files import copy_atomically, write_parquet_atomically, write_text_atomically
-from radlib.records import EVALUATION_KEYS
+from radlib.records import evaluation_keys
 
 __all__ = [
     "GridLockedError",
@@ -359,8 +359,8 @@ def run_grid(
             "tasks_failed": {f"{n} r{r}": error for (n, r), error in sorted(failures.items())},
             "records": len(records),
             "arms_failed": int((records["status"] == "failed").sum()) if len(records) else 0,
-            "external_folds": int(records.groupby(list(EVALUATION_KEYS)).ngroups) if len(records) else 0,
-            "undefined_external_folds": int(records.groupby(list(EVALUATION_KEYS))["undefined"].first().sum())
+            "external_folds": int(records.groupby(evaluation_keys(records)).ngroups) if len(records) else 0,
+            "undefined_external_folds": int(records.groupby(evaluation_keys(records))["undefined"].first().sum())
             if len(records)
             else 0,
             "n_jobs": n_jobs,

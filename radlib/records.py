@@ -29,6 +29,7 @@ __all__ = [
     "configuration_arms",
     "valid_mask",
     "EVALUATION_KEYS",
+    "evaluation_keys",
     "SNAPSHOT_SEPARATOR",
     "snapshot_arm",
     "parse_arm",
@@ -127,6 +128,14 @@ def valid_mask(records: pd.DataFrame, classifier: str) -> pd.Series:
     delta = records[delta_column(classifier)].to_numpy(float)
     ok = (records["status"] == "ok").to_numpy() & ~records["undefined"].astype(bool).to_numpy()
     return pd.Series(ok & np.isfinite(auc) & np.isfinite(delta), index=records.index)
+
+
+def evaluation_keys(records: pd.DataFrame) -> list[str]:
+    """The columns that identify an evaluation in ``records``: :data:`EVALUATION_KEYS` that it has.
+
+    Version-1 records have no ``fold``: one evaluation per repetition.
+    """
+    return [key for key in EVALUATION_KEYS if key in records.columns]
 
 
 def snapshot_arm(generator: str, fraction: float) -> str:

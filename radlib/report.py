@@ -245,7 +245,10 @@ def _rows_for(n: Mapping[str, Any]) -> list[tuple[str, str]]:
             "dataset-generator pairs (datasets × generators)",
             f"{get('n_pairs')} ({get('n_datasets')} × {get('n_generators')})",
         ),
-        ("undefined external AUC (dataset × repetition tasks)", f"{get('tasks_undefined')} of {get('tasks_total')}"),
+        (
+            "undefined external AUC (external evaluations: dataset × repetition × fold)",
+            f"{get('evaluations_undefined')} of {get('evaluations_total')}",
+        ),
         (
             "records used / total (undefined, failed, missing AUC)",
             f"{get('records_valid')} / {get('records_total')} ({get('records_undefined')}, "

@@ -44,7 +44,7 @@ def test_pair_table_means_valid_repetitions_and_reports_exclusions():
     assert report["records_undefined"] == 2  # A r0: cvae and smote
     assert report["records_failed"] == 5  # B r1 cvae + 4 B smote
     assert report["records_valid"] == 16 - 2 - 5
-    assert report["tasks_total"] == 8 and report["tasks_undefined"] == 1
+    assert report["evaluations_total"] == 8 and report["evaluations_undefined"] == 1
     assert report["pairs_without_valid"] == ["B/smote"]
     assert ("B", "smote") not in set(zip(pairs["dataset"], pairs["arm"]))
 

@@ -35,7 +35,7 @@ def test_run_analyses_and_summarize():
     summary = A.summarize(between_results)
     json.dumps(summary)  # plain scalars only
     assert summary["n_pairs"] == 120 and summary["n_generators"] == 3
-    assert summary["tasks_undefined"] == 0 and summary["records_total"] == 480
+    assert summary["evaluations_undefined"] == 0 and summary["records_total"] == 480
     assert summary["n_pooled_significant"] == 5 and summary["n_within_significant"] == 0
     assert summary["n_selected_equals_oracle"] == summary["selection_n_datasets"] == 40
 

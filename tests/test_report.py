@@ -82,7 +82,7 @@ def test_summary_covers_every_run_and_agrees_with_the_tables(written):
     text = (folder / "summary.md").read_text()
     n = numbers["logreg"]
     # numbers come from summarize(), formatted, not typed
-    assert f"{n['tasks_undefined']} of {n['tasks_total']}" in text and n["tasks_undefined"] == 1
+    assert f"{n['evaluations_undefined']} of {n['evaluations_total']}" in text and n["evaluations_undefined"] == 1
     assert f"{n['selection_mean_delta']:+.3f} [{n['selection_ci_low']:+.3f}, {n['selection_ci_high']:+.3f}]" in text
     assert f"{n['pooled_rho_min']:+.2f} to {n['pooled_rho_max']:+.2f}" in text
     assert f"{n['n_pairs']} ({n['n_datasets']} × {n['n_generators']})" in text

@@ -13,13 +13,16 @@ import numpy as np
 import pandas as pd
 
 from radlib import quality
+from radlib.quality import FLOOR_PREFIX
 from radlib.records import (
     REAL_ARM,
     auc_column,
     check_classifier,
     classifiers_in,
     delta_column,
+    evaluation_keys,
     generator_arms,
+    is_study_arm,
     valid_mask,
 )
 
@@ -32,9 +35,16 @@ EXCLUSION_REASONS = ("undefined", "failed", "missing_auc")
 
 
 def pair_table(
-    records: pd.DataFrame, classifier: str = "logreg", datasets: Iterable[str] | None = None
+    records: pd.DataFrame,
+    classifier: str = "logreg",
+    datasets: Iterable[str] | None = None,
+    arms: str = "study",
 ) -> pd.DataFrame:
-    """Mean over valid repetitions per (dataset, arm), for every arm but real-only.
+    """Mean over valid evaluations per (dataset, arm), for every arm but real-only.
+
+    An *evaluation* is one external site-fold of one repetition
+    (:data:`radlib.records.EVALUATION_KEYS`; records without a ``fold`` column, from version
+    1, have one evaluation per repetition).
 
     A record is *valid* (:func:`radlib.records.valid_mask`) when its status is ``"ok"``,
     its external set had both classes (``undefined`` is False) and its AUC and ΔAUC for
@@ -55,6 +65,10 @@ def pair_table(
     datasets : iterable of str, optional
         Restrict to these datasets (e.g. the sensitivity subset). Requested datasets
         absent from the records are listed in the report.
+    arms : {"study", "all"}
+        ``study``: the study's arms (generators at their full budget and SMOTE;
+        :func:`radlib.records.is_study_arm`), what the study's analyses compare; ``all``:
+        the snapshot arms too (the fidelity ladder).
 
     Returns
     -------
@@ -64,14 +78,18 @@ def pair_table(
         ``n_missing_auc``, ``delta_auc`` (mean ΔAUC), ``delta_auc_var`` (sample variance of
         ΔAUC over the valid repetitions, ``ddof=1``; NaN when ``n_valid < 2``), ``auc``
         (mean AUC of the arm), ``auc_real`` (mean real-only AUC of the same repetitions)
-        and the mean of each metric (NaN values skipped; their count is in the report).
+        and the mean of each metric (NaN values skipped; their count is in the report),
+        then, when the records have them, the mean ``n_internal`` and the mean sampling
+        floor of each metric (``floor_<metric>``).
         ``attrs["classifier"]`` names the classifier and ``attrs["exclusions"]`` is the
         exclusion report (a dict: ``records_total``, ``records_valid``, one count per
-        reason, ``tasks_total`` and ``tasks_undefined`` (dataset x repetition),
+        reason, ``evaluations_total`` and ``evaluations_undefined`` (external evaluations),
         ``metric_values_missing`` among valid records, ``pairs``, ``pairs_without_valid``
         and ``datasets_missing``).
     """
     check_classifier(classifier)
+    if arms not in ("study", "all"):
+        raise ValueError(f"arms must be 'study' or 'all', got {arms!r}")
     auc_col, delta_col = auc_column(classifier), delta_column(classifier)
     required = ["dataset", "repetition", "arm", "status", "undefined", auc_col, delta_col, *METRICS]
     missing = [c for c in required if c not in records.columns]
@@ -84,7 +102,10 @@ def pair_table(
         datasets_missing = sorted(set(wanted) - set(records["dataset"]))
         records = records[records["dataset"].isin(wanted)]
 
-    tasks = records.groupby(["dataset", "repetition"])["undefined"].any()
+    if arms == "study":
+        records = records[records["arm"].map(is_study_arm)]
+    evaluations = records.groupby(evaluation_keys(records))["undefined"].any()
+    extras = [c for c in ("n_internal", *(f"{FLOOR_PREFIX}{m}" for m in METRICS)) if c in records.columns]
     arms = records[records["arm"] != REAL_ARM].copy()
     undefined = arms["undefined"].astype(bool).to_numpy()
     failed = (arms["status"] != "ok").to_numpy()
@@ -105,7 +126,7 @@ def pair_table(
     valid = arms[arms["_reason"] == "valid"].copy()
     valid["_auc_real"] = valid[auc_col] - valid[delta_col]
     grouped = valid.groupby(keys)
-    means = grouped[[delta_col, auc_col, "_auc_real", *METRICS]].mean()
+    means = grouped[[delta_col, auc_col, "_auc_real", *METRICS, *extras]].mean()
     means.insert(1, "delta_auc_var", grouped[delta_col].var(ddof=1))
     means = means.rename(columns={delta_col: "delta_auc", auc_col: "auc", "_auc_real": "auc_real"})
 
@@ -125,6 +146,7 @@ def pair_table(
             "auc",
             "auc_real",
             *METRICS,
+            *extras,
         ]
     ]
 
@@ -135,8 +157,8 @@ def pair_table(
         "records_total": int(len(arms)),
         "records_valid": int(reasons.get("valid", 0)),
         **{f"records_{r}": int(reasons.get(r, 0)) for r in EXCLUSION_REASONS},
-        "tasks_total": int(len(tasks)),
-        "tasks_undefined": int(tasks.sum()),
+        "evaluations_total": int(len(evaluations)),
+        "evaluations_undefined": int(evaluations.sum()),
         "metric_values_missing": int(valid[list(METRICS)].isna().sum().sum()),
         "pairs": int(len(pairs)),
         "pairs_without_valid": dropped,

@@ -73,12 +73,16 @@ def _range(values: pd.Series) -> tuple[float, float]:
     return (float(values.min()), float(values.max())) if len(values) else (np.nan, np.nan)
 
 
+# Tables written by version 1 (one external evaluation per repetition) called evaluations "tasks".
+_VERSION_1_NAMES = {"evaluations_total": "tasks_total", "evaluations_undefined": "tasks_undefined"}
+
+
 def summarize(results: Mapping[str, pd.DataFrame], alpha: float = 0.05) -> dict[str, Any]:
     """The key numbers of :func:`run_analyses` as a flat dict of plain Python scalars.
 
     Keys: ``classifier``, ``subset``, ``n_pairs`` (generator pairs), ``n_datasets``,
     ``n_generators``, ``records_total``/``records_valid``/``records_undefined``/
-    ``records_failed``/``records_missing_auc``, ``tasks_total``, ``tasks_undefined``
+    ``records_failed``/``records_missing_auc``, ``evaluations_total``, ``evaluations_undefined``
     (undefined AUCs out of the total, per dataset x repetition); for the five metrics
     (composite separately): ``pooled_rho_min``/``_max``, ``pooled_q_min``/``_max``,
     ``n_pooled_significant``, ``within_rho_min``/``_max``, ``within_q_min``,
@@ -104,10 +108,10 @@ def summarize(results: Mapping[str, pd.DataFrame], alpha: float = 0.05) -> dict[
         "records_total",
         "records_valid",
         *(f"records_{r}" for r in EXCLUSION_REASONS),
-        "tasks_total",
-        "tasks_undefined",
+        "evaluations_total",
+        "evaluations_undefined",
     ):
-        out[key] = int(exclusions[key])
+        out[key] = int(exclusions[key] if key in exclusions else exclusions[_VERSION_1_NAMES[key]])
 
     corr = results["correlations"]
     metrics_only = corr[corr["metric"] != COMPOSITE]

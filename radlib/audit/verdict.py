@@ -135,7 +135,7 @@ def render_collection_verdict(
         res = results[label]
         lines.append(
             f"\n{label}: {n['n_pairs']} table-generator pairs; undefined external AUC in "
-            f"{n['tasks_undefined']} of {n['tasks_total']} table x repetition tasks."
+            f"{n['evaluations_undefined']} of {n['evaluations_total']} external evaluations (table x repetition x fold)."
         )
         for row in res["meta_generators"].itertuples():
             lines.append(
