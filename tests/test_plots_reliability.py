@@ -38,6 +38,18 @@ def test_plot_reliability_draws_every_quantity_and_group(records):
     plt.close(fig)
 
 
+def test_plot_reliability_draws_very_negative_estimates_at_the_axis_end(records):
+    table = R.reliability_table(records, classifiers=["logreg"], metrics=["ks"], n_boot=0)
+    table.loc[table["group"] == "cvae", "reliability"] = -5.0
+    fig = P.plot_reliability(table)
+    ax = fig.axes[0]
+    below = next(c for c in ax.collections if c.get_gid() == "cvae:below")
+    assert np.allclose(below.get_offsets()[:, 0], P.RELIABILITY_AXIS_MIN)
+    assert len(below.get_offsets()) == 2  # ΔAUC and ks
+    assert ax.get_xlim()[0] < P.RELIABILITY_AXIS_MIN and "below" in ax.get_xlabel()
+    plt.close(fig)
+
+
 def test_plot_power_has_a_panel_per_classifier_and_scale(records):
     table = W.power_table(records, metrics=["ks", "composite"], n_sim=3, seed=0)
     fig = P.plot_power(table)

@@ -11,6 +11,9 @@ from radlib.records import CLASSIFIER_LABELS, POOLED
 
 __all__ = ["plot_reliability", "plot_power", "plot_recovery"]
 
+#: The left end of the reliability axis; lower estimates are drawn there as "<".
+RELIABILITY_AXIS_MIN = -1.0
+
 #: The recovery criteria drawn by :func:`plot_recovery`, with their labels.
 RECOVERY_CRITERIA = {
     "pooled_significant": "pooled ρ, q < α",
@@ -58,19 +61,36 @@ def plot_reliability(reliabilities: pd.DataFrame) -> plt.Figure:
     rows = list(dict.fromkeys(table["row"]))
     order, colours, markers = _group_style(table["group"])
     offsets = dict(zip(order, dodge(len(order), 0.5)))
+    # Reliabilities far below 0 (a between-pair variance estimated well below zero) would stretch
+    # the axis: they are drawn at its left end as a "<".
+    left = max(RELIABILITY_AXIS_MIN, min(-0.1, np.nanmin(table[["reliability", "ci_low"]].to_numpy(float)) - 0.05))
     fig, ax = plt.subplots(figsize=(7.5, 0.55 * len(rows) + 1.8))
     for group in order:
         part = table[table["group"] == group].set_index("row").reindex(rows)
         y = np.arange(len(rows)) + offsets[group]
-        draw_intervals(ax, part["ci_low"].to_numpy(float), part["ci_high"].to_numpy(float), y, colours[group])
-        ax.scatter(part["reliability"], y, marker=markers[group], color=colours[group], s=40, zorder=3, gid=group)
+        value = part["reliability"].to_numpy(float)
+        beyond = value < left
+        low, high = (np.clip(part[c].to_numpy(float), left, None) for c in ("ci_low", "ci_high"))
+        draw_intervals(ax, low, high, y, colours[group])
+        ax.scatter(value[~beyond], y[~beyond], marker=markers[group], color=colours[group], s=40, zorder=3, gid=group)
+        ax.scatter(
+            np.full(beyond.sum(), left),
+            y[beyond],
+            marker="<",
+            color=colours[group],
+            s=40,
+            zorder=3,
+            gid=f"{group}:below",
+        )
     for x, style in ((0, ":"), (1, "--")):
         ax.axvline(x, color="grey", linestyle=style, linewidth=1)
     ax.set_yticks(np.arange(len(rows)), rows, fontsize=8)
     ax.invert_yaxis()
-    low = np.nanmin(table[["reliability", "ci_low"]].to_numpy(float))
-    ax.set_xlim(max(-1.0, min(-0.1, low - 0.05)), 1.05)
-    ax.set_xlabel("reliability of the pair mean (95% dataset-bootstrap CI)\n0 = all evaluation noise, 1 = no noise")
+    ax.set_xlim(left - 0.03, 1.05)
+    clipped = f"; <: below {left:g}" if (table["reliability"] < left).any() else ""
+    ax.set_xlabel(
+        f"reliability of the pair mean (95% dataset-bootstrap CI)\n0 = all evaluation noise, 1 = no noise{clipped}"
+    )
     ax.set_title("How much of a pair mean is signal?", fontsize=11)
     legend_below(fig, _group_handles(order, colours, markers), ncol=len(order))
     return fig
