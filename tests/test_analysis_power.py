@@ -110,6 +110,16 @@ def test_simulated_false_positive_rate_is_alpha_without_an_effect():
     assert result["closed_form_pooled"] == 0.05
 
 
+def test_a_quantity_without_true_variance_gives_the_false_positive_rate():
+    # ΔAUC of reliability 0 is pure noise: its dataset share (1 here) cannot block rho, and the
+    # rejection rate is the level of the test (3 binomial SEs over 3 x 150 within-generator tests).
+    result = P.simulate_power(
+        43, GENERATORS, 0.3, {"dataset_share": 0.0}, {"reliability": 0.0, "dataset_share": 1.0}, n_sim=150, seed=2
+    )
+    assert result["rho_expected"] == 0.0
+    assert abs(result["power_within_unadjusted"] - 0.05) < 3 * np.sqrt(0.05 * 0.95 / 450)
+
+
 def test_shared_dataset_parts_make_the_pooled_closed_form_inapplicable():
     shared = {"reliability": 1.0, "dataset_share": 0.9}
     result = P.simulate_power(20, GENERATORS, 0.3, shared, shared, n_sim=5, seed=0)
@@ -193,7 +203,7 @@ def test_power_table_notes_an_unreachable_correlation(monkeypatch):
 
     def separated(records, quantity, classifier="logreg", arms=None):
         found = measured(records, quantity, classifier, arms)
-        return {**found, "dataset_share": 1.0 if quantity == DELTA_AUC else 0.0}
+        return {**found, "reliability": 0.5, "dataset_share": 1.0 if quantity == DELTA_AUC else 0.0}
 
     monkeypatch.setattr(P, "design_parameters", separated)
     table = P.power_table(records, classifiers=["logreg"], metrics=["ks"], n_sim=3, seed=0).set_index("effect_on")

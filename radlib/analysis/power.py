@@ -326,6 +326,9 @@ def simulate_pair_table(
     (higher = better), so the analysis needs no metric columns.
     """
     (r_q, s_q, c_q), (r_d, s_d, c_d) = _noise_of(quality), _noise_of(delta)
+    # A quantity without true variance (reliability 0) has no dataset share of it: its pair means
+    # are noise whatever its true values, so it takes the other's share and never blocks rho.
+    s_q, s_d = (s_d if r_q <= 0 else s_q), (s_q if r_d <= 0 else s_d)
     true_q, true_d = correlated_scores(rng, n_datasets, len(generators), float(pearson_from_spearman(rho)), s_q, s_d)
     observed_q, observed_d = observe(rng, true_q, r_q, c_q), observe(rng, true_d, r_d, c_d)
     return pd.DataFrame(
