@@ -114,3 +114,19 @@ def test_roc_auc_hand_count_and_single_class():
     pairs["delta_auc"] = 0.05
     roc = A.discriminate_quality(pairs, ["wasserstein"], n_boot=10)
     assert roc["auc"].isna().all() and roc["note"].str.contains("one outcome class").all()
+
+
+def test_exact_spearman_p_value_at_the_largest_exact_n_by_enumeration():
+    """n = 8 (EXACT_SPEARMAN_MAX_N): the p-value equals a direct count over all 8! orderings
+    (itertools), and the computation stays small (it once enumerated (8!)^2 pairings)."""
+    import itertools
+
+    from scipy import stats as st
+
+    rng = np.random.default_rng(1)
+    score = rng.normal(size=8)
+    delta = score + rng.normal(size=8)
+    observed = abs(st.spearmanr(score, delta).statistic)
+    rhos = np.array([st.spearmanr(np.array(p), delta).statistic for p in itertools.permutations(score)])
+    expected = np.mean(np.abs(rhos) >= observed - 1e-12)
+    assert A.spearman_p_value(score, delta, asymptotic_p=0.0) == pytest.approx(expected)
