@@ -20,6 +20,7 @@ from statsmodels.stats.anova import anova_lm
 from statsmodels.stats.multitest import multipletests
 
 from radlib import analysis as A
+from radlib.analysis import floor as F
 from radlib.analysis import ladder as L
 from radlib.records import COMPOSITE, EVALUATION_KEYS, valid_mask
 
@@ -365,3 +366,20 @@ def test_summary_holds_plain_numbers_of_every_set(between):
     assert summary["S3_between_slope"] == pytest.approx(between["verdict"]["between_slope"])
     assert summary["dose_cvae_delta_auc"] == pytest.approx(0.015, abs=0.004)
     assert all(isinstance(v, (str, int, float, bool)) for v in summary.values())
+
+
+def test_adjusted_by_set_is_the_floor_adjustment_of_each_set(between):
+    adjusted = between["adjusted"]
+    assert set(adjusted["set"]) == {"S1", "S2", "S3"}
+    s3 = adjusted[adjusted["set"] == "S3"]
+    assert set(s3["configuration"]) == {"pooled", *between["pairs"]["arm"]}
+    # the raw pooled ρ is the ladder's pooled ρ; the partial ρ is partial_spearman on the set's pairs
+    pooled = s3[s3["configuration"] == "pooled"].set_index("metric")
+    assert pooled.loc[COMPOSITE, "rho"] == pytest.approx(_composite(between["pooled"]).loc["S3", "rho"])
+    pairs = between["pairs"]
+    covariates = np.column_stack([np.log(pairs["n_internal"]), pairs["auc_real"]])
+    expected = F.partial_spearman(A.orient_quality(pairs, COMPOSITE), pairs["delta_auc"], covariates)
+    assert pooled.loc[COMPOSITE, "partial_rho"] == pytest.approx(expected["rho"])
+    summary = L.summarize_ladder(between)
+    assert summary["S3_partial_rho"] == pytest.approx(expected["rho"])
+    assert summary["adjusted_changes"] == int(s3["conclusion_changes"].sum())

@@ -70,6 +70,7 @@ import pandas as pd
 from radlib import quality
 from radlib.analysis.association import adjust_fdr, correlate_quality
 from radlib.analysis.bootstrap import can_bootstrap, cluster_counts, percentile_interval
+from radlib.analysis.floor import adjusted_correlations
 from radlib.analysis.meta import meta_analyze_generators
 from radlib.analysis.pairs import METRICS, pair_table
 from radlib.analysis.scores import add_composite, orient_quality
@@ -100,6 +101,7 @@ __all__ = [
     "within_configurations",
     "slopes_by_set",
     "configuration_slopes",
+    "adjusted_by_set",
     "dose_response",
     "permute_within_evaluations",
     "placebo_between",
@@ -467,6 +469,35 @@ def configuration_slopes(
     return pd.DataFrame(rows)
 
 
+def adjusted_by_set(
+    pairs: pd.DataFrame,
+    scores: Sequence[str] = SCORES,
+    sets: Mapping[str, Sequence[float]] | None = None,
+    alpha: float = 0.05,
+) -> pd.DataFrame:
+    """The ρ of each set next to its partial ρ adjusted for log internal n and the real-only external AUC.
+
+    Per set, :func:`radlib.analysis.floor.adjusted_correlations` on the set's pairs, pooled and
+    within each configuration (BH q-values over the set's table, raw and adjusted separately).
+
+    Returns
+    -------
+    DataFrame
+        ``set``, ``n_configurations``, ``configuration`` (``"pooled"`` or the arm), then the
+        columns of :func:`~radlib.analysis.floor.adjusted_correlations` (``group`` renamed).
+    """
+    frames = []
+    for name, fractions in _sets(pairs, sets).items():
+        subset = restrict_to_set(pairs, fractions)
+        table = adjusted_correlations(_study_labels(subset), scores, alpha=alpha)
+        table = table.rename(columns={"group": "configuration"})
+        table["configuration"] = table["configuration"].map(_arm_of_label)
+        table.insert(0, "set", name)
+        table.insert(1, "n_configurations", subset["arm"].nunique())
+        frames.append(table)
+    return pd.concat(frames, ignore_index=True)
+
+
 # --- dose-response ------------------------------------------------------------------------------
 
 
@@ -805,7 +836,8 @@ def run_ladder(
         ``pairs`` (:func:`configuration_pairs`), ``sets`` (name -> fractions),
         ``variance`` (:func:`variance_explained`), ``pooled`` (:func:`pooled_by_set`),
         ``within`` (:func:`within_configurations`), ``slopes`` (:func:`slopes_by_set`),
-        ``configuration_slopes`` (:func:`configuration_slopes`), ``dose`` (:func:`dose_response`,
+        ``configuration_slopes`` (:func:`configuration_slopes`), ``adjusted``
+        (:func:`adjusted_by_set`), ``dose`` (:func:`dose_response`,
         a dict), ``placebo`` (:func:`placebo_between` of the composite; ``None`` with
         ``n_permutations=0``) and ``verdict`` (:func:`ladder_verdict`).
     """
@@ -825,6 +857,7 @@ def run_ladder(
         "within": within,
         "slopes": slopes,
         "configuration_slopes": configuration_slopes(pairs, scores, sets),
+        "adjusted": adjusted_by_set(pairs, scores, sets, alpha),
         "dose": dose_response(records, classifier, alpha=alpha),
         "placebo": placebo_between(records, classifier, COMPOSITE, n_permutations, seed) if n_permutations else None,
         "verdict": ladder_verdict(pooled, slopes, within, alpha=alpha),
@@ -840,7 +873,10 @@ def summarize_ladder(results: Mapping[str, Any], score: str = COMPOSITE) -> dict
     configuration), ``<set>_pooled_rho``, ``<set>_pooled_q``, ``<set>_pooled_slope``,
     ``<set>_between_slope``, ``<set>_within_slope`` with their ``_ci_low``/``_ci_high``; per
     generator the pooled dose-response slope of ΔAUC (``dose_<generator>_delta_auc`` with CI);
-    ``placebo_p`` and ``placebo_median`` (when run); ``classifier_label``.
+    ``placebo_p`` and ``placebo_median`` (when run); ``classifier_label``; per set
+    ``<set>_partial_rho`` and ``<set>_partial_q`` (the pooled ρ adjusted for log internal n and
+    the real-only AUC, :func:`adjusted_by_set`) and ``adjusted_changes`` (how many pooled or
+    within-configuration ρ of the widest set change their conclusion when adjusted).
     """
     pairs, verdict = results["pairs"], results["verdict"]
     out: dict[str, Any] = {
@@ -867,6 +903,13 @@ def summarize_ladder(results: Mapping[str, Any], score: str = COMPOSITE) -> dict
         for term in ("pooled", "between", "within"):
             for field in ("slope", "ci_low", "ci_high"):
                 out[f"{name}_{term}_{field}"] = float(slopes.loc[(name, score), f"{term}_{field}"])
+    adjusted = results["adjusted"]
+    pooled_adjusted = adjusted[adjusted["configuration"] == POOLED].set_index(["set", "metric"])
+    for name in results["sets"]:
+        out[f"{name}_partial_rho"] = float(pooled_adjusted.loc[(name, score), "partial_rho"])
+        out[f"{name}_partial_q"] = float(pooled_adjusted.loc[(name, score), "partial_q_value"])
+    widest = list(results["sets"])[-1]
+    out["adjusted_changes"] = int(adjusted.loc[adjusted["set"] == widest, "conclusion_changes"].sum())
     dose = results["dose"]["pooled"]
     for row in dose[dose["quantity"] == DELTA_AUC].itertuples():
         out[f"dose_{row.generator}_delta_auc"] = float(row.estimate)
