@@ -7,6 +7,16 @@ Every generator is fitted on real rows and samples exact per-class counts::
     model.fit(X, y, seed=config.seed("Ahn2021", 0, "tabddpm"))
     X_synth, y_synth = model.sample({0: 60, 1: 40})
 
+The study fits one model per external site-fold of a repetition (docs/protocol.md, step 2)
+with :meth:`Generator.fit_folds`, which also returns snapshots taken along the training
+(``synthesis.snapshots``; docs/protocol.md, step 4)::
+
+    fitted = model.fit_folds(folds, seeds, snapshots=config["synthesis"]["snapshots"])
+    fitted[k][0.0625].sample(...)   # fold k's model after 1/16 of its budget; [1.0]: fully trained
+
+WGAN-GP, CVAE and TabDDPM train the K fold-models as one batched network
+(:mod:`radlib.generators.neural`); the others fit the folds one after another.
+
 Built in (see each module's docstring for the design and how its default budget was chosen):
 
 ========== ============================================== ==============================
@@ -26,13 +36,14 @@ without editing radlib; its parameters can then live in the profile under
 
 How the default budgets were chosen
 -----------------------------------
-The grid fits 43 datasets x 10 repetitions x 3 generators on 2 cores in at most an hour,
-so each deep generator must fit ~200 rows x 32 features in about 3 s on one thread, at
-most half the time of ctgan's CTGAN, with samples at least as good. Each module's
-docstring gives the sweep behind its defaults, measured on one torch thread as:
+The grid of v1 fitted 43 datasets x 10 repetitions x 3 generators on 2 cores in at most
+an hour, so each deep generator had to fit ~200 rows x 32 features in about 3 s on one
+thread, at most half the time of ctgan's CTGAN, with samples at least as good. Each
+module's docstring gives the sweep behind its defaults, measured with v1's code (one
+model at a time) on one torch thread as:
 
 (a) the fit time on 200 rows x 32 features;
-(b) the known two-class distribution of ``tests/test_generators.py`` (16 correlated
+(b) the known two-class distribution of ``tests/generator_checks.py`` (16 correlated
     Gaussian features, 400 training rows): class-mean and covariance errors, mean KS,
     TSTR vs TRTR AUC (0.837 there);
 (c) three radMLBench datasets (Hosny2018A, WORC-Lipo, Granata2024; 3 stratified 70/30
@@ -40,8 +51,8 @@ docstring gives the sweep behind its defaults, measured on one torch thread as:
     test rows (TRTR 0.713). On (c) ctgan's CTGAN at its defaults took 14.6 s with KS
     0.307 and TSTR 0.627; TVAE 3.6 s, KS 0.208, TSTR 0.680.
 
-``benchmarks/bench_generators.py`` measures the final defaults side by side
-(``benchmarks/results/generators.md``).
+``benchmarks/bench_generators.py`` measures the final defaults side by side, and the
+batched fits of K = 5 folds against one fit (``benchmarks/results/generators.md``).
 """
 
 from __future__ import annotations

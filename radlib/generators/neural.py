@@ -44,6 +44,22 @@ the CPU a fit is deterministic.
 Snapshots: a fit can keep copies of the weights that samples are drawn from at fractions
 of the budget (step ``max(1, round(fraction * steps))``), at no extra training; each copy
 is a fitted generator of its own.
+
+What batching buys, measured
+----------------------------
+``benchmarks/results/generators.md``; Hosny2018A split into 5 folds (internal sets of 234
+rows x 32 features), the full profile's budgets, one thread of an idle Xeon core: the five
+fold-models batched took 12.9 s (WGAN-GP), 13.9 s (CVAE) and 14.2 s (TabDDPM), against
+22.5, 18.0 and 17.4 s fitted one after another, and 4.1, 3.8 and 4.8 s for one fit of v1's
+code: 2.7-4.0 times one fit, so "batched K = 5 at most twice one fit" is not reached on a
+CPU. The same fits with ``width=8``, which keep the per-step work (Python, dispatch,
+optimiser, random draws) and drop the arithmetic, say why: the per-step overhead is
+32-52% of one fit but 14-26% of a batched one; the rest is matrix arithmetic, which grows
+with K and already runs near the core's peak (a 128 x 256 x 256 product takes 181 us,
+about 93 GFLOP/s, on one core of the 2-core EPYC machine). Batching saves the overhead of
+K - 1 fits, not their arithmetic. On an H200 GPU (``synthesis.device: cuda``), where every
+fit is bound by kernel launches, five batched models took 0.8-1.1 times one fit, and
+they passed the same learning checks.
 """
 
 from __future__ import annotations

@@ -14,10 +14,26 @@ in the critic). Samples come from an exponential moving average of the generator
 (Yazici et al. 2019), which damps the oscillation of a short GAN training: on the test
 distribution it cut the largest class-mean error from 0.4-0.5 SD to under 0.1 SD.
 
+Batched training and snapshots
+------------------------------
+The K fold-models train as one batched network (:mod:`radlib.generators.neural`): the
+generator's and the critic's weights are stacked, each critic's gradient penalty is
+taken with respect to its own interpolated rows (summing the K critics' scores before
+``autograd.grad`` leaves each model's gradient its own, since no score depends on
+another model's rows), one Adam per network over the stacked weights, and the moving
+average is updated elementwise. Snapshots keep the averaged generator's weights, the
+ones samples come from; a snapshot is the model a training of that many steps gives.
+Measured as in :mod:`radlib.generators.neural`: one fit 4.8 s, five batched 12.9 s (22.5 s
+one after another; v1's one fit 4.1 s). With its width of 128 and batch of 64, half of
+one fit is per-step overhead (the critic's 5 steps per generator step and the double
+backward pass of the penalty), so batching pays off most here. On the known test
+distribution the 0.0625 snapshot fails all six checks (mean KS 0.45), the full model none
+(0.03).
+
 Default budget, chosen by measurement
 -------------------------------------
-Measured as described in :mod:`radlib.generators`: (a) fit seconds, (b) the known test
-distribution, (c) three real datasets.
+Measured with v1's code as described in :mod:`radlib.generators`: (a) fit seconds, (b)
+the known test distribution, (c) three real datasets.
 
 Chosen: 250 generator steps (each after 5 critic steps), batch 64, width 128, depth 2,
 latent 32, learning rate 1.5e-3, EMA decay 0.98, quantile transform on: 2.2 s per fit;
