@@ -271,11 +271,11 @@ def run_worker(dataset: str, generator: str, repetitions: int, profile: str) -> 
     import numpy as np
     import torch
     from scipy.stats import ks_2samp
-    from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import roc_auc_score
     from sklearn.model_selection import train_test_split
 
     from radlib import generators
+    from radlib.classifiers import make_classifier
     from radlib.config import load_config
     from radlib.data import load_dataset
     from radlib.features import development_pipeline
@@ -286,7 +286,8 @@ def run_worker(dataset: str, generator: str, repetitions: int, profile: str) -> 
     logreg = config["classifiers"]["logreg"]
 
     def auc(X_train, y_train, X_test, y_test) -> float:
-        model = LogisticRegression(**logreg).fit(X_train, y_train)
+        # lbfgs is deterministic: the seed changes nothing.
+        model = make_classifier("logreg", logreg, seed=0).fit(X_train, y_train)
         return float(roc_auc_score(y_test, model.predict_proba(X_test)[:, 1]))
 
     rows = []
