@@ -9,16 +9,26 @@ RUFF := $(VENV)/bin/ruff
 STAMP := $(VENV)/.installed
 BUILD := build/$(PROFILE)
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
-# Notebook 05 runs three times: logistic regression, random forest, and the sensitivity subset.
-VARIANTS := $(BUILD)/05_ecological_fallacy_rf_all.ipynb $(BUILD)/05_ecological_fallacy_logreg_sensitivity.ipynb
-EXECUTED := $(patsubst notebooks/%,$(BUILD)/%,$(NOTEBOOKS)) $(VARIANTS)
+# Notebook 05 runs three times, each executed copy named after its analysis (<classifier>_<subset>): logistic
+# regression and random forest on all datasets, logistic regression on the sensitivity subset.
+FALLACY := notebooks/05_ecological_fallacy.ipynb
+FALLACY_RUNS := $(foreach analysis,logreg_all rf_all logreg_sensitivity,$(BUILD)/05_ecological_fallacy_$(analysis).ipynb)
+EXECUTED := $(sort $(patsubst notebooks/%,$(BUILD)/%,$(filter-out $(FALLACY),$(NOTEBOOKS))) $(FALLACY_RUNS))
+# Notebooks 01-03 read the raw datasets; 04 and every later one read the records of the grid
+# (radlib.notebook.load_records: the grid's output, else the committed results/PROFILE/records.parquet).
+RECORD_NOTEBOOKS := $(filter-out $(foreach n,01 02 03,$(BUILD)/$(n)_%),$(EXECUTED))
+# Notebook 04 runs the grid in `make all` (finished tasks are reused); `make figures` only reads the records.
+RECOMPUTE ?= True
+# The executed notebooks as HTML: the full profile's are the committed report; other profiles' stay in build/.
+REPORT := $(if $(filter full,$(PROFILE)),report,$(BUILD)/report)
+REPORT_HTML := $(patsubst $(BUILD)/%.ipynb,$(REPORT)/%.html,$(EXECUTED))
 PAPERMILL := $(VENV)/bin/papermill --cwd notebooks -k python3 --log-level WARNING
 RADLIB_SOURCES := $(shell find radlib -name '*.py' -o -name '*.yaml')
 
 # Notebooks run one after another: later stages read what earlier ones wrote.
 .NOTPARALLEL:
 .DEFAULT_GOAL := help
-.PHONY: help all test test-fast lint lab clean venv bench bench-generators grid report
+.PHONY: help all figures record-notebooks test test-fast lint lab clean venv bench bench-generators grid report git-filter
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sort | awk 'BEGIN {FS = ":.*## "}; {printf "  %-18s %s\n", $$1, $$2}'
@@ -31,9 +41,35 @@ $(STAMP): requirements.lock pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.lock
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	@$(MAKE) --no-print-directory git-filter
 	touch $@
 
-all: $(EXECUTED) ## execute the numbered notebooks with papermill for PROFILE; figures to figures/PROFILE/
+# Git stores the notebooks through nbstripout (.gitattributes): outputs and the metadata Lab or papermill add
+# stay on disk and never reach a commit. The command is the pre-commit hook's (.pre-commit-config.yaml);
+# language_info (the Python version of whoever ran the notebook) and papermill's metadata are left out too.
+# nbstripout reads the extra keys from git's configuration, so the hook strips exactly what the filter does.
+NBSTRIPOUT := $(VENV)/bin/nbstripout --keep-id
+NBSTRIPOUT_EXTRA_KEYS := metadata.language_info metadata.papermill cell.metadata.papermill
+
+git-filter: ## install the nbstripout git filter for the notebooks (done by `make venv`; a no-op outside a git checkout)
+	@if [ "$$(git rev-parse --show-toplevel 2>/dev/null)" = "$$(pwd -P)" ]; then \
+	  git config filter.nbstripout.clean '$(NBSTRIPOUT)' && \
+	  git config filter.nbstripout.smudge cat && \
+	  git config filter.nbstripout.extrakeys '$(NBSTRIPOUT_EXTRA_KEYS)' && \
+	  git config diff.ipynb.textconv '$(NBSTRIPOUT) --textconv' && \
+	  echo "git stores notebooks/*.ipynb through '$(NBSTRIPOUT)'"; \
+	fi
+
+all: $(EXECUTED) $(REPORT_HTML) ## regenerate everything from the raw data for PROFILE: grid, figures, tables, report (notebooks with papermill)
+ifeq ($(PROFILE),full)
+	$(PY) -c "from radlib.report import embed_summary; embed_summary('README.md', 'results/full/summary.md')"
+endif
+
+# Its own build folder: a later `make all` still runs the grid from the raw data.
+figures: $(STAMP) ## rebuild every figure, table and report page of notebooks 04+ from the records (the committed ones in a fresh clone); trains nothing
+	@$(MAKE) --no-print-directory BUILD=$(BUILD)/from-records RECOMPUTE=False record-notebooks
+
+record-notebooks: $(RECORD_NOTEBOOKS) $(patsubst $(BUILD)/%.ipynb,$(REPORT)/%.html,$(RECORD_NOTEBOOKS))
 ifeq ($(PROFILE),full)
 	$(PY) -c "from radlib.report import embed_summary; embed_summary('README.md', 'results/full/summary.md')"
 endif
@@ -43,25 +79,32 @@ $(BUILD)/%.ipynb: notebooks/%.ipynb $(RADLIB_SOURCES) $(STAMP)
 	$(PAPERMILL) $< $(@:.ipynb=.partial.ipynb) -p profile $(PROFILE)
 	mv $(@:.ipynb=.partial.ipynb) $@
 
-# Later stages read what earlier ones wrote: the grid (04) before the analyses (05).
-$(BUILD)/05_ecological_fallacy.ipynb: $(BUILD)/04_external_validation.ipynb
-$(VARIANTS): $(BUILD)/05_ecological_fallacy.ipynb
-
-$(BUILD)/05_ecological_fallacy_rf_all.ipynb:
-	$(PAPERMILL) notebooks/05_ecological_fallacy.ipynb $(@:.ipynb=.partial.ipynb) -p profile $(PROFILE) -p classifier rf
+$(BUILD)/04_external_validation.ipynb: notebooks/04_external_validation.ipynb $(RADLIB_SOURCES) $(STAMP)
+	@mkdir -p $(BUILD)
+	$(PAPERMILL) notebooks/04_external_validation.ipynb $(@:.ipynb=.partial.ipynb) -p profile $(PROFILE) -p recompute $(RECOMPUTE)
 	mv $(@:.ipynb=.partial.ipynb) $@
 
-$(BUILD)/05_ecological_fallacy_logreg_sensitivity.ipynb:
-	$(PAPERMILL) notebooks/05_ecological_fallacy.ipynb $(@:.ipynb=.partial.ipynb) -p profile $(PROFILE) -p subset sensitivity
+# $* is <classifier>_<subset>, e.g. rf_all.
+$(BUILD)/05_ecological_fallacy_%.ipynb: $(FALLACY) $(RADLIB_SOURCES) $(STAMP)
+	@mkdir -p $(BUILD)
+	$(PAPERMILL) notebooks/05_ecological_fallacy.ipynb $(@:.ipynb=.partial.ipynb) -p profile $(PROFILE) -p classifier $(word 1,$(subst _, ,$*)) -p subset $(word 2,$(subst _, ,$*))
 	mv $(@:.ipynb=.partial.ipynb) $@
+
+# Later stages read what earlier ones wrote: every records notebook reads the grid that 04 runs in `make all`.
+$(filter-out $(BUILD)/04_%,$(RECORD_NOTEBOOKS)): $(BUILD)/04_external_validation.ipynb
+
+$(REPORT)/%.html: $(BUILD)/%.ipynb
+	@mkdir -p $(REPORT)
+	$(VENV)/bin/jupyter nbconvert --to html --log-level WARN --output-dir $(REPORT) $<
 
 grid: $(STAMP) ## run only the experiment grid for PROFILE (radlib run; cached and resumable)
 	$(VENV)/bin/radlib run --profile $(PROFILE)
 
-report: $(EXECUTED) ## render the executed notebooks of PROFILE to HTML in build/PROFILE/html/
-	$(VENV)/bin/jupyter nbconvert --to html --output-dir $(BUILD)/html $(EXECUTED)
+report: $(REPORT_HTML) ## render the executed notebooks of PROFILE as HTML: report/ for full (committed), build/PROFILE/report/ otherwise
 
-test: $(STAMP) ## run the unit tests and execute every notebook (nbval, smoke profile)
+# Notebook 04 reads the smoke records: the grid runs first (seconds when its tasks are cached).
+test: $(STAMP) ## run the unit tests and execute every notebook (nbval, smoke profile; fails on errors, stderr, stray results)
+	$(VENV)/bin/radlib run --profile smoke
 	$(PY) -m pytest tests notebooks --nbval-lax -p no:cacheprovider
 
 test-fast: $(STAMP) ## run the unit tests except those marked slow, without the notebooks (a quick check while editing)
@@ -71,8 +114,17 @@ lint: $(STAMP) ## check code style with ruff (lint + format) over the repository
 	$(RUFF) check .
 	$(RUFF) format --check .
 
-lab: $(STAMP) ## start JupyterLab on notebooks/ with the project's environment
-	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
+# Jupyter refuses to run as root without --allow-root (containers, CI); a Linux machine without a display
+# has no browser to open. LAB_ARGS adds any `jupyter lab` option, e.g. LAB_ARGS="--no-browser --port 8899".
+# After each save, radlib.notebook.refresh_git_index lets `git status` see that git would store the notebook
+# unchanged (its outputs are filtered out; see git-filter).
+LAB_ARGS ?=
+LAB_SERVER := --notebook-dir=notebooks --ContentsManager.post_save_hook=radlib.notebook.refresh_git_index
+LAB_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
+LAB_HEADLESS := $(if $(filter Linux,$(shell uname -s)),$(if $(DISPLAY)$(WAYLAND_DISPLAY)$(findstring --no-browser,$(LAB_ARGS)),,--no-browser))
+
+lab: $(STAMP) ## start JupyterLab on notebooks/ with the project's environment; prints the URL with its token (LAB_ARGS="--port 8899 ...")
+	$(VENV)/bin/jupyter lab $(LAB_SERVER) $(LAB_ROOT) $(LAB_HEADLESS) $(LAB_ARGS)
 
 bench: $(STAMP) ## benchmark the grid: tasks per minute with 1 and 2 workers, time per stage, memory
 	$(PY) benchmarks/bench_grid.py

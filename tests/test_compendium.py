@@ -1,15 +1,43 @@
-"""Checks of the compendium's own files: notebooks stored clean, environment files consistent."""
+"""Checks of the compendium's own files: notebooks stored clean, environment files consistent.
+
+The notebook checks read what git stores (the index), not the working copy: Lab saves outputs and
+metadata into the working copy, and the nbstripout filter (.gitattributes, `make git-filter`) keeps
+them out of every commit.
+"""
 
 import ast
 import json
+import os
 import re
+import shutil
+import subprocess
+from functools import cache
 from pathlib import Path
 
+import nbformat
 import pytest
 import yaml
+from jupyter_client.kernelspec import KernelSpecManager
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+
+def _git(*args, cwd=ROOT, **kwargs) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True, **kwargs).stdout
+
+
+@cache
+def _stored_text(path: Path) -> str:
+    """The notebook as git stores it (the index); the file itself outside a git checkout or before `git add`."""
+    relative = path.relative_to(ROOT).as_posix()
+    if (ROOT / ".git").exists() and _git("ls-files", "--", relative).strip():
+        return _git("show", f":{relative}")
+    return path.read_text()
+
+
+def _stored(path: Path) -> dict:
+    return json.loads(_stored_text(path))
 
 
 def test_there_are_numbered_notebooks():
@@ -18,16 +46,95 @@ def test_there_are_numbered_notebooks():
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_is_stored_without_outputs(path):
-    cells = json.loads(path.read_text())["cells"]
+    cells = _stored(path)["cells"]
     dirty = [
         i for i, c in enumerate(cells) if c["cell_type"] == "code" and (c.get("outputs") or c.get("execution_count"))
     ]
-    assert not dirty, f"{path.name}: cells {dirty} carry outputs; strip them before committing"
+    assert not dirty, f"{path.name}: cells {dirty} carry outputs; `make git-filter` strips them when git stores it"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_metadata_is_what_lab_writes(path):
+    """Lab rewrites the kernelspec to the kernel's own; stored so, opening a notebook changes nothing git sees."""
+    spec = KernelSpecManager().get_kernel_spec("python3")
+    metadata = _stored(path)["metadata"]
+    assert metadata["kernelspec"] == {"display_name": spec.display_name, "language": spec.language, "name": "python3"}
+    assert "language_info" not in metadata, f"{path.name}: language_info is machine-specific; the filter leaves it out"
+
+
+def _makefile_variable(name: str) -> str:
+    (value,) = re.findall(rf"^{name} := (.+)$", (ROOT / "Makefile").read_text(), flags=re.MULTILINE)
+    return value.replace("$(VENV)", ".venv")
+
+
+def test_git_stores_every_notebook_through_the_hooks_nbstripout():
+    """.gitattributes routes the notebooks through the filter, and the filter runs the pre-commit hook's command."""
+    if not (ROOT / ".git").exists():
+        pytest.skip("the repository is not a git checkout")
+    hooks = yaml.safe_load((ROOT / ".pre-commit-config.yaml").read_text())["repos"][0]["hooks"]
+    hook = next(h for h in hooks if h["id"] == "nbstripout")
+    assert _makefile_variable("NBSTRIPOUT") == hook["entry"]
+    for path in NOTEBOOKS:
+        relative = path.relative_to(ROOT).as_posix()
+        attributes = _git("check-attr", "filter", "diff", "--", relative)
+        assert f"{relative}: filter: nbstripout" in attributes and f"{relative}: diff: ipynb" in attributes
+
+
+def _save_as_lab_does(path: Path) -> None:
+    """Write what Lab saves after running a notebook: outputs, counts, widget state, the kernel's metadata."""
+    notebook = nbformat.read(path, as_version=4)
+    for count, cell in enumerate((c for c in notebook.cells if c.cell_type == "code"), start=1):
+        cell.execution_count = count
+        cell.metadata["scrolled"] = True
+        cell.metadata["execution"] = {"iopub.execute_input": "2026-01-01T00:00:00.000000Z"}
+        cell.outputs = [
+            nbformat.v4.new_output("stream", name="stdout", text="wrote figures/smoke/x.png\n"),
+            nbformat.v4.new_output("display_data", data={"image/png": "iVBORw0KGgo=", "text/plain": "<Figure>"}),
+            nbformat.v4.new_output("execute_result", data={"text/plain": "1"}, execution_count=count),
+        ]
+    notebook.metadata["language_info"] = {"name": "python", "version": "3.99.0", "pygments_lexer": "ipython3"}
+    notebook.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {}, "version_major": 2}}
+    nbformat.write(notebook, path)
+
+
+@pytest.mark.slow
+def test_a_notebook_run_and_saved_in_lab_leaves_git_clean(tmp_path):
+    """With the filter `make git-filter` installs, git sees no change; the outputs stay on disk."""
+    if not (ROOT / ".git").exists() or not (ROOT / ".venv" / "bin" / "nbstripout").exists():
+        pytest.skip("needs a git checkout with .venv (make venv)")
+    clone = tmp_path / "clone"
+    _git("clone", "--quiet", "--local", "--no-hardlinks", str(ROOT), str(clone), cwd=tmp_path)
+    # The working tree's filter set-up, committed in the clone; the clone uses this checkout's .venv.
+    for name in ("Makefile", ".gitattributes"):
+        shutil.copy2(ROOT / name, clone / name)
+    (clone / ".venv").symlink_to(ROOT / ".venv")
+    with (clone / ".git" / "info" / "exclude").open("a") as exclude:
+        exclude.write(".venv\n")
+    _git("add", "Makefile", ".gitattributes", cwd=clone)
+    _git(
+        "-c",
+        "user.name=test",
+        "-c",
+        "user.email=test@example.org",
+        "commit",
+        "--quiet",
+        "--allow-empty",
+        "-m",
+        "filter",
+        cwd=clone,
+    )
+    subprocess.run(["make", "--no-print-directory", "git-filter"], cwd=clone, check=True, capture_output=True)
+    notebook = clone / "notebooks" / NOTEBOOKS[0].name
+    _save_as_lab_does(notebook)
+    env = {**os.environ, "GIT_CEILING_DIRECTORIES": str(tmp_path)}
+    assert _git("status", "--porcelain", cwd=clone, env=env) == ""
+    subprocess.run(["git", "diff", "--exit-code"], cwd=clone, check=True, capture_output=True, env=env)
+    assert json.loads(notebook.read_text())["cells"][1]["outputs"], "the outputs stay in the working copy"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_has_one_literal_parameters_cell(path):
-    cells = json.loads(path.read_text())["cells"]
+    cells = _stored(path)["cells"]
     tagged = [c for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])]
     assert len(tagged) == 1, f"{path.name}: expected exactly one cell tagged 'parameters'"
     tree = ast.parse("".join(tagged[0]["source"]))
@@ -39,7 +146,7 @@ def test_notebook_has_one_literal_parameters_cell(path):
 
 def _parameters(path: Path) -> dict:
     """The literal parameters of a notebook's cell tagged ``parameters``, name -> value."""
-    cells = json.loads(path.read_text())["cells"]
+    cells = _stored(path)["cells"]
     (tagged,) = [c for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])]
     tree = ast.parse("".join(tagged["source"]))
     return {node.targets[0].id: ast.literal_eval(node.value) for node in tree.body}
@@ -74,7 +181,7 @@ def test_makefile_passes_only_parameters_the_notebooks_declare():
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_numbered_sections_come_in_order(path):
     """Sections numbered after the protocol's analyses ("## 2 · ...", "## 4 + 5 · ...") appear in that order."""
-    cells = json.loads(path.read_text())["cells"]
+    cells = _stored(path)["cells"]
     headings = [line for c in cells if c["cell_type"] == "markdown" for line in "".join(c["source"]).splitlines()]
     numbers = [int(m.group(1)) for line in headings if (m := re.match(r"## (\d+)\b", line))]
     assert numbers == sorted(numbers), f"{path.name}: sections numbered {numbers}"
