@@ -63,6 +63,10 @@ def test_key_figure_has_a_panel_per_score(results):
     fig = PL.plot_ladder_slopes(results["slopes"], metrics=[COMPOSITE, "ks"])
     assert len(fig.axes) == 2
     assert "KS" in fig.axes[1].get_title()
+    fig = PL.plot_ladder_slopes(results["slopes"], metrics=A.METRICS)  # rows of 3 panels
+    visible = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(fig.axes) == 6 and len(visible) == 5
+    assert len({ax.get_position().y0 for ax in visible}) == 2
 
 
 def test_variance_figure_draws_each_share(results):

@@ -39,6 +39,8 @@ SLOPE_STYLE = {
     "between": ("between configurations", "#D55E00", "D", 0.0),
     "within": ("within configurations", "#0072B2", "o", 0.12),
 }
+# Panels per row of the key figure.
+PANELS_PER_ROW = 3
 # Where the per-configuration slopes sit, right of the within slope.
 CONFIGURATION_OFFSET = 0.26
 SLOPE_LABEL = "slope: ΔAUC per SD of quality (95% dataset-bootstrap CI)"
@@ -88,9 +90,15 @@ def plot_ladder_slopes(
     metrics = list(metrics)
     sets = list(dict.fromkeys(slopes["set"]))
     x = np.arange(len(sets))
-    fig, axes = plt.subplots(1, len(metrics), figsize=(5.2 * len(metrics), 4.6), squeeze=False)
+    columns = min(PANELS_PER_ROW, len(metrics))
+    rows_of_panels = -(-len(metrics) // columns)
+    fig, axes = plt.subplots(
+        rows_of_panels, columns, figsize=(5.2 * columns, 4.0 * rows_of_panels + 0.6), squeeze=False
+    )
+    for ax in axes.flat[len(metrics) :]:
+        ax.set_visible(False)
     _, markers = arm_style(configuration_slopes["generator"]) if configuration_slopes is not None else ({}, {})
-    for ax, metric in zip(axes[0], metrics):
+    for ax, metric in zip(axes.flat, metrics):
         rows = slopes[slopes["metric"] == metric].set_index("set").loc[sets]
         for term, (label, colour, marker, offset) in SLOPE_STYLE.items():
             value = rows[f"{term}_slope"].to_numpy(float)
@@ -129,7 +137,7 @@ def plot_ladder_slopes(
             )
         )
     fig.suptitle("As the spread of quality grows: pooled vs within-configuration slopes", fontsize=11)
-    legend_below(fig, handles, ncol=3, fontsize=8, top=0.94)
+    legend_below(fig, handles, ncol=3, fontsize=8, top=1 - 0.35 / fig.get_figheight())
     return fig
 
 
