@@ -18,7 +18,17 @@ One module per job:
 :mod:`.within_between`      the within-between decomposition (7)
 :mod:`.sensitivity`         chance tests and the sensitivity subset (8), cached
 :mod:`.run`                 every analysis at once, and the key numbers
+:mod:`.side_by_side`        the study's published numbers next to this compendium's
+:mod:`.reliability`         reliability of pair means, attenuation, disattenuated ρ
+:mod:`.power`               power of the design (simulation and Fisher-z closed form)
+:mod:`.positive_control`    planted between-only / within-only / null structures
+:mod:`.ladder`              the pre-specified fidelity ladder over generator x snapshot
+:mod:`.floor`               metrics against their sampling floor; size-adjusted ρ
 ==========================  ==========================================================
+
+The study's analyses (the first block) are importable from ``radlib.analysis`` directly;
+the version-2 analyses (the last five) from their modules, e.g.
+``from radlib.analysis import ladder``.
 
 Conventions used throughout
 ---------------------------

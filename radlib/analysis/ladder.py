@@ -43,10 +43,9 @@ Choices (the protocol is silent on them)
   (sample variance / n). Metrics enter as distances from their ideal
   (:func:`radlib.quality.distance_from_ideal`, lower = closer to real), so "fidelity improves with
   training" is a negative slope for every metric.
-* **Group labels.** The study's functions group pairs by ``arm`` and keep the study's generator
-  arms only (:func:`radlib.records.generator_arms` leaves the snapshot arms out), so the ladder
-  hands them each configuration under a label without the snapshot separator
-  (:func:`_study_labels`: ``cvae@0.25`` -> ``cvae·0.25``) and names the groups back in its tables.
+* **Groups.** The study's functions group the pairs they are given by ``arm``
+  (:func:`radlib.analysis.generators_of`); the ladder gives them configuration pairs, so each
+  configuration is a group.
 * **The placebo** permutes the arm labels of whole records among the configuration arms of one
   evaluation: a record keeps its quality and its ΔAUC together. The placebo groups are then random
   mixtures of configurations, and their between slope estimates the association of quality and
@@ -80,7 +79,6 @@ from radlib.records import (
     CLASSIFIER_LABELS,
     COMPOSITE,
     POOLED,
-    SNAPSHOT_SEPARATOR,
     check_classifier,
     configuration_arms,
     delta_column,
@@ -166,27 +164,6 @@ def restrict_to_set(pairs: pd.DataFrame, fractions: Sequence[float]) -> pd.DataF
     subset = pairs[pairs["fraction"].isin(list(fractions))]
     subset.attrs = dict(pairs.attrs)
     return subset
-
-
-#: Joins generator and fraction in the configuration labels handed to the study's functions.
-_LABEL_SEPARATOR = "·"
-
-
-def _study_labels(pairs: pd.DataFrame) -> pd.DataFrame:
-    """``pairs`` with each configuration under a label the study's functions count as a generator arm.
-
-    :func:`radlib.analysis.correlate_quality` and :func:`radlib.analysis.decompose_within_between`
-    keep the arms of :func:`radlib.records.generator_arms`, which leaves the snapshot arms out;
-    ``cvae@0.25`` becomes ``cvae·0.25`` (:func:`_arm_of_label` names it back).
-    """
-    labelled = pairs.assign(arm=pairs["arm"].str.replace(SNAPSHOT_SEPARATOR, _LABEL_SEPARATOR, regex=False))
-    labelled.attrs = dict(pairs.attrs)
-    return labelled
-
-
-def _arm_of_label(label: str) -> str:
-    """The configuration arm of a label of :func:`_study_labels`."""
-    return label.replace(_LABEL_SEPARATOR, SNAPSHOT_SEPARATOR)
 
 
 def _sets(pairs: pd.DataFrame, sets: Mapping[str, Sequence[float]] | None) -> dict[str, tuple[float, ...]]:
@@ -304,7 +281,7 @@ def pooled_by_set(
     frames = []
     for name, fractions in _sets(pairs, sets).items():
         subset = restrict_to_set(pairs, fractions)
-        table = correlate_quality(_study_labels(subset), scores, n_boot, seed, alpha)
+        table = correlate_quality(subset, scores, n_boot, seed, alpha)
         pooled = table[table["group"] == POOLED].drop(columns=["group", "q_value", "significant"])
         pooled.insert(0, "set", name)
         pooled.insert(1, "fractions", ", ".join(f"{f:g}" for f in fractions))
@@ -331,9 +308,8 @@ def within_configurations(
         :func:`~radlib.analysis.correlate_quality` (``group`` renamed), ``q_value`` and
         ``significant`` per score, and ``positive_significant`` (ρ > 0 and q < alpha).
     """
-    table = correlate_quality(_study_labels(pairs), scores, n_boot, seed, alpha)
+    table = correlate_quality(pairs, scores, n_boot, seed, alpha)
     table = table[table["group"] != POOLED].rename(columns={"group": "configuration"}).reset_index(drop=True)
-    table["configuration"] = table["configuration"].map(_arm_of_label)
     parsed = [parse_arm(arm) for arm in table["configuration"]]
     table.insert(1, "generator", [generator for generator, _ in parsed])
     table.insert(2, "fraction", [fraction for _, fraction in parsed])
@@ -406,7 +382,7 @@ def slopes_by_set(
     frames = []
     for name, fractions in _sets(pairs, sets).items():
         subset = restrict_to_set(pairs, fractions)
-        table = decompose_within_between(_study_labels(subset), scores, n_boot, seed, alpha).rename(
+        table = decompose_within_between(subset, scores, n_boot, seed, alpha).rename(
             columns={"n_generators": "n_groups"}
         )
         pooled_rows = []
@@ -489,9 +465,8 @@ def adjusted_by_set(
     frames = []
     for name, fractions in _sets(pairs, sets).items():
         subset = restrict_to_set(pairs, fractions)
-        table = adjusted_correlations(_study_labels(subset), scores, alpha=alpha)
+        table = adjusted_correlations(subset, scores, alpha=alpha)
         table = table.rename(columns={"group": "configuration"})
-        table["configuration"] = table["configuration"].map(_arm_of_label)
         table.insert(0, "set", name)
         table.insert(1, "n_configurations", subset["arm"].nunique())
         frames.append(table)
@@ -617,7 +592,7 @@ def permute_within_evaluations(records: pd.DataFrame, rng: np.random.Generator) 
 def _between_slope(records: pd.DataFrame, classifier: str, score: str) -> float:
     """The between slope of the decomposition on the configuration pairs of ``records`` (no bootstrap)."""
     pairs = configuration_pairs(records, classifier)
-    return float(decompose_within_between(_study_labels(pairs), (score,), n_boot=0)["between_slope"].iloc[0])
+    return float(decompose_within_between(pairs, (score,), n_boot=0)["between_slope"].iloc[0])
 
 
 def placebo_between(

@@ -19,9 +19,9 @@ from radlib.records import (
     auc_column,
     check_classifier,
     classifiers_in,
+    configuration_arms,
     delta_column,
     evaluation_keys,
-    generator_arms,
     is_study_arm,
     valid_mask,
 )
@@ -168,8 +168,13 @@ def pair_table(
 
 
 def generators_of(pairs: pd.DataFrame) -> list[str]:
-    """The generator arms of a pair table (or records), sorted: :func:`radlib.records.generator_arms`."""
-    return generator_arms(pairs["arm"])
+    """The generator arms of a pair table (or records), sorted: every arm but real-only and SMOTE.
+
+    :func:`pair_table` decides which arms a table holds: the study's (its default) or every
+    snapshot configuration too (the fidelity ladder), and the analyses group by what is there
+    (:func:`radlib.records.configuration_arms`).
+    """
+    return configuration_arms(pairs["arm"])
 
 
 def generator_pairs(pairs: pd.DataFrame) -> pd.DataFrame:

@@ -11,6 +11,9 @@ module                    figures
 :mod:`.validation`        04 · ΔAUC per arm and classifier
 :mod:`.fallacy`           05 · quality vs ΔAUC, ρ comparison, ROC curves,
                           forest plot, generator selection, within-between
+:mod:`.ladder`            06 · the fidelity ladder: slopes as the spread grows,
+                          dose-response, placebo, sampling floor
+:mod:`.reliability`       07 · reliability, power, the positive control
 ========================  =====================================================
 
 Each figure function returns a matplotlib Figure drawn under one theme (seaborn's
