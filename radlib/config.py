@@ -17,6 +17,7 @@ import difflib
 import hashlib
 import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
@@ -88,10 +89,30 @@ def derive_seed(base_seed: int, *parts: Any) -> int:
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "little")
 
 
+class _YamlLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, except that ``1e-3`` and ``2E5`` are numbers.
+
+    PyYAML follows YAML 1.1, whose floats need a dot and a signed exponent, so it reads
+    ``1e-3`` as the string ``'1e-3'``; YAML 1.2 (and every user) reads a number.
+    """
+
+
+_YamlLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$"),
+    list("-+0123456789."),
+)
+
+
+def _load_yaml(text) -> Any:
+    """Parse YAML text or a stream with :class:`_YamlLoader`."""
+    return yaml.load(text, Loader=_YamlLoader)
+
+
 def _read_yaml(path: Path) -> dict:
     try:
         with open(path) as fh:
-            data = yaml.safe_load(fh)
+            data = _load_yaml(fh)
     except yaml.YAMLError as exc:
         raise ConfigError(f"profile file {path} is not valid YAML: {exc}") from exc
     if data is None:
@@ -173,15 +194,19 @@ def _undot(overrides: Mapping[str, Any]) -> dict:
 def parse_override(text: str) -> tuple[str, Any]:
     """Parse a command-line override ``key.sub=value``; the value is read as YAML.
 
+    Numbers in scientific notation are numbers (``1e-3``), as in YAML 1.2.
+
     Examples
     --------
     >>> parse_override("shift.severity=0.2")
     ('shift.severity', 0.2)
+    >>> parse_override("shift.severity=1e-3")
+    ('shift.severity', 0.001)
     """
     if "=" not in text:
         raise ConfigError(f"override '{text}' must look like key=value, e.g. shift.severity=0.2")
     key, raw = text.split("=", 1)
-    return key.strip(), yaml.safe_load(raw)
+    return key.strip(), _load_yaml(raw)
 
 
 def _check_semantics(params: dict) -> None:

@@ -106,3 +106,25 @@ def test_parse_override():
     assert parse_override("synthesis.generators=[cvae]") == ("synthesis.generators", ["cvae"])
     with pytest.raises(ConfigError, match="key=value"):
         parse_override("severity")
+
+
+@pytest.mark.parametrize(
+    "text, value",
+    [("1e-3", 0.001), ("1E+5", 100000.0), ("-2.5e-1", -0.25), ("1.0e5", 100000.0), (".5e2", 50.0), ("2", 2)],
+)
+def test_scientific_notation_is_a_number_in_overrides(text, value):
+    """PyYAML (YAML 1.1) alone reads 1e-3 as the string '1e-3'; YAML 1.2 and Python read a number."""
+    key, parsed = parse_override(f"shift.severity={text}")
+    assert parsed == value == float(text) and type(parsed) is type(value)
+    assert load_config("smoke", {key: abs(parsed)})["shift"]["severity"] == abs(value)
+
+
+def test_scientific_notation_is_a_number_in_profile_files_and_text_stays_text(tmp_path):
+    profile = tmp_path / "lab.yaml"
+    profile.write_text("shift: {severity: 1e-3}\nsynthesis:\n  snapshots: [2.5e-1, 1.0]\n")
+    config = load_config(profile)
+    assert config["shift"]["severity"] == 0.001 and config["synthesis"]["snapshots"] == [0.25, 1.0]
+    assert parse_override("datasets=[e5, 1e]") == ("datasets", ["e5", "1e"])
+    profile.write_text("repetitions: !!python/object/apply:os.getpid []\n")  # still a safe loader
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(profile)
