@@ -16,7 +16,9 @@ import csv
 import difflib
 import gzip
 import hashlib
+import re
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -36,6 +38,8 @@ __all__ = [
     "locate_dataset",
     "read_table",
     "clean_table",
+    "identifier_reason",
+    "EXTREME_MAGNITUDE",
     "load_dataset",
     "load_datasets",
     "datasets_of",
@@ -65,8 +69,11 @@ class Dataset:
     metadata : dict
         radMLBench's metadata for the dataset (empty for a user's own table).
     report : dict
-        Cleaning report: ``p_raw``, ``p_clean``, ``n``, ``dropped`` (reason -> columns),
-        ``infinite_values`` (count set to missing), ``source`` (file read).
+        Cleaning report (:func:`clean_table`): ``n``, ``n_raw``, ``p_raw``, ``p_clean``,
+        ``id_columns`` (dropped), ``kept_identifier_like``, ``dropped`` (reason -> columns),
+        ``infinite_values`` and ``extreme_values`` (counts set to missing),
+        ``extreme_value_columns``, ``missing_values``, ``duplicate_rows`` ([row, earlier row
+        it repeats]), ``duplicate_rows_dropped``, ``positive_class``, ``source`` (file read).
     """
 
     name: str
@@ -236,6 +243,14 @@ def read_table(path: str | Path) -> pd.DataFrame:
 
 
 _TARGET_SPELLINGS = {"0": 0, "1": 1, "false": 0, "true": 1}
+#: Largest magnitude a feature value may have. A float64 holds up to 1.8e308, so the squares
+#: the pipeline takes (variances, the covariances of the site PCA) overflow from |x| ~ 1.3e154;
+#: 1e100 leaves room for sums over any number of rows. No measured radiomics feature comes
+#: near it (a raw pyradiomics energy reaches ~1e12): such a value is an entry or export error,
+#: set to missing and counted, like ±inf.
+EXTREME_MAGNITUDE = 1e100
+#: Names (lower case, separators removed) of an integer column read as a patient identifier.
+_IDENTIFIER_NAME = re.compile(r"(patient|subject|case|pat|subj)(id|identifier|no|nr|num|number)?|id|identifier")
 
 
 def _as_binary(value) -> int | None:
@@ -249,42 +264,131 @@ def _as_binary(value) -> int | None:
     return None
 
 
-def _binary_target(values: pd.Series, name: str) -> np.ndarray:
-    """Map a target column to 0/1; accepts 0/1 numbers, booleans and the strings '0'/'1'."""
+def _same_label(value, spelled: str) -> bool:
+    """Whether a target value is the label spelt ``spelled`` (as text, or as the same number)."""
+    if str(value).strip() == spelled.strip():
+        return True
+    try:
+        return not isinstance(value, str) and float(value) == float(spelled)
+    except (TypeError, ValueError):
+        return False
+
+
+def _binary_target(values: pd.Series, name: str, positive_class: str | None = None) -> np.ndarray:
+    """Map a target column to 0/1.
+
+    Without ``positive_class``: 0/1 numbers, booleans and the strings '0'/'1'. Any other
+    two values (``M``/``B``, ``1``/``2``, ``-1``/``1``) need ``positive_class``, the value
+    coded 1: which of two labels is the outcome cannot be guessed.
+    """
     if values.isna().any():
         raise DataError(f"dataset {name}: target has {int(values.isna().sum())} missing values")
-    observed = pd.unique(values)
-    mapping = {v: _as_binary(v) for v in observed}
-    if any(code is None for code in mapping.values()) or len(observed) > 2:
-        raise DataError(
-            f"dataset {name}: target must be binary (0/1, True/False or '0'/'1'); found "
-            f"{len(observed)} values {sorted(map(str, observed))[:10]}"
-        )
-    y = values.map(mapping).to_numpy(dtype=np.int64)
+    observed = list(pd.unique(values))
+    shown = sorted(map(str, observed))[:10]
+    if len(observed) > 2:
+        raise DataError(f"dataset {name}: target must be binary (two values); found {len(observed)} values {shown}")
+    if positive_class is None:
+        mapping = {v: _as_binary(v) for v in observed}
+        if any(code is None for code in mapping.values()):
+            raise DataError(
+                f"dataset {name}: target values {shown} are not 0/1, True/False or '0'/'1'; say which value is the "
+                f"positive class (coded 1) with --positive-class VALUE (positive_class= in Python), "
+                f"e.g. --positive-class {shown[-1]}"
+            )
+        y = values.map(mapping).to_numpy(dtype=np.int64)
+    else:
+        positive = [v for v in observed if _same_label(v, str(positive_class))]
+        if len(positive) != 1:
+            problem = "is not a value of" if not positive else "matches more than one value of"
+            raise DataError(
+                f"dataset {name}: positive class '{positive_class}' {problem} the target; its values are {shown}"
+            )
+        y = (values == positive[0]).to_numpy(dtype=np.int64)
     if len(np.unique(y)) < 2:
-        raise DataError(f"dataset {name}: target has a single class ({int(y[0])}); a binary outcome needs both")
+        raise DataError(f"dataset {name}: target has a single class ({observed[0]}); a binary outcome needs both")
     return y
+
+
+def identifier_reason(column: str, values: np.ndarray) -> str | None:
+    """Why a numeric column looks like a patient identifier rather than a feature, or None.
+
+    An identifier holds integers and is either named like one (``id``, ``patient``,
+    ``subject_no``, ``CaseID``; the whole name, so pyradiomics' float feature ``Id``
+    (inverse difference) is not one) or distinct in every row.
+    """
+    finite = values[np.isfinite(values)]
+    if finite.size == 0 or not np.all(finite == np.round(finite)):
+        return None
+    if _IDENTIFIER_NAME.fullmatch(re.sub(r"[^a-z0-9]", "", column.lower())):
+        return "named like an identifier, integer values"
+    if finite.size == values.size and np.unique(finite).size == values.size:
+        return "a different integer in every row"
+    return None
+
+
+def _duplicate_rows(frame: pd.DataFrame) -> list[list[int]]:
+    """[row, earlier row it repeats] for every exactly repeated row (1-based data row numbers)."""
+    repeated = frame.duplicated(keep="first").to_numpy()
+    if not repeated.any():
+        return []
+    group = frame.groupby(list(frame.columns), dropna=False, sort=False).ngroup().to_numpy()
+    first: dict[int, int] = {}
+    pairs = []
+    for row, key in enumerate(group):
+        if key in first:
+            pairs.append([row + 1, first[key] + 1])
+        else:
+            first[key] = row
+    return pairs
+
+
+def _column_list(names: list[str]) -> str:
+    return ", ".join(f"'{n}'" for n in names)
 
 
 def clean_table(
     frame: pd.DataFrame,
     name: str,
     target: str = TARGET_COLUMN,
-    id_column: str | None = ID_COLUMN,
+    id_column: str | Sequence[str] | None = ID_COLUMN,
     metadata: dict | None = None,
     source: str = "",
+    *,
+    positive_class: str | None = None,
+    keep: Sequence[str] = (),
+    drop_duplicates: bool = False,
 ) -> Dataset:
     """Clean a table following docs/protocol.md, step 1.
 
-    Drops the ID column; maps the target to 0/1 (bool and "0"/"1" accepted); drops and
-    reports non-numeric, all-missing and constant feature columns; turns +-inf into
-    missing values.
+    Drops the ID column(s); maps the target to 0/1 (bool and "0"/"1" accepted, other two
+    values with ``positive_class``); drops and reports non-numeric, all-missing and constant
+    feature columns; turns ±inf and values beyond :data:`EXTREME_MAGNITUDE` into missing
+    values (counted, with their columns); counts exactly repeated rows (same features and
+    target once the ID is dropped) and, with ``drop_duplicates``, drops the repeats, so that
+    no patient can be both a training and an external row.
+
+    Parameters
+    ----------
+    frame : DataFrame
+    name : str
+    target : str
+    id_column : str or sequence of str, optional
+        Identifier column(s) to drop (absent ones are ignored).
+    metadata : dict, optional
+    source : str
+    positive_class : str, optional
+        The target value coded 1, for a target that is not 0/1, True/False or '0'/'1'.
+    keep : sequence of str
+        Numeric columns that look like identifiers (:func:`identifier_reason`) but are features.
+    drop_duplicates : bool
+        Drop repeated rows (the first copy stays); they are counted either way.
 
     Raises
     ------
     DataError
-        No rows, duplicate column names, target column missing or not binary, or no
-        usable feature left.
+        No rows, duplicate column names, target column missing or not binary, an ID
+        column that is the target, a numeric column that looks like an identifier (and is
+        neither dropped nor kept), or no usable feature left.
     """
     if frame.shape[0] == 0:
         raise DataError(f"dataset {name}: the table has a header but no rows")
@@ -296,8 +400,19 @@ def clean_table(
             f"dataset {name}: target column '{target}' not found; columns are {list(frame.columns)[:20]}"
             + (" ..." if frame.shape[1] > 20 else "")
         )
-    y = _binary_target(frame[target], name)
-    features = frame.drop(columns=[target] + ([id_column] if id_column and id_column in frame.columns else []))
+    ids = [id_column] if isinstance(id_column, str) else list(id_column or ())
+    if target in ids:
+        raise DataError(
+            f"dataset {name}: '{target}' is both the target and an ID column to drop; --id names a patient "
+            "identifier, --target the outcome"
+        )
+    if target in keep or set(keep) & set(ids):
+        clash = target if target in keep else sorted(set(keep) & set(ids))[0]
+        raise DataError(f"dataset {name}: column '{clash}' cannot be kept as a feature: it is the target or an ID")
+    y = _binary_target(frame[target], name, positive_class)
+    ids = [c for c in ids if c in frame.columns]
+    repeats = _duplicate_rows(frame.drop(columns=ids))
+    features = frame.drop(columns=[target, *ids])
     dropped: dict[str, list[str]] = {"non_numeric": [], "all_missing": [], "constant": []}
     numeric = {}
     for column in features.columns:
@@ -309,11 +424,25 @@ def clean_table(
                 continue
             series = converted
         numeric[str(column)] = series.astype(float).to_numpy()
-    X = np.column_stack(list(numeric.values())) if numeric else np.empty((len(y), 0))
-    infinite = int(np.isinf(X).sum())
-    X[np.isinf(X)] = np.nan
     names = list(numeric)
-    keep = []
+    X = np.column_stack(list(numeric.values())) if numeric else np.empty((len(y), 0))
+    infinite = np.isinf(X)
+    extreme = np.isfinite(X) & (np.abs(X) > EXTREME_MAGNITUDE)
+    X[infinite | extreme] = np.nan
+    reasons = {c: identifier_reason(c, X[:, j]) for j, c in enumerate(names)}
+    suspects = {c: reason for c, reason in reasons.items() if reason and c not in keep}
+    if suspects:
+        listed = " ".join(suspects)
+        raise DataError(
+            f"dataset {name}: {_column_list(list(suspects))} look(s) like a patient identifier ("
+            + "; ".join(f"{c}: {reason}" for c, reason in suspects.items())
+            + ") and would be used as a feature, which lets the model read the patients' order or identity. "
+            f"Drop it with --id {listed}, or use it as a feature with --keep {listed}"
+        )
+    if drop_duplicates and repeats:
+        unique = np.setdiff1d(np.arange(len(y)), [row - 1 for row, _ in repeats])
+        X, y = X[unique], y[unique]
+    keep_columns = []
     for j, column in enumerate(names):
         col = X[:, j]
         finite = col[~np.isnan(col)]
@@ -322,23 +451,31 @@ def clean_table(
         elif np.all(finite == finite[0]):
             dropped["constant"].append(column)
         else:
-            keep.append(j)
-    if not keep:
+            keep_columns.append(j)
+    if not keep_columns:
         raise DataError(
             f"dataset {name}: no usable feature left after cleaning "
             f"({', '.join(f'{len(v)} {k}' for k, v in dropped.items())})"
         )
     report = {
         "n": int(len(y)),
+        "n_raw": int(frame.shape[0]),
         "p_raw": int(features.shape[1]),
-        "p_clean": len(keep),
+        "p_clean": len(keep_columns),
+        "id_columns": ids,
+        "kept_identifier_like": [c for c in keep if reasons.get(c)],
         "dropped": dropped,
         "n_dropped": sum(len(v) for v in dropped.values()),
-        "infinite_values": infinite,
-        "missing_values": int(np.isnan(X[:, keep]).sum()),
+        "infinite_values": int(infinite.sum()),
+        "extreme_values": int(extreme.sum()),
+        "extreme_value_columns": [c for c, hit in zip(names, extreme.any(axis=0)) if hit],
+        "missing_values": int(np.isnan(X[:, keep_columns]).sum()),
+        "duplicate_rows": repeats,
+        "duplicate_rows_dropped": bool(drop_duplicates and repeats),
+        "positive_class": None if positive_class is None else str(positive_class),
         "source": str(source),
     }
-    return Dataset(name, X[:, keep], y, [names[j] for j in keep], dict(metadata or {}), report)
+    return Dataset(name, X[:, keep_columns], y, [names[j] for j in keep_columns], dict(metadata or {}), report)
 
 
 def load_dataset(name: str, config: Config) -> Dataset:

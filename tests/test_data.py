@@ -80,7 +80,8 @@ def test_bool_and_string_targets_are_accepted(target):
     "target, message",
     [
         ([0, 1, 2, 0] * 5, "target must be binary.*3 values"),
-        (["yes", "no"] * 10, "target must be binary"),
+        (["yes", "no"] * 10, r"target values \['no', 'yes'\] are not 0/1.*--positive-class VALUE"),
+        ([1, 2] * 10, r"target values \['1', '2'\] are not 0/1.*--positive-class"),
         ([1] * 20, "single class"),
         ([0, 1, None, 1] * 5, "missing values"),
     ],
@@ -88,6 +89,97 @@ def test_bool_and_string_targets_are_accepted(target):
 def test_non_binary_target_is_a_clear_error(target, message):
     with pytest.raises(DataError, match=message):
         clean_table(_table(20, Target=target), "toy")
+
+
+@pytest.mark.parametrize(
+    "target, positive, expected",
+    [
+        (["M", "B"] * 10, "M", [1, 0] * 10),
+        (["yes", "no"] * 10, "no", [0, 1] * 10),
+        ([1, 2] * 10, "2", [0, 1] * 10),
+        ([-1, 1] * 10, "-1", [1, 0] * 10),
+        ([0.0, 1.0] * 10, "0", [1, 0] * 10),  # 0/1 with the positive class named: 0 becomes 1
+    ],
+)
+def test_positive_class_codes_a_two_valued_target(target, positive, expected):
+    data = clean_table(_table(20, Target=target), "toy", positive_class=positive)
+    assert data.y.tolist() == expected and data.report["positive_class"] == positive
+
+
+@pytest.mark.parametrize(
+    "target, positive, message",
+    [
+        (["M", "B"] * 10, "X", r"positive class 'X' is not a value of the target; its values are \['B', 'M'\]"),
+        (["1", 1] * 10, "1", "positive class '1' matches more than one value of the target"),
+        (["M", "B", "U", "M"] * 5, "M", "target must be binary.*found 3 values"),
+        (["M"] * 20, "M", r"single class \(M\)"),
+    ],
+)
+def test_positive_class_refuses_what_stays_ambiguous(target, positive, message):
+    with pytest.raises(DataError, match=message):
+        clean_table(_table(20, Target=target), "toy", positive_class=positive)
+
+
+def test_extreme_values_become_missing_and_are_counted_with_their_columns():
+    frame = _table(20, big=[1e308, -1e200, 1e100] + [float(i) for i in range(17)])
+    frame.loc[3, "f1"] = -3e101
+    data = clean_table(frame, "toy")
+    big = data.feature_names.index("big")
+    assert np.isnan(data.X[:2, big]).all() and data.X[2, big] == 1e100  # the limit itself is a value
+    assert np.isnan(data.X[3, data.feature_names.index("f1")])
+    assert data.report["extreme_values"] == 3 and data.report["extreme_value_columns"] == ["f1", "big"]
+    assert data.report["infinite_values"] == 0 and data.report["missing_values"] == 3
+
+
+@pytest.mark.parametrize(
+    "column, values, reason",
+    [
+        ("PatientNo", [3, 1, 2, 2] * 5, "named like an identifier"),
+        ("case_id", [7.0] * 19 + [np.nan], "named like an identifier"),
+        ("subject", list(range(20)), "named like an identifier"),
+        ("record", list(range(100, 120)), "a different integer in every row"),
+    ],
+)
+def test_a_numeric_column_that_looks_like_an_identifier_is_refused_naming_it(column, values, reason):
+    with pytest.raises(
+        DataError,
+        match=rf"'{column}' look\(s\) like a patient identifier \({column}: {reason}.*"
+        rf"--id {column}, or use it as a feature with --keep {column}",
+    ):
+        clean_table(_table(20, **{column: values}), "toy")
+    kept = clean_table(_table(20, **{column: values}), "toy", keep=[column])
+    assert column in kept.feature_names or column in kept.report["dropped"]["constant"]
+    assert kept.report["kept_identifier_like"] == [column]
+    dropped = clean_table(_table(20, **{column: values}), "toy", id_column=["ID", column])
+    assert column not in dropped.feature_names and dropped.report["id_columns"] == ["ID", column]
+
+
+def test_float_features_named_like_id_and_repeated_integers_are_features():
+    """pyradiomics' GLCM feature ``Id`` (inverse difference) is a float; a count with repeats is a feature."""
+    rng = np.random.default_rng(1)
+    data = clean_table(_table(20, Id=rng.uniform(0.2, 0.9, 20), voxels=[5, 9, 9, 12] * 5), "toy")
+    assert data.feature_names == ["f1", "f2", "Id", "voxels"]
+
+
+def test_the_target_cannot_be_the_id_or_a_kept_column():
+    with pytest.raises(DataError, match="'Target' is both the target and an ID column"):
+        clean_table(_table(20), "toy", id_column="Target")
+    with pytest.raises(DataError, match="column 'Target' cannot be kept as a feature"):
+        clean_table(_table(20), "toy", keep=["Target"])
+
+
+def test_repeated_rows_are_counted_and_dropped_on_request():
+    frame = _table(20)
+    frame = pd.concat([frame, frame.iloc[[4, 4, 7]]], ignore_index=True)  # rows 21, 22 repeat row 5; 23 row 8
+    frame["ID"] = [f"p{i}" for i in range(len(frame))]  # a repeated patient under new IDs: still a repeat
+    kept = clean_table(frame, "toy")
+    assert kept.n == 23 and kept.report["duplicate_rows"] == [[21, 5], [22, 5], [23, 8]]
+    assert not kept.report["duplicate_rows_dropped"]
+    dropped = clean_table(frame, "toy", drop_duplicates=True)
+    assert dropped.n == 20 and dropped.report["n_raw"] == 23 and dropped.report["duplicate_rows_dropped"]
+    np.testing.assert_array_equal(dropped.X, clean_table(_table(20), "toy").X)
+    frame.loc[22, "Target"] = 1 - frame.loc[22, "Target"]  # same features, other outcome: not a repeat
+    assert clean_table(frame, "toy").report["duplicate_rows"] == [[21, 5], [22, 5]]
 
 
 def test_no_usable_feature_left():
