@@ -44,6 +44,7 @@ __all__ = [
     "read_task",
     "expected_records",
     "dask_client",
+    "run_lock",
     "run_grid",
     "publish_records",
 ]
@@ -118,11 +119,13 @@ def read_task(path: Path, expected: list[tuple[int, str]]) -> pd.DataFrame | Non
 
 
 @contextmanager
-def _run_lock(folder: Path) -> Iterator[None]:
+def run_lock(folder: Path) -> Iterator[None]:
     """Hold an exclusive lock on ``folder`` (created if missing); GridLockedError if another run holds it.
 
     The lock is an ``flock`` on ``<folder>/.run.lock``: the operating system releases it when
-    the holder dies, so a killed run never leaves a stale lock.
+    the holder dies, so a killed run never leaves a stale lock. :func:`run_grid` holds it on
+    its ``processed`` folder from reading the task cache to writing the manifest; a caller
+    that writes more outputs into the folder (``radlib audit``) holds it around all of them.
     """
     folder.mkdir(parents=True, exist_ok=True)
     handle = open(folder / ".run.lock", "w")
@@ -140,6 +143,10 @@ def _run_lock(folder: Path) -> Iterator[None]:
     finally:
         fcntl.flock(handle, fcntl.LOCK_UN)
         handle.close()
+
+
+#: The former private name, still re-exported by :mod:`radlib.experiment`.
+_run_lock = run_lock
 
 
 @contextmanager
@@ -314,7 +321,7 @@ def run_grid(
     scheduler = scheduler or config["run"]["scheduler"]
     processed = config.path("processed")
     expected = expected_records(config)
-    with _run_lock(processed):
+    with run_lock(processed):
         loaded, skipped = load_datasets(config, names)
         loaded = given + loaded
         for reason in skipped.values():

@@ -31,7 +31,7 @@ def test_run_reports_the_grid_and_where_it_wrote(run_args, offline_config, capsy
 
 
 def test_run_on_a_locked_folder_exits_3(run_args, offline_config, capsys):
-    with grid._run_lock(offline_config.path("processed")):
+    with grid.run_lock(offline_config.path("processed")):
         assert cli.main(run_args) == 3
     assert capsys.readouterr().err.startswith("radlib: error: another radlib run is writing to")
 

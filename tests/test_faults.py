@@ -291,6 +291,67 @@ def test_second_run_on_the_same_folder_is_refused_while_the_first_completes(tmp_
         first.wait(timeout=30)
 
 
+SLOW_MANIFEST_RUN = """
+import os, sys, time
+import radlib.grid as grid
+from radlib.cli import main
+
+_write = grid.write_text_atomically
+
+
+def slow_write(text, path):
+    if os.path.basename(path) == "manifest.json":
+        open(os.path.join(GATE, "writing"), "w").close()
+        deadline = time.time() + 120
+        while not os.path.exists(os.path.join(GATE, "release")) and time.time() < deadline:
+            time.sleep(0.05)
+    return _write(text, path)
+
+
+grid.write_text_atomically = slow_write
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.slow
+def test_radlib_run_holds_the_lock_until_its_last_write(mirror_config, tmp_path):
+    """Two real ``radlib run`` processes; the first writes its manifest deliberately slowly: the second is refused."""
+    gate = tmp_path / "gate"
+    gate.mkdir()
+    paths = [f"paths.{name}={mirror_config.path(name)}" for name in mirror_config["paths"]]
+    settings = [
+        "repetitions=1",
+        "shift.folds=1",
+        "synthesis.snapshots=[1.0]",
+        "synthesis.generators=[]",
+        "classifiers.rf.n_estimators=10",
+        "run.n_jobs=1",
+        *paths,
+    ]
+    args = ["run", "--profile", "smoke", *[a for s in settings for a in ("--set", s)], "--datasets", "Ahn2021"]
+    slow = [sys.executable, "-c", SLOW_MANIFEST_RUN.replace("GATE", repr(str(gate))), *args]
+    first = subprocess.Popen(slow, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV, cwd=ROOT)
+    try:
+        _wait_for(lambda: (gate / "writing").exists() or first.poll() is not None, 180, "the first run's manifest")
+        assert first.poll() is None, first.communicate()
+        second = subprocess.run(
+            [sys.executable, "-m", "radlib.cli", *args], capture_output=True, text=True, env=ENV, cwd=ROOT, timeout=180
+        )
+        assert second.returncode == 3, second.stderr
+        processed = mirror_config.path("processed")
+        assert f"radlib: error: another radlib run is writing to {processed}" in second.stderr
+        assert "Traceback" not in second.stderr
+        (gate / "release").touch()
+        stdout, stderr = first.communicate(timeout=180)
+    finally:
+        (gate / "release").touch()
+        if first.poll() is None:
+            first.kill()
+        first.wait(timeout=30)
+    assert first.returncode == 0, stderr
+    assert stdout.startswith("1 of 1 tasks done (0 reused), 0 failed")
+
+
 # --- a disk write failing half-way --------------------------------------------------------
 
 
