@@ -326,6 +326,9 @@ def render_summary(document: Mapping[str, Any]) -> str:
         'together; "within" is computed inside each generator.',
         "",
     ]
+    if document.get("answers"):  # radlib.answers, once notebooks 05-07 have run
+        lines += ["## Answers", "", *(f"{number}. {text}" for number, text in enumerate(document["answers"], 1)), ""]
+        lines += ["## Key numbers of the study's analyses", ""]
     if not analyses:
         lines.append("No analysis has been run yet.")
         return "\n".join(lines) + "\n"
@@ -345,6 +348,8 @@ def render_summary(document: Mapping[str, Any]) -> str:
             "all datasets" if a["datasets"] is None else f"{len(a['datasets'])} datasets: {', '.join(a['datasets'])}"
         )
         lines.append(f"- **{a['label']}** ({subset}): tables `{a['prefix']}_*.csv`, figures `05_{a['prefix']}_*.png`.")
+    if document.get("side_by_side"):
+        lines += ["", "## The study side by side", "", document["side_by_side"].rstrip("\n")]
     return "\n".join(lines) + "\n"
 
 

@@ -1,0 +1,182 @@
+"""The compendium's four questions, answered in generated sentences from the tables `make all` wrote.
+
+1. Does the pooled correlation of quality with ΔAUC appear? (notebook 05: the study's analysis 1)
+2. Is it carried by differences between configurations? (notebook 06: the fidelity ladder)
+3. Could this design have detected the study's reported effect? (notebook 07: reliability, power)
+4. How do our numbers compare with the study's? (the side-by-side, :mod:`radlib.analysis.side_by_side`)
+
+:func:`write_answers` reads the tables of a profile's results folder, writes the side-by-side
+table (``side_by_side.csv`` / ``.md``), stores the sentences and the table in ``summary.json``
+and renders ``summary.md`` again (:func:`radlib.report.render_summary`), whose text the README
+embeds. Every number comes from a table next to it; a missing table gives a sentence that
+says which notebook to run, not a guess. Composite quality score and logistic regression are
+the primary analysis, as pre-specified (docs/protocol.md).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from radlib.analysis import side_by_side as sbs
+from radlib.files import write_text_atomically
+from radlib.formatting import interval, p_value, signed
+from radlib.records import COMPOSITE, POOLED
+from radlib.report import SUMMARY_JSON, SUMMARY_MD, read_tables, render_summary, table_prefix
+
+__all__ = ["answer_pooled", "answer_ladder", "answer_power", "answer_comparison", "write_answers"]
+
+PRIMARY_CLASSIFIER = "logreg"
+SIDE_BY_SIDE = "side_by_side"
+
+
+def _missing(what: str, notebook: str) -> str:
+    return f"Not answered: {what} is missing; run notebook {notebook} (`make all`) first."
+
+
+def answer_pooled(correlations: pd.DataFrame | None) -> str:
+    """Question 1, from analysis 1's table (pooled group, the five metrics and the composite)."""
+    if correlations is None:
+        return _missing("the correlation table of analysis 1", "05")
+    pooled = correlations[correlations["group"] == POOLED].set_index("metric")
+    metrics = pooled.drop(index=COMPOSITE, errors="ignore")
+    significant = int(metrics["significant"].astype(bool).sum())
+    composite = pooled.loc[COMPOSITE] if COMPOSITE in pooled.index else None
+    appears = "appears" if significant >= 3 else "does not appear" if significant == 0 else "appears for some metrics"
+    text = (
+        f"**Does the pooled correlation appear?** It {appears}: pooled over the fully trained generators "
+        f"({int(metrics['n'].max())} dataset-generator pairs), Spearman ρ of quality with ΔAUC ranges from "
+        f"{signed(metrics['rho'].min(), 2)} to {signed(metrics['rho'].max(), 2)} over the five metrics, "
+        f"{significant} of {len(metrics)} with BH q < 0.05"
+    )
+    if composite is not None:
+        text += (
+            f"; composite ρ = {signed(composite['rho'], 2)} {interval(composite['ci_low'], composite['ci_high'], 2)} "
+            f"(q = {p_value(composite['q_value'])})"
+        )
+    return text + ". The study reported |ρ| = 0.30-0.36, all adjusted p < 0.001."
+
+
+def answer_ladder(ladder: Mapping[str, Any] | None) -> str:
+    """Question 2, from the ladder's key numbers (:func:`radlib.analysis.ladder.summarize_ladder`)."""
+    if ladder is None:
+        return _missing("the fidelity ladder's summary", "06")
+    # The nested sets S1, S2, ... of radlib.analysis.ladder.nested_sets, by their number.
+    sets = sorted((m.group(1) for key in ladder if (m := re.fullmatch(r"(S\d+)_eta2", key))), key=lambda s: int(s[1:]))
+    spread = ", ".join(
+        f"{name}: η² = {ladder[f'{name}_eta2']:.2f}, pooled ρ = {signed(ladder[f'{name}_pooled_rho'], 2)}"
+        for name in sets
+    )
+    widest = sets[-1]
+    return (
+        f"**Is it carried by differences between configurations?** As the spread of quality between "
+        f"configurations grows ({spread}; η² is the share of the composite's variance explained by "
+        f"configuration), the between-configuration slope in {widest} is "
+        f"{signed(ladder[f'{widest}_between_slope'])} "
+        f"{interval(ladder[f'{widest}_between_ci_low'], ladder[f'{widest}_between_ci_high'])} and the within slope "
+        f"{signed(ladder[f'{widest}_within_slope'])} "
+        f"{interval(ladder[f'{widest}_within_ci_low'], ladder[f'{widest}_within_ci_high'])}. "
+        f"Pre-specified decision: {ladder['verdict_sentence']}"
+    )
+
+
+def answer_power(power: pd.DataFrame | None, reliability: pd.DataFrame | None) -> str:
+    """Question 3, from the power and reliability tables of notebook 07 (composite, logistic regression)."""
+    if power is None or reliability is None:
+        return _missing("the power or reliability table", "07")
+    rows = power[(power["classifier"] == PRIMARY_CLASSIFIER) & (power["metric"] == COMPOSITE)].set_index("effect_on")
+    rel = reliability[
+        (reliability["classifier"] == PRIMARY_CLASSIFIER)
+        & (reliability["group"] == POOLED)
+        & (reliability["quantity"] == "delta_auc")
+    ]
+    parts = []
+    for effect_on, label in (("pair means", "between the observed pair means"), ("true values", "between true values")):
+        if effect_on in rows.index:
+            row = rows.loc[effect_on]
+            parts.append(
+                f"{row['power_pooled']:.2f} (± {row['power_pooled_se']:.2f}) pooled and {row['power_within']:.2f} "
+                f"within one generator for ρ = {row['rho']:.2f} {label}"
+            )
+    reliability_text = (
+        f"the reliability of a pair's mean ΔAUC is {rel['reliability'].iloc[0]:.2f} "
+        f"{interval(rel['ci_low'].iloc[0], rel['ci_high'].iloc[0], 2).replace('+', '')}"
+        if len(rel)
+        else "the reliability of ΔAUC is missing"
+    )
+    return (
+        f"**Could the design have detected the study's effect?** Power of the study's analysis at this design's "
+        f"n and noise: {'; '.join(parts) or 'not computed'}; {reliability_text}."
+    )
+
+
+def answer_comparison(table: pd.DataFrame | None) -> str:
+    """Question 4: points the reader at the side-by-side table."""
+    if table is None:
+        return _missing("the study's analyses (logreg_all tables)", "05")
+    return (
+        f"**How do our numbers compare with the study's?** {len(table)} published numbers side by side below "
+        "(our CIs in brackets; where the study's number is ambiguous, the last column says how)."
+    )
+
+
+def _read_csv(path: Path) -> pd.DataFrame | None:
+    return pd.read_csv(path) if path.exists() else None
+
+
+def _analyses(folder: Path) -> dict[str, dict[str, pd.DataFrame]]:
+    results = {}
+    for prefix in (sbs.PRIMARY, sbs.REPLICATION, sbs.SENSITIVITY):
+        try:
+            results[prefix] = read_tables(folder, prefix)
+        except FileNotFoundError:
+            continue
+    return results
+
+
+def write_answers(folder: str | os.PathLike) -> dict[str, Any]:
+    """Answer the four questions from the tables in ``folder``; update ``summary.json`` and ``summary.md``.
+
+    Parameters
+    ----------
+    folder : path
+        A profile's results folder (``results/<profile>``) holding the tables of notebooks
+        05-07 and ``records.parquet``.
+
+    Returns
+    -------
+    dict
+        ``answers`` (four Markdown sentences) and ``side_by_side`` (Markdown, or None).
+    """
+    folder = Path(folder)
+    analyses = _analyses(folder)
+    records_path = folder / "records.parquet"
+    records = pd.read_parquet(records_path) if records_path.exists() else None
+    table = sbs.side_by_side(analyses, records) if sbs.PRIMARY in analyses else None
+    if table is not None:
+        table.to_csv(folder / f"{SIDE_BY_SIDE}.csv")
+        write_text_atomically(sbs.side_by_side_markdown(table), folder / f"{SIDE_BY_SIDE}.md")
+    ladder_path = folder / f"ladder_{PRIMARY_CLASSIFIER}_summary.json"
+    primary = analyses.get(table_prefix(PRIMARY_CLASSIFIER, "all"), {})
+    answers = {
+        "answers": [
+            answer_pooled(primary.get("correlations")),
+            answer_ladder(json.loads(ladder_path.read_text()) if ladder_path.exists() else None),
+            answer_power(_read_csv(folder / "design_power.csv"), _read_csv(folder / "design_reliability.csv")),
+            answer_comparison(table),
+        ],
+        "side_by_side": sbs.side_by_side_markdown(table) if table is not None else None,
+    }
+    summary_path = folder / SUMMARY_JSON
+    if summary_path.exists():
+        document = json.loads(summary_path.read_text())
+        document.update(answers)
+        write_text_atomically(json.dumps(document, indent=2) + "\n", summary_path)
+        write_text_atomically(render_summary(document), folder / SUMMARY_MD)
+    return answers
