@@ -64,8 +64,18 @@ def _fail(exc: Exception, code: int) -> int:
     return code
 
 
+class _ConsoleFormatter(logging.Formatter):
+    """``LEVEL logger: message``, without tracebacks: the manifest keeps each failed task's error."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = record.getMessage().split("\nTraceback (most recent call last):")[0].rstrip()
+        return f"{record.levelname} {record.name}: {message}"
+
+
 def _log_warnings() -> None:
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    handler = logging.StreamHandler()
+    handler.setFormatter(_ConsoleFormatter())
+    logging.basicConfig(level=logging.WARNING, handlers=[handler])
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -88,7 +98,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _audit(args: argparse.Namespace) -> int:
-    from radlib.audit import MIN_CLASS_ROWS, AuditError, audit, describe_dataset
+    from radlib.audit import MIN_CLASS_ROWS, AuditError, AuditFailedError, audit, describe_dataset
     from radlib.grid import GridLockedError
 
     _log_warnings()
@@ -96,7 +106,7 @@ def _audit(args: argparse.Namespace) -> int:
         result = audit(
             args.paths,
             args.target,
-            id_column=args.id_column,
+            id_column=args.id_columns,
             profile=args.profile,
             overrides=_overrides(args),
             generator_names=args.generators,
@@ -105,12 +115,15 @@ def _audit(args: argparse.Namespace) -> int:
             scheduler=args.scheduler,
             plugins=args.plugins,
             min_class_rows=MIN_CLASS_ROWS if args.min_class_rows is None else args.min_class_rows,
+            positive_class=args.positive_class,
+            keep=args.keep,
         )
     except GridLockedError as exc:
         return _fail(exc, 3)
     except AuditError as exc:
         return _fail(exc, 2)
-    m = result.grid.manifest
+    except AuditFailedError as exc:
+        return _fail(exc, 1)
     for dataset in result.datasets:
         print(describe_dataset(dataset))
     print()
@@ -120,7 +133,7 @@ def _audit(args: argparse.Namespace) -> int:
         f"written to {result.out}: records {result.grid.results_path.name}, manifest "
         f"{result.grid.manifest_path.name}, verdict.md, tables/ and figures/"
     )
-    return 1 if m["tasks_failed"] else 0
+    return 1 if result.grid.manifest["tasks_failed"] or result.problems else 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -150,7 +163,27 @@ def build_parser() -> argparse.ArgumentParser:
         help="table(s): CSV, .csv.gz or Parquet files, or folders of them",
     )
     audit.add_argument("--target", required=True, help="the binary outcome column")
-    audit.add_argument("--id", dest="id_column", default=None, help="a patient ID column to drop (default: ID)")
+    audit.add_argument(
+        "--id",
+        dest="id_columns",
+        nargs="+",
+        default=None,
+        metavar="COLUMN",
+        help="patient ID column(s) to drop (default: ID)",
+    )
+    audit.add_argument(
+        "--keep",
+        nargs="+",
+        default=[],
+        metavar="COLUMN",
+        help="numeric column(s) that look like patient IDs but are features (otherwise refused)",
+    )
+    audit.add_argument(
+        "--positive-class",
+        default=None,
+        metavar="VALUE",
+        help="the target value coded 1, for a target that is not 0/1 (e.g. M for M/B)",
+    )
     _add_profile_arguments(audit)
     audit.add_argument(
         "--generators",

@@ -401,3 +401,30 @@ def test_bad_input_is_a_clear_error_before_any_training(case, tmp_path, registry
     assert stderr.startswith("radlib: error: ")
     assert __import__("re").search(BAD_INPUTS[case], stderr), stderr
     assert not (out / "results.parquet").exists() and not (out / "tasks").exists()
+
+
+def test_an_output_that_cannot_be_made_is_named_in_the_verdict_and_the_rest_is_written(
+    tmp_path, registry, capsys, monkeypatch
+):
+    """A step after training that raises (here the ΔAUC figure) costs that output only; exit code 1."""
+    from radlib import plots
+
+    def cannot_draw(*args, **kwargs):
+        raise ValueError("cannot draw an empty axis")
+
+    monkeypatch.setattr(plots, "plot_delta_auc", cannot_draw)
+    make_table().to_csv(tmp_path / "cohort.csv", index=False)
+    out = tmp_path / "out"
+    one_fold = ["--set", "shift.folds=1", "--set", "synthesis.snapshots=[1.0]", "--n-jobs", "1"]
+    code, stdout, stderr = _audit_cli(
+        capsys, "--csv", tmp_path / "cohort.csv", "--target", "Target", *FAST_ARGS, *one_fold,
+        "--generators", "smote", "--out", out,
+    )  # fmt: skip
+    assert code == 1, stderr
+    verdict = (out / "verdict.md").read_text()
+    assert (
+        "Outputs that could not be made (everything else was written):\n"
+        "  figure delta_auc: ValueError: cannot draw an empty axis" in verdict
+    )
+    assert "Logistic regression: real-only external AUC" in verdict and verdict.split("\n\n", 1)[1] in stdout
+    assert (out / "tables" / "audit_arms.csv").is_file() and not (out / "figures" / "delta_auc.png").exists()

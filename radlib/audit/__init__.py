@@ -23,11 +23,14 @@ One module per job:
 :mod:`.inputs`           reading and checking the tables; plug-ins (also on Dask workers)
 :mod:`.summaries`        per-arm summaries with t-intervals; rank agreement
 :mod:`.verdict`          the plain-language verdicts
+:mod:`.folder`           the output folder: checked, and written as one set
 :mod:`.run`              configuration, the grid run, and every output written
 =======================  ============================================================
 """
 
+from radlib.audit.folder import OUTPUTS, check_out_folder, staged_outputs
 from radlib.audit.inputs import (
+    MAX_NAME_BYTES,
     MIN_CLASS_ROWS,
     TABLE_SUFFIXES,
     AuditError,
@@ -38,7 +41,7 @@ from radlib.audit.inputs import (
     load_table,
     table_name,
 )
-from radlib.audit.run import AuditResult, audit, audit_config, check_generators
+from radlib.audit.run import AuditFailedError, AuditResult, audit, audit_config, check_generators
 from radlib.audit.summaries import (
     interval_decision,
     rank_agreement,
@@ -46,13 +49,18 @@ from radlib.audit.summaries import (
     summarize_arms,
     summarize_quantities,
 )
-from radlib.audit.verdict import render_collection_verdict, render_verdict
+from radlib.audit.verdict import render_collection_verdict, render_run, render_verdict
 
 __all__ = [
     "MIN_CLASS_ROWS",
+    "MAX_NAME_BYTES",
     "TABLE_SUFFIXES",
     "AuditError",
     "AuditResult",
+    "AuditFailedError",
+    "OUTPUTS",
+    "check_out_folder",
+    "staged_outputs",
     "PluginLoader",
     "find_tables",
     "table_name",
@@ -68,5 +76,6 @@ __all__ = [
     "repetition_pairs",
     "render_verdict",
     "render_collection_verdict",
+    "render_run",
     "audit",
 ]

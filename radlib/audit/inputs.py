@@ -4,8 +4,10 @@ Bad input
 ---------
 Every problem with a table is a :class:`radlib.data.DataError` naming the file and the
 problem, raised before any training (see :func:`load_table`); columns that cannot be used
-(non-numeric, all missing, constant) are dropped and listed, and ±inf values become
-missing and are counted. A class with fewer than :data:`MIN_CLASS_ROWS` rows is an error.
+(non-numeric, all missing, constant) are dropped and listed, ±inf and extreme values become
+missing and are counted, repeated rows are dropped and listed, and a numeric column that
+looks like a patient identifier is an error unless ``--id`` drops it or ``--keep`` keeps it.
+A class with fewer than :data:`MIN_CLASS_ROWS` rows is an error.
 
 Plug-ins
 --------
@@ -18,6 +20,7 @@ one alike.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import sys
 import types
@@ -26,10 +29,11 @@ from pathlib import Path
 
 import numpy as np
 
-from radlib.data import DataError, Dataset, clean_table, read_table
+from radlib.data import EXTREME_MAGNITUDE, DataError, Dataset, clean_table, read_table
 
 __all__ = [
     "MIN_CLASS_ROWS",
+    "MAX_NAME_BYTES",
     "TABLE_SUFFIXES",
     "AuditError",
     "table_name",
@@ -48,6 +52,8 @@ __all__ = [
 MIN_CLASS_ROWS = 10
 #: File name endings read as tables (a folder is searched for these, not recursively).
 TABLE_SUFFIXES = (".csv", ".csv.gz", ".gz", ".parquet")
+#: Longest dataset name, in UTF-8 bytes, taken from a file name (:func:`table_name`).
+MAX_NAME_BYTES = 100
 _PLUGIN_PREFIX = "radlib_plugin_"
 
 
@@ -59,12 +65,26 @@ class AuditError(ValueError):
 
 
 def table_name(path: str | Path) -> str:
-    """The dataset name of a table file: its name without ``.csv``, ``.csv.gz``, ``.gz``, ``.parquet``."""
+    """The dataset name of a table file: its name without ``.csv``, ``.csv.gz``, ``.gz``, ``.parquet``.
+
+    The name keys the records and enters file names (a task file is
+    ``<name>__<fingerprint>__r<repetition>.parquet``), so a name longer than
+    :data:`MAX_NAME_BYTES` (UTF-8) is cut and ends with ``~`` and 8 hex digits of SHA-256 of
+    the whole name: distinct files keep distinct names, and every file name stays under the
+    file system's 255 bytes. The file itself is named in the cleaning report.
+    """
     name = Path(path).name
     for suffix in sorted(TABLE_SUFFIXES, key=len, reverse=True):
         if name.lower().endswith(suffix):
-            return name[: -len(suffix)]
-    return Path(path).stem
+            name = name[: -len(suffix)]
+            break
+    else:
+        name = Path(path).stem
+    if len(name.encode()) <= MAX_NAME_BYTES:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+    head = name.encode()[: MAX_NAME_BYTES - 9].decode(errors="ignore")  # never half a character
+    return f"{head}~{digest}"
 
 
 def find_tables(paths: Iterable[str | Path]) -> list[Path]:
@@ -104,17 +124,26 @@ def find_tables(paths: Iterable[str | Path]) -> list[Path]:
 
 
 def load_table(
-    path: str | Path, target: str, id_column: str | None = None, min_class_rows: int = MIN_CLASS_ROWS
+    path: str | Path,
+    target: str,
+    id_column: str | Sequence[str] | None = None,
+    min_class_rows: int = MIN_CLASS_ROWS,
+    positive_class: str | None = None,
+    keep: Sequence[str] = (),
 ) -> Dataset:
     """Read and clean one table for the audit; every problem is a clear :class:`DataError`.
 
     Reading (:func:`radlib.data.read_table`): an empty file, a header without rows, a
     truncated gzip file, a file that is not text (or not Parquet), duplicate column names.
     Cleaning (:func:`radlib.data.clean_table`, docs/protocol.md, step 1): the target must exist
-    (the error lists the columns) and hold exactly two values (0/1, True/False or "0"/"1");
-    non-numeric, all-missing and constant feature columns are dropped and listed in
-    ``Dataset.report``; ±inf become missing (counted). Then each class needs at least
-    ``min_class_rows`` rows (:data:`MIN_CLASS_ROWS`).
+    (the error lists the columns) and hold exactly two values (0/1, True/False or "0"/"1";
+    any other two with ``positive_class``); non-numeric, all-missing and constant feature
+    columns are dropped and listed in ``Dataset.report``; ±inf and values beyond
+    :data:`radlib.data.EXTREME_MAGNITUDE` become missing (counted); a numeric column that
+    looks like a patient identifier is refused unless dropped (``id_column``) or kept
+    (``keep``); repeated rows are dropped (listed), so that no patient is both a training
+    and an external row. Then each class needs at least ``min_class_rows`` rows
+    (:data:`MIN_CLASS_ROWS`).
 
     Any number of features is accepted: the development pipeline keeps the top
     ``features.k`` by ANOVA F on the internal set, so 20,000 features cost memory for the
@@ -126,11 +155,14 @@ def load_table(
         CSV, gzip-compressed CSV or Parquet file.
     target : str
         The binary outcome column.
-    id_column : str, optional
-        A patient identifier column to drop. When not given, a column named ``ID`` is
-        dropped (the radMLBench convention); a non-numeric identifier is dropped anyway,
-        but a numeric one not named here would be used as a feature.
+    id_column : str or sequence of str, optional
+        Patient identifier column(s) to drop. When not given, a column named ``ID`` is
+        dropped (the radMLBench convention).
     min_class_rows : int
+    positive_class : str, optional
+        The target value coded 1 when the target is not 0/1, True/False or "0"/"1".
+    keep : sequence of str
+        Columns that look like identifiers but are features.
 
     Returns
     -------
@@ -141,14 +173,25 @@ def load_table(
     name = table_name(path)
     frame = read_table(path)
     columns = [str(c) for c in frame.columns]
-    for role, column in (("target", target), ("ID", id_column)):
-        if column is not None and column not in columns:
+    ids = [id_column] if isinstance(id_column, str) else list(id_column or ())
+    named = [("target", target)] + [("ID", c) for c in ids] + [("kept", c) for c in keep]
+    for role, column in named:
+        if column not in columns:
             shown = ", ".join(columns[:30]) + (f", ... ({len(columns)} in all)" if len(columns) > 30 else "")
             hint = ""
             if len(columns) == 1 and any(sep in columns[0] for sep in (";", "\t", "|")):
                 hint = " (a single column: the file may use ';' or tabs as separator; save it comma-separated)"
             raise DataError(f"table {path}: {role} column '{column}' not found; the columns are: {shown}{hint}")
-    dataset = clean_table(frame, name, target=target, id_column=id_column or "ID", source=path)
+    dataset = clean_table(
+        frame,
+        name,
+        target=target,
+        id_column=ids or "ID",
+        source=path,
+        positive_class=positive_class,
+        keep=keep,
+        drop_duplicates=True,
+    )
     counts = np.bincount(dataset.y, minlength=2)
     if counts.min() < min_class_rows:
         small = int(np.argmin(counts))
@@ -160,22 +203,44 @@ def load_table(
     return dataset
 
 
+def _listed(names: Sequence, limit: int = 10) -> str:
+    return ", ".join(map(str, names[:limit])) + (f", ... ({len(names)} in all)" if len(names) > limit else "")
+
+
 def describe_dataset(dataset: Dataset) -> str:
-    """One paragraph on what cleaning kept and dropped (for the console and the verdict)."""
+    """One paragraph on what cleaning kept, dropped and changed (for the console and the verdict)."""
     rep = dataset.report
     counts = np.bincount(dataset.y, minlength=2)
+    positive = f"; positive class (1): {rep['positive_class']}" if rep.get("positive_class") is not None else ""
     lines = [
-        f"{dataset.name}: {dataset.n} patients ({counts[0]} of class 0, {counts[1]} of class 1), "
+        f"{dataset.name}: {dataset.n} patients ({counts[0]} of class 0, {counts[1]} of class 1{positive}), "
         f"{dataset.p} of {rep.get('p_raw', dataset.p)} feature columns used"
     ]
+    if rep.get("source") and not Path(rep["source"]).name.startswith(dataset.name):
+        lines.append(f"  name shortened from the file {Path(rep['source']).name}")
+    if rep.get("id_columns"):
+        lines.append(f"  ID column(s) dropped: {_listed(rep['id_columns'])}")
+    if rep.get("kept_identifier_like"):
+        lines.append(
+            f"  kept as features (--keep) although they look like identifiers: {_listed(rep['kept_identifier_like'])}"
+        )
     reasons = {"non_numeric": "non-numeric", "all_missing": "all missing", "constant": "constant"}
     for key, text in reasons.items():
         dropped = rep.get("dropped", {}).get(key, [])
         if dropped:
-            shown = ", ".join(dropped[:10]) + (f", ... ({len(dropped)} in all)" if len(dropped) > 10 else "")
-            lines.append(f"  dropped {len(dropped)} {text}: {shown}")
+            lines.append(f"  dropped {len(dropped)} {text}: {_listed(dropped)}")
+    repeats = rep.get("duplicate_rows", [])
+    if repeats:
+        action = "dropped" if rep.get("duplicate_rows_dropped") else "kept"
+        pairs = [f"{row} (= row {first})" for row, first in repeats]
+        lines.append(f"  {len(repeats)} repeated rows {action}: {_listed(pairs)}")
     if rep.get("infinite_values"):
         lines.append(f"  {rep['infinite_values']} infinite values set to missing")
+    if rep.get("extreme_values"):
+        lines.append(
+            f"  {rep['extreme_values']} values beyond ±{EXTREME_MAGNITUDE:g} set to missing, in "
+            f"{_listed(rep['extreme_value_columns'])}"
+        )
     if rep.get("missing_values"):
         lines.append(f"  {rep['missing_values']} missing values (imputed with the internal-set median)")
     return "\n".join(lines)

@@ -9,12 +9,14 @@ import time
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from radlib import analysis, generators, plots, quality, report
+from radlib.audit.folder import check_out_folder, staged_outputs
 from radlib.audit.inputs import (
     MIN_CLASS_ROWS,
     AuditError,
@@ -26,14 +28,14 @@ from radlib.audit.inputs import (
     table_name,
 )
 from radlib.audit.summaries import rank_agreement, repetition_pairs, summarize_arms, summarize_quantities
-from radlib.audit.verdict import render_collection_verdict, render_verdict
+from radlib.audit.verdict import render_collection_verdict, render_run, render_verdict
 from radlib.config import Config, ConfigError, load_config, project_root
 from radlib.data import Dataset
 from radlib.files import write_text_atomically
-from radlib.grid import GridResult, WorkerPluginError, _run_lock, run_grid, task_path
+from radlib.grid import GridResult, WorkerPluginError, run_grid, run_lock, task_path
 from radlib.records import COMPOSITE, REAL_ARM, classifiers_in
 
-__all__ = ["AuditResult", "check_generators", "audit_config", "audit"]
+__all__ = ["AuditResult", "AuditFailedError", "check_generators", "audit_config", "audit"]
 
 log = logging.getLogger(__name__)
 
@@ -107,26 +109,25 @@ def _drop_stale_tasks(config: Config, datasets: Sequence[Dataset]) -> list[Path]
     """Delete cached task files that lack a registered user metric, so they are recomputed.
 
     The configuration hash does not know the user metrics, so a task computed before a
-    metric was registered would otherwise be reused without it. Done under the run lock.
+    metric was registered would otherwise be reused without it. Call under the run lock.
     """
     import pyarrow.parquet as pq
 
     if not quality.USER_METRICS:
         return []
     removed = []
-    with _run_lock(config.path("processed")):
-        for dataset in datasets:
-            for repetition in range(config["repetitions"]):
-                path = task_path(config, dataset, repetition)
-                if not path.exists():
-                    continue
-                try:
-                    columns = set(pq.read_schema(path).names)
-                except Exception:  # unreadable: run_grid recomputes it anyway
-                    continue
-                if not set(quality.USER_METRICS) <= columns:
-                    path.unlink()
-                    removed.append(path)
+    for dataset in datasets:
+        for repetition in range(config["repetitions"]):
+            path = task_path(config, dataset, repetition)
+            if not path.exists():
+                continue
+            try:
+                columns = set(pq.read_schema(path).names)
+            except Exception:  # unreadable: run_grid recomputes it anyway
+                continue
+            if not set(quality.USER_METRICS) <= columns:
+                path.unlink()
+                removed.append(path)
     if removed:
         log.warning("%d cached task file(s) lacked a registered metric and will be recomputed", len(removed))
     return removed
@@ -168,6 +169,10 @@ def _run(
 # --- outputs -------------------------------------------------------------------------------
 
 
+class AuditFailedError(RuntimeError):
+    """The audit ran, but no task finished: nothing to report; the output folder keeps its previous outputs."""
+
+
 @dataclass
 class AuditResult:
     """What :func:`audit` produced.
@@ -192,6 +197,8 @@ class AuditResult:
     verdict : str
     files : list of Path
         Tables, figures and text files written (the records and manifest are in ``grid``).
+    problems : list of str
+        Outputs that could not be made (``"<output>: <error>"``); the verdict names them.
     seconds : float
         Wall time of the whole audit.
     """
@@ -206,7 +213,23 @@ class AuditResult:
     analyses: dict = field(default_factory=dict)
     verdict: str = ""
     files: list[Path] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
     seconds: float = 0.0
+
+
+def _guarded(result: AuditResult, label: str, step, default=None):
+    """Run one output step; a failure is logged and listed in ``result.problems`` and stops no other step.
+
+    A table whose repetitions all have an undefined AUC, or a figure of degenerate data,
+    must not cost the outputs of everything that finished.
+    """
+    try:
+        return step()
+    except Exception as exc:
+        log.warning("%s could not be made: %s: %s", label, type(exc).__name__, exc)
+        log.debug("%s could not be made", label, exc_info=True)
+        result.problems.append(f"{label}: {type(exc).__name__}: {exc}")
+        return default
 
 
 def _save(fig, folder: Path, stem: str) -> list[Path]:
@@ -218,75 +241,168 @@ def _save(fig, folder: Path, stem: str) -> list[Path]:
         plt.close(fig)
 
 
-def _arm_outputs(result: AuditResult, delta_figure: str) -> list[Path]:
+def _arm_outputs(result: AuditResult, delta_figure: str) -> None:
     """The per-arm tables (``audit_arms``, ``audit_quantities``, ``audit_ranks``) and the ΔAUC figure."""
     config, records = result.config, result.grid.records
-    written = report.write_tables(
-        {"arms": result.arms, "quantities": result.quantities, "ranks": result.ranks}, config.path("tables"), "audit"
+    tables = {"arms": result.arms, "quantities": result.quantities, "ranks": result.ranks}
+    result.files += _guarded(
+        result, "per-arm tables", lambda: report.write_tables(tables, config.path("tables"), "audit"), []
     )
     if (records["arm"] != REAL_ARM).any():
-        figure = plots.plot_delta_auc(records, classifiers_in(records.columns))
-        written += _save(figure, config.path("figures"), delta_figure)
-    return written
+        result.files += _guarded(
+            result,
+            f"figure {delta_figure}",
+            lambda: _save(
+                plots.plot_delta_auc(records, classifiers_in(records.columns)), config.path("figures"), delta_figure
+            ),
+            [],
+        )
+
+
+def _repetition_outputs(result: AuditResult, classifier: str, n_boot: int, alpha: float) -> None:
+    """Quality vs ΔAUC across one table's repetitions for one classifier: the table and the figure."""
+    config = result.config
+    pairs = repetition_pairs(result.grid.records, classifier)
+    if not analysis.generators_of(pairs):
+        return
+    correlations = analysis.correlate_quality(
+        pairs, (*analysis.METRICS, COMPOSITE), n_boot, config.seed("analysis"), alpha
+    )
+    result.analyses[classifier] = {"pairs": pairs, "correlations": correlations}
+    result.files += report.write_tables(
+        {"repetition_correlations": correlations}, config.path("tables"), f"audit_{classifier}"
+    )
+    result.files += _save(
+        plots.plot_quality_vs_delta(pairs, correlations), config.path("figures"), f"quality_vs_delta_{classifier}"
+    )
 
 
 def _single_table_outputs(result: AuditResult, n_boot: int, alpha: float) -> None:
     """One table: the per-arm outputs, and quality vs ΔAUC across repetitions per classifier."""
+    _arm_outputs(result, "delta_auc")
+    for classifier in classifiers_in(result.grid.records.columns):
+        _guarded(
+            result,
+            f"quality vs ΔAUC across repetitions ({classifier})",
+            lambda c=classifier: _repetition_outputs(result, c, n_boot, alpha),
+        )
+
+
+def _analysis_outputs(result: AuditResult, run: tuple, numbers: dict, n_boot: int, alpha: float) -> None:
+    """One of notebook 05's analyses (a classifier on all tables or on the sensitivity subset) and its outputs."""
+    classifier, subset, names = run
     config, records = result.config, result.grid.records
-    tables, figures = config.path("tables"), config.path("figures")
-    seed = config.seed("analysis")
-    written = _arm_outputs(result, "delta_auc")
-    for classifier in classifiers_in(records.columns):
-        pairs = repetition_pairs(records, classifier)
-        if not analysis.generators_of(pairs):
-            continue
-        correlations = analysis.correlate_quality(pairs, (*analysis.METRICS, COMPOSITE), n_boot, seed, alpha)
-        result.analyses[classifier] = {"pairs": pairs, "correlations": correlations}
-        written += report.write_tables({"repetition_correlations": correlations}, tables, f"audit_{classifier}")
-        written += _save(plots.plot_quality_vs_delta(pairs, correlations), figures, f"quality_vs_delta_{classifier}")
-    result.files.extend(written)
+    with warnings.catch_warnings():  # statsmodels divides by zero for a zero-variance study; handled
+        warnings.filterwarnings("ignore", category=RuntimeWarning, module="statsmodels")
+        res = analysis.run_analyses(
+            records, classifier, datasets=names, n_boot=n_boot, seed=config.seed("analysis"), alpha=alpha
+        )
+    prefix = report.table_prefix(classifier, subset)
+    label = report.analysis_label(classifier, subset)
+    tables = config.path("tables")
+    result.files += report.write_tables(res, tables, prefix)
+    numbers[label] = analysis.summarize(res, alpha)
+    result.analyses[label] = res
+    result.files.append(report.update_summary(numbers[label], tables, classifier, subset, result.grid.manifest, names))
+    result.files += _save(
+        plots.plot_quality_vs_delta(res["pairs"], res["correlations"]),
+        config.path("figures"),
+        f"05_{prefix}_quality_vs_delta",
+    )
+
+
+def _sensitivity_run(result: AuditResult, finished: list[Dataset], n_jobs: int) -> list[tuple]:
+    """The sensitivity-subset analysis to run (logistic regression), if 2 or more finished tables beat chance."""
+    chance = analysis.chance_table(result.config, finished, n_jobs=n_jobs)
+    subset = analysis.sensitivity_subset(chance)
+    if len(subset) >= 2:
+        return [("logreg", "sensitivity", subset)]
+    log.warning(
+        "sensitivity subset has %d table(s) (%s); its analysis needs 2 or more",
+        len(subset),
+        ", ".join(subset) or "none",
+    )
+    return []
 
 
 def _collection_outputs(result: AuditResult, n_boot: int, alpha: float, n_jobs: int) -> dict:
-    """Several tables: the per-arm outputs and notebook 05's analyses; returns the key numbers per analysis."""
-    config, records, manifest = result.config, result.grid.records, result.grid.manifest
-    tables, figures = config.path("tables"), config.path("figures")
-    seed = config.seed("analysis")
-    written = _arm_outputs(result, "04_delta_auc")
+    """Several tables: the per-arm outputs and notebook 05's analyses on the tables that finished.
+
+    Returns the key numbers per analysis. A table without a finished task is left out of
+    every analysis (the verdict names it).
+    """
+    records = result.grid.records
+    _arm_outputs(result, "04_delta_auc")
     numbers: dict[str, dict] = {}
+    finished = [d for d in result.datasets if d.name in set(records["dataset"])]
     has_generators = bool(analysis.generators_of(records[records["status"] == "ok"]))
     classifiers = classifiers_in(records.columns)
     runs = [(c, "all", None) for c in classifiers] if has_generators else []
     if has_generators and "logreg" in classifiers:
-        chance = analysis.chance_table(config, result.datasets, n_jobs=n_jobs)
-        subset = analysis.sensitivity_subset(chance)
-        if len(subset) >= 2:
-            runs.append(("logreg", "sensitivity", subset))
-        else:
-            log.warning(
-                "sensitivity subset has %d table(s) (%s); its analysis needs 2 or more",
-                len(subset),
-                ", ".join(subset) or "none",
-            )
-    for classifier, subset, names in runs:
-        with warnings.catch_warnings():  # statsmodels divides by zero for a zero-variance study; handled
-            warnings.filterwarnings("ignore", category=RuntimeWarning, module="statsmodels")
-            res = analysis.run_analyses(records, classifier, datasets=names, n_boot=n_boot, seed=seed, alpha=alpha)
-        prefix = report.table_prefix(classifier, subset)
-        label = report.analysis_label(classifier, subset)
-        written += report.write_tables(res, tables, prefix)
-        numbers[label] = analysis.summarize(res, alpha)
-        result.analyses[label] = res
-        written.append(report.update_summary(numbers[label], tables, classifier, subset, manifest, names))
-        written += _save(
-            plots.plot_quality_vs_delta(res["pairs"], res["correlations"]), figures, f"05_{prefix}_quality_vs_delta"
+        runs += _guarded(
+            result, "sensitivity subset (chance test)", lambda: _sensitivity_run(result, finished, n_jobs), []
         )
-    if runs:
-        problems = report.check_summary_agrees(tables)
+    for run in runs:
+        label = report.analysis_label(run[0], run[1])
+        _guarded(result, f"analyses {label}", lambda r=run: _analysis_outputs(result, r, numbers, n_boot, alpha))
+    if numbers:
+        problems = report.check_summary_agrees(result.config.path("tables"))
         if problems:
             log.warning("summary.md disagrees with the tables: %s", "; ".join(problems))
-    result.files.extend(written)
     return numbers
+
+
+def _no_task_message(grid: GridResult, out: Path) -> str:
+    failed = grid.manifest["tasks_failed"]
+    shown = "; ".join(f"{task}: {error}" for task, error in list(failed.items())[:3])
+    more = f"; ... ({len(failed)} in all)" if len(failed) > 3 else ""
+    return (
+        f"no task finished ({len(failed)} of {grid.manifest['tasks_total']} failed: {shown}{more}); "
+        f"nothing was written: {out} keeps its previous outputs"
+    )
+
+
+def _write_outputs(
+    config: Config,
+    datasets: list[Dataset],
+    grid: GridResult,
+    n_boot: int,
+    alpha: float,
+    n_jobs: int,
+) -> AuditResult:
+    """Every output after training, each step guarded: the summaries, tables, figures, verdict and data report."""
+    records = grid.records
+    empty = pd.DataFrame()
+    result = AuditResult(config.path("processed"), config, datasets, grid, empty, empty, empty)
+    result.arms = _guarded(result, "per-arm summary", lambda: summarize_arms(records, alpha), empty)
+    result.quantities = _guarded(result, "quantity summary", lambda: summarize_quantities(records, alpha), empty)
+    result.ranks = _guarded(result, "quality ranking", lambda: rank_agreement(result.arms), empty)
+    if len(datasets) == 1:
+        _single_table_outputs(result, n_boot, alpha)
+        render = partial(render_verdict, result.arms, result.ranks, datasets[0], config, alpha)
+    else:
+        numbers = _collection_outputs(result, n_boot, alpha, n_jobs)
+        render = partial(render_collection_verdict, numbers, result.analyses, result.arms, datasets, config, alpha)
+    verdict = _guarded(result, "verdict", render, "")
+    missing = _uncomputed_metrics(records)
+    if missing:
+        log.warning(
+            "registered metric(s) %s missing from the records: the Dask workers did not have them; "
+            "register them in a plug-in (plugins=[...], --plugin) or run with n_jobs=1",
+            ", ".join(missing),
+        )
+        verdict += (
+            f"\nNot computed: the metric(s) {', '.join(missing)} were registered in this process only, "
+            "not in the Dask workers; pass the module as a plug-in, or run with n_jobs=1.\n"
+        )
+    out = config.path("processed")
+    data_report = out / "data_report.json"
+    write_text_atomically(json.dumps({d.name: d.report for d in datasets}, indent=2, default=str) + "\n", data_report)
+    result.verdict = verdict + render_run(grid, datasets, result.problems)
+    verdict_path = out / "verdict.md"
+    write_text_atomically("\n\n".join(describe_dataset(d) for d in datasets) + "\n\n" + result.verdict, verdict_path)
+    result.files += [data_report, verdict_path]
+    return result
 
 
 # --- the audit ---------------------------------------------------------------------------
@@ -295,7 +411,7 @@ def _collection_outputs(result: AuditResult, n_boot: int, alpha: float, n_jobs: 
 def audit(
     paths: Sequence[str | Path],
     target: str,
-    id_column: str | None = None,
+    id_column: str | Sequence[str] | None = None,
     profile: str = "full",
     overrides: Mapping[str, Any] | None = None,
     generator_names: Sequence[str] | None = None,
@@ -307,12 +423,18 @@ def audit(
     n_boot: int = 2000,
     alpha: float = 0.05,
     show_progress: bool = True,
+    positive_class: str | None = None,
+    keep: Sequence[str] = (),
 ) -> AuditResult:
     """Run the study's protocol on one or several of your own tables.
 
-    Order of work: plug-ins, configuration and generator names, then every table is read
-    and checked (all errors come before any training), then the grid runs (cached and
-    resumable, like ``radlib run``), then the summaries, figures and verdict are written.
+    Order of work: plug-ins, configuration and generator names, the output folder, then
+    every table is read and checked (all errors come before any training); then, holding
+    the output folder's lock (:func:`radlib.grid.run_lock`) until the last file is written,
+    the grid runs (cached and resumable, like ``radlib run``) and the summaries, figures
+    and verdict are written into a staging folder that replaces the previous outputs as a
+    set (:mod:`radlib.audit.folder`). Every step after training is guarded: a step that
+    fails is named in the verdict and the others are written.
 
     Parameters
     ----------
@@ -320,8 +442,8 @@ def audit(
         Table files (CSV, ``.csv.gz``, Parquet) and/or folders of such files.
     target : str
         The binary outcome column (same name in every table).
-    id_column : str, optional
-        A patient identifier column to drop (default: ``ID`` if present).
+    id_column : str or sequence of str, optional
+        Patient identifier column(s) to drop (default: ``ID`` if present).
     profile : str
         ``smoke``, ``quick``, ``full`` or a YAML file (default ``full``: 10 repetitions,
         the three generators).
@@ -337,12 +459,16 @@ def audit(
     plugins : sequence of str
         Plug-ins to import first (:func:`load_plugin`); installed in the Dask workers too.
     min_class_rows : int
-        Fewest rows per class (:data:`MIN_CLASS_ROWS`).
+        Fewest rows per class (:data:`MIN_CLASS_ROWS`), at least 1.
     n_boot : int
         Bootstrap resamples of the analyses.
     alpha : float
         1 - confidence level of every interval.
     show_progress : bool
+    positive_class : str, optional
+        The target value coded 1, for a target that is not 0/1, True/False or "0"/"1".
+    keep : sequence of str
+        Numeric columns that look like patient identifiers but are features.
 
     Returns
     -------
@@ -355,51 +481,47 @@ def audit(
     ConfigError
         A bad profile, override or generator name.
     AuditError
-        A broken plug-in, no tables, or tables with the same name.
+        A broken plug-in, no tables, tables with the same name, ``min_class_rows`` below 1,
+        or an output folder that is a file.
     GridLockedError
         Another run is writing to the same output folder.
+    AuditFailedError
+        No task finished; the output folder keeps its previous outputs.
     """
     started = time.perf_counter()
     if isinstance(paths, (str, Path)):
         paths = [paths]
+    if min_class_rows < 1:
+        raise AuditError(
+            f"--min-class-rows must be at least 1, got {min_class_rows}: each class needs patients "
+            "for training and for the simulated external site"
+        )
     for spec in plugins:
         load_plugin(spec)
     load_config(profile, overrides)  # profile and override errors first, before any file is read
     if generator_names is not None:
         check_generators(generator_names)
     table_paths = find_tables(paths)
-    out = Path(out).resolve() if out is not None else _default_out(table_paths, paths)
-    datasets = [load_table(p, target, id_column, min_class_rows) for p in table_paths]
+    out = check_out_folder(Path(out).resolve() if out is not None else _default_out(table_paths, paths))
+    datasets = [load_table(p, target, id_column, min_class_rows, positive_class, keep) for p in table_paths]
     config = audit_config(profile, overrides, out, generator_names, [d.name for d in datasets])
-    _drop_stale_tasks(config, datasets)
-    grid = _run(config, datasets, n_jobs, scheduler, plugins, show_progress)
-    records = grid.records
-    if not len(records):
-        raise AuditError(f"no task finished; see {grid.manifest_path} (tasks_failed)")
-    missing = _uncomputed_metrics(records)
-    if missing:
-        log.warning(
-            "registered metric(s) %s missing from the records: the Dask workers did not have them; "
-            "register them in a plug-in (plugins=[...], --plugin) or run with n_jobs=1",
-            ", ".join(missing),
+    with run_lock(out), staged_outputs(out) as staging:
+        staged = config.with_overrides(
+            {
+                "paths.processed": str(staging),
+                "paths.tables": str(staging / "tables"),
+                "paths.figures": str(staging / "figures"),
+            }
         )
-    arms = summarize_arms(records, alpha)
-    result = AuditResult(out, config, datasets, grid, arms, summarize_quantities(records, alpha), rank_agreement(arms))
-    if len(datasets) == 1:
-        _single_table_outputs(result, n_boot, alpha)
-        result.verdict = render_verdict(arms, result.ranks, datasets[0], config, alpha)
-    else:
-        numbers = _collection_outputs(result, n_boot, alpha, n_jobs or config["run"]["n_jobs"])
-        result.verdict = render_collection_verdict(numbers, result.analyses, arms, datasets, config, alpha)
-    if missing:
-        result.verdict += (
-            f"\nNot computed: the metric(s) {', '.join(missing)} were registered in this process only, "
-            "not in the Dask workers; pass the module as a plug-in, or run with n_jobs=1.\n"
-        )
-    data_report = out / "data_report.json"
-    write_text_atomically(json.dumps({d.name: d.report for d in datasets}, indent=2, default=str) + "\n", data_report)
-    verdict_path = out / "verdict.md"
-    write_text_atomically("\n\n".join(describe_dataset(d) for d in datasets) + "\n\n" + result.verdict, verdict_path)
-    result.files += [data_report, verdict_path]
+        _drop_stale_tasks(staged, datasets)
+        grid = _run(staged, datasets, n_jobs, scheduler, plugins, show_progress)
+        if not len(grid.records):
+            raise AuditFailedError(_no_task_message(grid, out))
+        grid.manifest["config"] = config.params  # the paths of the output folder, not of the staging one
+        write_text_atomically(json.dumps(grid.manifest, indent=2, default=str), grid.manifest_path)
+        result = _write_outputs(staged, datasets, grid, n_boot, alpha, n_jobs or config["run"]["n_jobs"])
+    result.out, result.config = out, config
+    result.grid = GridResult(grid.records, grid.manifest, out / grid.results_path.name, out / grid.manifest_path.name)
+    result.files = [out / path.relative_to(staging) for path in result.files]
     result.seconds = time.perf_counter() - started
     return result

@@ -13,9 +13,10 @@ from radlib.audit.summaries import interval_decision
 from radlib.config import Config
 from radlib.data import Dataset
 from radlib.formatting import interval, number, signed
+from radlib.grid import GridResult
 from radlib.records import CLASSIFIER_LABELS, CLASSIFIERS, COMPOSITE
 
-__all__ = ["render_verdict", "render_collection_verdict"]
+__all__ = ["render_verdict", "render_collection_verdict", "render_run"]
 
 
 def render_verdict(
@@ -42,12 +43,14 @@ def render_verdict(
         "ΔAUC = external AUC with synthetic training rows added − external AUC of real-only training, "
         f"mean over the valid repetitions [{level}% t-interval]."
     )
-    present = set(arms["classifier"])
-    for classifier in [c for c in CLASSIFIERS if c in present]:
+    for classifier in [c for c in CLASSIFIERS if c in config["classifiers"]]:
         table = arms[(arms["classifier"] == classifier) & (arms["dataset"] == dataset.name)]
         name = CLASSIFIER_LABELS[classifier].capitalize()
         if not len(table):
-            lines.append(f"\n{name}: no valid repetition.")
+            lines.append(
+                f"\n{name}: no valid repetition (every external site held a single class, so its AUC is "
+                "undefined, or the tasks failed): no ΔAUC to report."
+            )
             continue
         lines.append(f"\n{name}: real-only external AUC {number(table['auc_real'].mean())}.")
         width = max(len(a) for a in table["arm"])
@@ -60,7 +63,13 @@ def render_verdict(
             )
         improved = table[table["decision"] == "improved"]
         generator_rows = analysis.generator_pairs(table)
-        if len(generator_rows):
+        if (table["delta_auc"] == 0).all():
+            lines.append(
+                "  No arm differs from real-only training: every ΔAUC is exactly 0 (the added rows did not "
+                "change how the classifier orders the external patients; with one feature a logistic "
+                "regression orders them by that feature alone)."
+            )
+        elif len(generator_rows):
             up = improved[improved["arm"].isin(generator_rows["arm"])]
             if len(up):
                 lines.append(
@@ -73,10 +82,12 @@ def render_verdict(
                 )
             else:
                 best = generator_rows.loc[generator_rows["delta_auc"].idxmax()]
-                lines.append(
-                    f"  No generator improved the external AUC with {level}% confidence "
-                    f"(largest mean gain: {best['arm']}, {signed(best['delta_auc'])})."
+                largest = (
+                    f"largest mean gain: {best['arm']}, {signed(best['delta_auc'])}"
+                    if best["delta_auc"] > 0
+                    else f"no generator has a mean gain; the largest mean ΔAUC: {best['arm']}, {signed(best['delta_auc'])}"
                 )
+                lines.append(f"  No generator improved the external AUC with {level}% confidence ({largest}).")
         lines.extend(_ranking_lines(ranks, classifier, dataset.name))
     failed_arms = arms.groupby("arm")["n_failed"].max()
     if (failed_arms > 0).any():
@@ -167,5 +178,34 @@ def render_collection_verdict(
         "\nPer table (logistic regression), arms whose ΔAUC interval lies above 0: "
         + ("; ".join(f"{r.dataset}: {r.arm} {signed(r.delta_auc)}" for r in improved.itertuples()) or "none")
         + "."
+    )
+    return "\n".join(lines) + "\n"
+
+
+def render_run(grid: GridResult, datasets: Sequence[Dataset], problems: Sequence[str] = ()) -> str:
+    """Which run a verdict describes, and what of it did not finish.
+
+    Lists the failed tasks (with the first line of their error), the tables without any
+    finished task (left out of every analysis), the outputs that could not be made, and
+    the run: its finishing time and configuration, the last entry of ``manifest.json``'s
+    ``runs``, so a reader can tell that the verdict and the records belong together.
+    """
+    manifest = grid.manifest
+    lines = []
+    failed = manifest.get("tasks_failed", {})
+    if failed:
+        lines.append("\nTasks that did not finish (left out of everything above; manifest.json, tasks_failed):")
+        lines += [f"  {task}: {(error.splitlines() or [''])[0]}" for task, error in failed.items()]
+    finished = set(grid.records["dataset"]) if len(grid.records) else set()
+    unfinished = [d.name for d in datasets if d.name not in finished]
+    if unfinished:
+        lines.append(f"\nTables without a finished task, left out of every analysis: {', '.join(unfinished)}.")
+    if problems:
+        lines.append("\nOutputs that could not be made (everything else was written):")
+        lines += [f"  {problem}" for problem in problems]
+    run = manifest["runs"][-1] if manifest.get("runs") else {}
+    lines.append(
+        f"\nThis verdict describes the run finished {run.get('finished', 'at an unknown time')} (configuration "
+        f"{manifest['config_hash']}, the last entry of manifest.json's runs): {grid.summary()}."
     )
     return "\n".join(lines) + "\n"

@@ -1,0 +1,417 @@
+"""``radlib audit`` as a user runs it: a real process, its exit code, its messages, no traceback (issue 12).
+
+Each test starts ``python -m radlib.cli audit`` on a small table (:func:`audit_tables.make_table`,
+80 patients x 8 features unless said otherwise) with one site-fold, the full-budget arms only,
+2 repetitions and SMOTE (or a Gaussian plug-in generator where the case needs a generator arm),
+and asserts on the exit code, stdout, stderr and the output folder. Cleaning and configuration
+rules themselves are tested in test_data.py, test_config.py and test_features.py; the output
+folder's swap in test_audit_folder.py.
+"""
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from audit_tables import make_table
+
+from radlib.records import valid_mask
+
+ROOT = Path(__file__).resolve().parents[1]
+ENV = {**os.environ, "RADLIB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
+FAST = [
+    "--profile",
+    "smoke",
+    "--set",
+    "shift.folds=1",
+    "--set",
+    "synthesis.snapshots=[1.0]",
+    "--set",
+    "repetitions=2",
+    "--set",
+    "classifiers.rf.n_estimators=10",
+    "--set",
+    "sensitivity.permutations=20",
+    "--n-jobs",
+    "1",
+]
+GAUSS_PLUGIN = '''
+import numpy as np
+from radlib.generators import Generator, register
+
+
+class GaussianCopy(Generator):
+    """Class-conditional Gaussian with a diagonal covariance."""
+
+    def _fit(self, X, y, seed):
+        self.mean_ = {c: X[y == c].mean(axis=0) for c in (0, 1)}
+        self.sd_ = {c: X[y == c].std(axis=0) + 1e-9 for c in (0, 1)}
+
+    def _sample_class(self, label, n, seed):
+        rng = np.random.default_rng(seed)
+        return self.mean_[label] + self.sd_[label] * rng.standard_normal((n, len(self.mean_[label])))
+
+
+register("gauss", GaussianCopy, replace=True)
+'''
+
+pytestmark = pytest.mark.slow  # every test starts radlib in a subprocess
+
+
+def _command(*args) -> list[str]:
+    return [sys.executable, "-m", "radlib.cli", "audit", *map(str, args)]
+
+
+def audit_cli(*args, timeout=300) -> subprocess.CompletedProcess:
+    """Run ``radlib audit`` with ``args`` in a new process; stdout and stderr as text."""
+    return subprocess.run(_command(*args), capture_output=True, text=True, env=ENV, cwd=ROOT, timeout=timeout)
+
+
+def assert_no_traceback(run: subprocess.CompletedProcess) -> None:
+    assert "Traceback" not in run.stderr and "Traceback" not in run.stdout, run.stderr[-3000:]
+
+
+def assert_refused(run: subprocess.CompletedProcess, message: str, code: int = 2) -> None:
+    """Exit ``code``, one ``radlib: error:`` line holding ``message``, no traceback."""
+    assert run.returncode == code, (run.stdout[-2000:], run.stderr[-3000:])
+    errors = [line for line in run.stderr.splitlines() if line.startswith("radlib: error: ")]
+    assert len(errors) == 1 and message in errors[0], run.stderr[-3000:]
+    assert_no_traceback(run)
+
+
+def _plugin(folder: Path) -> Path:
+    path = folder / "gauss_plugin.py"
+    path.write_text(GAUSS_PLUGIN)
+    return path
+
+
+def _digests(folder: Path) -> dict[str, str]:
+    """SHA-256 of every file under ``folder`` except the task cache and the lock, by relative path."""
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.parts[len(folder.parts)] not in ("tasks", ".run.lock", "interim")
+    }
+
+
+# --- 1. finite extreme values --------------------------------------------------------------
+
+
+def test_extreme_values_are_set_to_missing_counted_and_every_task_runs(tmp_path):
+    frame = make_table()
+    frame.loc[3, "f1"] = 1e308
+    frame.loc[7, "f2"] = -1e308
+    frame.loc[[10, 11], "f3"] = [3e200, -2e160]  # finite, but their squares overflow
+    frame.to_csv(tmp_path / "cohort.csv", index=False)
+    run = audit_cli(
+        "--csv",
+        tmp_path / "cohort.csv",
+        "--target",
+        "Target",
+        *FAST,
+        "--generators",
+        "smote",
+        "--out",
+        tmp_path / "out",
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "4 values beyond ±1e+100 set to missing, in f1, f2, f3" in run.stdout
+    assert "2 of 2 tasks done (0 reused), 0 failed, 0 failed arms" in run.stdout
+    assert json.loads((tmp_path / "out" / "data_report.json").read_text())["cohort"]["extreme_values"] == 4
+    assert_no_traceback(run)
+    assert "Warning" not in run.stderr  # no overflow warnings from numpy or scikit-learn either
+
+
+# --- 2. a failed run leaves the previous outputs as they were -------------------------------
+
+
+def test_a_run_where_no_task_finishes_leaves_the_previous_outputs_untouched(tmp_path):
+    table, out = tmp_path / "cohort.csv", tmp_path / "out"
+    make_table().to_csv(table, index=False)
+    first = audit_cli("--csv", table, "--target", "Target", *FAST, "--generators", "smote", "--out", out)
+    assert first.returncode == 0, first.stderr[-3000:]
+    before = _digests(out)
+    assert {"results.parquet", "manifest.json", "verdict.md", "data_report.json", "tables/audit_arms.csv"} <= set(
+        before
+    )
+    # The verdict names the run it describes: the last run of the manifest.
+    finished = json.loads((out / "manifest.json").read_text())["runs"][-1]["finished"]
+    assert f"This verdict describes the run finished {finished}" in (out / "verdict.md").read_text()
+
+    # The same file now holds one patient of class 1: every task has a site-fold whose training
+    # rows hold a single class, so every task fails.
+    make_table(n=40, positives=1).to_csv(table, index=False)
+    second = audit_cli(
+        "--csv", table, "--target", "Target", *FAST, "--set", "shift.folds=5", "--min-class-rows", "1",
+        "--generators", "smote", "--out", out,
+    )  # fmt: skip
+    assert_refused(second, "no task finished (2 of 2 failed: cohort r0: ValueError:", code=1)
+    assert f"nothing was written: {out} keeps its previous outputs" in second.stderr
+    assert _digests(out) == before  # records, manifest, verdict, tables and figures of the first run
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == [".run.lock"]  # no staging left
+
+
+# --- 3. the ID column cannot leak into the features -----------------------------------------
+
+
+def test_the_target_as_id_column_is_refused(tmp_path):
+    make_table().to_csv(tmp_path / "cohort.csv", index=False)
+    run = audit_cli(
+        "--csv", tmp_path / "cohort.csv", "--target", "Target", "--id", "Target", *FAST, "--out", tmp_path / "out"
+    )
+    assert_refused(run, "'Target' is both the target and an ID column to drop")
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_numeric_identifier_under_another_name_is_refused_naming_it_and_the_way_to_keep_it(tmp_path):
+    """A patient number sorted with the classes would raise the real-only AUC to near 1 (issue 12: 0.53 -> 0.97)."""
+    frame = make_table().sort_values("Target", kind="stable").reset_index(drop=True)
+    frame.insert(1, "PatientNo", np.arange(1001, 1001 + len(frame)))
+    frame.to_csv(tmp_path / "cohort.csv", index=False)
+    run = audit_cli("--csv", tmp_path / "cohort.csv", "--target", "Target", *FAST, "--out", tmp_path / "out")
+    assert_refused(run, "'PatientNo' look(s) like a patient identifier (PatientNo: named like an identifier")
+    assert "Drop it with --id PatientNo, or use it as a feature with --keep PatientNo" in run.stderr
+    assert not (tmp_path / "out").exists()
+
+
+# --- 4. the lock covers the whole run, writes included --------------------------------------
+
+SLOW_VERDICT_WRITE = """
+import os, time
+import radlib.audit.run as run
+
+_write = run.write_text_atomically
+
+
+def slow_write(text, path):
+    if os.path.basename(path) == "verdict.md":
+        open(os.path.join({gate!r}, "writing"), "w").close()
+        deadline = time.time() + 120
+        while not os.path.exists(os.path.join({gate!r}, "release")) and time.time() < deadline:
+            time.sleep(0.05)
+    return _write(text, path)
+
+
+run.write_text_atomically = slow_write
+"""
+
+
+def _wait_for(predicate, timeout, what):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def test_a_second_audit_is_refused_while_the_first_writes_its_outputs(tmp_path):
+    gate = tmp_path / "gate"
+    gate.mkdir()
+    slow = tmp_path / "slow_write.py"
+    slow.write_text(SLOW_VERDICT_WRITE.format(gate=str(gate)))
+    table, out = tmp_path / "cohort.csv", tmp_path / "out"
+    make_table().to_csv(table, index=False)
+    args = ["--csv", table, "--target", "Target", *FAST, "--generators", "smote", "--out", out]
+    first = subprocess.Popen(
+        _command(*args, "--plugin", slow), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV, cwd=ROOT
+    )
+    try:
+        # The first run has trained and is writing its verdict (deliberately slowly) ...
+        _wait_for(lambda: (gate / "writing").exists() or first.poll() is not None, 180, "the first run's verdict")
+        assert first.poll() is None, first.communicate()
+        # ... when a second audit (another configuration) reaches the same folder: refused.
+        second = audit_cli(*args[:-2], "--set", "repetitions=1", "--out", out)
+        assert_refused(second, f"another radlib run is writing to {out}", code=3)
+        (gate / "release").touch()
+        stdout, stderr = first.communicate(timeout=180)
+    finally:
+        (gate / "release").touch()
+        if first.poll() is None:
+            first.kill()
+        first.wait(timeout=30)
+    assert first.returncode == 0, stderr[-3000:]
+    assert f"written to {out}" in stdout
+    records = pd.read_parquet(out / "results.parquet")
+    assert sorted(records["repetition"].unique()) == [0, 1]  # the first run's records, not the second's
+    assert "2 repetitions" in (out / "verdict.md").read_text()
+
+
+# --- 5. failures after training cost nothing that finished ----------------------------------
+
+
+def test_a_table_whose_tasks_all_fail_does_not_cost_the_others_their_verdict(tmp_path):
+    folder = tmp_path / "tables"
+    folder.mkdir()
+    make_table(seed=1).to_csv(folder / "good.csv", index=False)
+    make_table(n=40, positives=1, seed=2).to_csv(folder / "broken.csv", index=False)  # every task fails
+    out = tmp_path / "out"
+    run = audit_cli(
+        "--csv", folder, "--target", "Target", *FAST, "--set", "shift.folds=5", "--min-class-rows", "1",
+        "--plugin", _plugin(tmp_path), "--generators", "gauss", "smote", "--out", out,
+    )  # fmt: skip
+    assert run.returncode == 1, run.stderr[-3000:]
+    assert_no_traceback(run)
+    assert "2 of 4 tasks done (0 reused), 2 failed" in run.stdout
+    verdict = (out / "verdict.md").read_text()
+    assert "gauss: pooled ΔAUC" in verdict  # the good table's analyses
+    assert "broken r0: ValueError: This solver needs samples of at least 2 classes" in verdict
+    assert "Tables without a finished task, left out of every analysis: broken." in verdict
+    assert (out / "tables" / "logreg_all_pairs.csv").is_file() and (out / "figures" / "04_delta_auc.png").is_file()
+
+
+def test_a_class_of_two_rows_gets_a_verdict_naming_what_did_not_finish(tmp_path):
+    make_table(n=60, positives=2).to_csv(tmp_path / "tiny.csv", index=False)
+    out = tmp_path / "out"
+    run = audit_cli(
+        "--csv",
+        tmp_path / "tiny.csv",
+        "--target",
+        "Target",
+        *FAST,
+        "--min-class-rows",
+        "1",
+        "--plugin",
+        _plugin(tmp_path),
+        "--generators",
+        "gauss",
+        "smote",
+        "--out",
+        out,
+    )
+    assert run.returncode in (0, 1), run.stderr[-3000:]
+    assert_no_traceback(run)
+    verdict = (out / "verdict.md").read_text()
+    assert verdict.startswith("tiny: 60 patients (58 of class 0, 2 of class 1)")
+    manifest = json.loads((out / "manifest.json").read_text())
+    for task in manifest["tasks_failed"]:
+        assert f"  {task}: " in verdict
+    records = pd.read_parquet(out / "results.parquet")
+    for classifier, label in (("logreg", "Logistic regression"), ("rf", "Random forest")):
+        if not valid_mask(records, classifier).any():
+            assert f"{label}: no valid repetition (every external site held a single class" in verdict
+    assert "This verdict describes the run finished" in verdict
+    assert run.returncode == (1 if manifest["tasks_failed"] else 0)
+
+
+# --- 6. smaller user-visible cases ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("where", ["the file", "under the file"])
+def test_out_at_or_under_a_file_is_bad_input(tmp_path, where):
+    make_table().to_csv(tmp_path / "cohort.csv", index=False)
+    (tmp_path / "notes.txt").write_text("a file")
+    out = tmp_path / "notes.txt" if where == "the file" else tmp_path / "notes.txt" / "audit"
+    run = audit_cli("--csv", tmp_path / "cohort.csv", "--target", "Target", *FAST, "--out", out)
+    expected = (
+        "is a file; give a folder" if where == "the file" else f"lies under {tmp_path / 'notes.txt'}, which is a file"
+    )
+    assert_refused(run, f"--out {out} {expected}")
+
+
+@pytest.mark.parametrize("value", ["0", "-3"])
+def test_min_class_rows_below_one_is_refused(tmp_path, value):
+    make_table().to_csv(tmp_path / "cohort.csv", index=False)
+    run = audit_cli(
+        "--csv",
+        tmp_path / "cohort.csv",
+        "--target",
+        "Target",
+        *FAST,
+        "--min-class-rows",
+        value,
+        "--out",
+        tmp_path / "out",
+    )
+    assert_refused(run, f"--min-class-rows must be at least 1, got {value}")
+
+
+def test_a_two_valued_target_that_is_not_0_1_says_how_to_choose_the_positive_class(tmp_path):
+    frame = make_table()
+    frame["Target"] = np.where(frame["Target"] == 1, "M", "B")
+    frame.to_csv(tmp_path / "cohort.csv", index=False)
+    run = audit_cli("--csv", tmp_path / "cohort.csv", "--target", "Target", *FAST, "--out", tmp_path / "out")
+    assert_refused(run, "target values ['B', 'M'] are not 0/1, True/False or '0'/'1'; say which value is the positive")
+    assert "--positive-class VALUE" in run.stderr and "must be binary" not in run.stderr
+
+
+LONG_NAME = "cohort_" + "x" * 225  # a 236-character file name with ".csv"
+
+
+@pytest.fixture(scope="module")
+def ordinary_run(tmp_path_factory):
+    """One audit of an ordinary-looking table that exercises the rest of case 6 at once.
+
+    M/B target with ``--positive-class M``; three repeated rows; six columns that vary in one
+    row each (so constant in the training rows whenever that row is at the external site);
+    a 236-character file name; ``--set shift.severity=1e-3``.
+    """
+    folder = tmp_path_factory.mktemp("ordinary")
+    frame = make_table()
+    frame["Target"] = np.where(frame["Target"] == 1, "M", "B")
+    for j in range(6):
+        frame[f"rare{j}"] = 0.0
+        frame.loc[10 * j + 3, f"rare{j}"] = 1.0
+    frame = pd.concat([frame, frame.iloc[[1, 1, 6]].assign(ID=["q1", "q2", "q3"])], ignore_index=True)
+    table = folder / f"{LONG_NAME}.csv"
+    frame.to_csv(table, index=False)
+    out = folder / "out"
+    run = audit_cli("--csv", table, "--target", "Target", "--positive-class", "M", *FAST,
+                    "--set", "shift.severity=1e-3", "--generators", "smote", "--out", out)  # fmt: skip
+    return run, out
+
+
+def test_scientific_notation_in_set_is_a_number(ordinary_run):
+    run, out = ordinary_run
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert json.loads((out / "manifest.json").read_text())["config"]["shift"]["severity"] == 0.001
+
+
+def test_positive_class_codes_a_two_valued_target(ordinary_run):
+    run, out = ordinary_run
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "80 patients (40 of class 0, 40 of class 1; positive class (1): M)" in run.stdout
+
+
+def test_repeated_rows_are_counted_dropped_and_listed(ordinary_run):
+    run, out = ordinary_run
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "3 repeated rows dropped: 81 (= row 2), 82 (= row 2), 83 (= row 7)" in run.stdout
+    report = next(iter(json.loads((out / "data_report.json").read_text()).values()))
+    assert report["duplicate_rows"] == [[81, 2], [82, 2], [83, 7]] and report["n_raw"] == 83 and report["n"] == 80
+
+
+def test_a_long_file_name_is_shortened_for_files_and_shown_whole(ordinary_run):
+    run, out = ordinary_run
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert_no_traceback(run)
+    name = pd.read_parquet(out / "results.parquet")["dataset"].unique().tolist()
+    assert len(name) == 1 and len(name[0]) == 100 and name[0].startswith("cohort_xxx") and name[0][-9] == "~"
+    assert f"name shortened from the file {LONG_NAME}.csv" in run.stdout
+    assert all(len(p.name) < 255 for p in (out / "tasks").rglob("*"))
+
+
+def test_columns_constant_in_training_give_no_warning(ordinary_run):
+    run, out = ordinary_run
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "are constant" not in run.stderr and "Warning" not in run.stderr, run.stderr[-3000:]
+    report = next(iter(json.loads((out / "data_report.json").read_text()).values()))
+    assert report["dropped"]["constant"] == [] and report["p_clean"] == 14  # constant in training only, not overall
+
+
+def test_one_feature_column_says_no_arm_differs_from_real_only(tmp_path):
+    frame = make_table()[["ID", "Target", "f0"]]
+    frame.to_csv(tmp_path / "single.csv", index=False)
+    run = audit_cli("--csv", tmp_path / "single.csv", "--target", "Target", *FAST, "--plugin", _plugin(tmp_path),
+                    "--generators", "gauss", "smote", "--out", tmp_path / "out")  # fmt: skip
+    assert run.returncode == 0, run.stderr[-3000:]
+    logreg = run.stdout.split("Logistic regression:")[1].split("Random forest:")[0]
+    assert "No arm differs from real-only training: every ΔAUC is exactly 0" in logreg
+    assert "largest mean gain" not in logreg
+    assert_no_traceback(run)
