@@ -28,7 +28,7 @@ RADLIB_SOURCES := $(shell find radlib -name '*.py' -o -name '*.yaml')
 # Notebooks run one after another: later stages read what earlier ones wrote.
 .NOTPARALLEL:
 .DEFAULT_GOAL := help
-.PHONY: help all figures record-notebooks test test-fast lint lab clean venv bench bench-generators grid report git-filter
+.PHONY: help all figures record-notebooks check-lab test test-fast lint lab clean venv bench bench-generators grid report git-filter
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sort | awk 'BEGIN {FS = ":.*## "}; {printf "  %-18s %s\n", $$1, $$2}'
@@ -119,12 +119,19 @@ lint: $(STAMP) ## check code style with ruff (lint + format) over the repository
 # After each save, radlib.notebook.refresh_git_index lets `git status` see that git would store the notebook
 # unchanged (its outputs are filtered out; see git-filter).
 LAB_ARGS ?=
-LAB_SERVER := --notebook-dir=notebooks --ContentsManager.post_save_hook=radlib.notebook.refresh_git_index
+LAB_HOOK := --ContentsManager.post_save_hook=radlib.notebook.refresh_git_index
+LAB_SERVER := --notebook-dir=notebooks $(LAB_HOOK)
 LAB_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 LAB_HEADLESS := $(if $(filter Linux,$(shell uname -s)),$(if $(DISPLAY)$(WAYLAND_DISPLAY)$(findstring --no-browser,$(LAB_ARGS)),,--no-browser))
 
 lab: $(STAMP) ## start JupyterLab on notebooks/ with the project's environment; prints the URL with its token (LAB_ARGS="--port 8899 ...")
 	$(VENV)/bin/jupyter lab $(LAB_SERVER) $(LAB_ROOT) $(LAB_HEADLESS) $(LAB_ARGS)
+
+# A small notebook (smoke profile by default): the browser check is about Lab, not the study.
+CHECK_LAB_NOTEBOOK ?= notebooks/01_data_ingestion.ipynb
+
+check-lab: $(STAMP) ## open a notebook in JupyterLab in headless Chromium, run it, save, screenshot (build/check-lab/); fails on errors, stderr, 5xx, a dead kernel
+	$(PY) tools/check_lab.py $(CHECK_LAB_NOTEBOOK) --screenshot build/check-lab -- $(LAB_ROOT) $(LAB_HOOK)
 
 bench: $(STAMP) ## benchmark the grid: tasks per minute with 1 and 2 workers, time per stage, memory
 	$(PY) benchmarks/bench_grid.py

@@ -1,5 +1,6 @@
 """The way in: `make lab` starts anywhere, the Makefile runs every numbered notebook, the report's names."""
 
+import importlib.util
 import os
 import re
 import shutil
@@ -7,6 +8,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -113,3 +115,64 @@ def test_the_full_report_goes_to_report_and_other_profiles_stay_in_build():
     smoke = [line for line in _dry_run("report", "PROFILE=smoke") if "nbconvert" in line]
     assert full and all("--output-dir report " in line for line in full)
     assert smoke and all("--output-dir build/smoke/report " in line for line in smoke)
+
+
+def _check_lab_module():
+    spec = importlib.util.spec_from_file_location("check_lab", ROOT / "tools" / "check_lab.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_server_errors_are_the_5xx_responses_without_their_tokens():
+    check_lab = _check_lab_module()
+    log = """[I 2026-11-28 14:34:41.407 ServerApp] Jupyter Server 2.21.1 is running at:
+[W 2026-11-28 14:34:47.096 ServerApp] 403 GET /api/contents (@127.0.0.1) 12.07ms referer=None
+[E 2026-11-28 14:35:02.001 ServerApp] 500 PUT /api/contents/01_data_ingestion.ipynb?token=abc (@127.0.0.1) 8.10ms
+[W 2026-11-28 14:35:03.000 ServerApp] 503 GET /api/kernels/x/channels?session_id=1 (@127.0.0.1) 1.00ms"""
+    assert check_lab.server_errors(log) == [
+        "500 PUT /api/contents/01_data_ingestion.ipynb",
+        "503 GET /api/kernels/x/channels",
+    ]
+
+
+def test_a_run_is_finished_when_every_cell_ran_or_one_failed_and_the_kernel_is_idle():
+    finished = _check_lab_module()._finished
+    assert finished({"status": "idle", "pending": 0, "errors": 0})
+    assert finished({"status": "idle", "pending": 3, "errors": 1})  # a failing cell stops the run
+    assert not finished({"status": "busy", "pending": 0, "errors": 0})
+    assert not finished({"status": "idle", "pending": 2, "errors": 0})
+    assert not finished(None)  # no kernel yet
+
+
+def test_missing_browser_says_how_to_install_it(monkeypatch):
+    check_lab = _check_lab_module()
+    monkeypatch.setattr(check_lab.shutil, "which", lambda name: None)
+    with pytest.raises(check_lab.CheckFailed, match="apt-get install chromium"):
+        check_lab.find_browser()
+
+
+@pytest.mark.slow
+def test_check_lab_reports_stderr_and_a_failing_cell_in_a_real_browser(tmp_path, capsys):
+    """JupyterLab and headless Chromium for real, on a notebook that writes to stderr and then fails."""
+    check_lab = _check_lab_module()
+    try:
+        check_lab.find_browser()
+    except check_lab.CheckFailed as missing:
+        pytest.skip(str(missing))
+    notebook = nbformat.v4.new_notebook()
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+    notebook.cells = [
+        nbformat.v4.new_code_cell('import sys\nprint("careful", file=sys.stderr)'),
+        nbformat.v4.new_code_cell("1 / 0"),
+        nbformat.v4.new_code_cell('print("never reached")'),
+    ]
+    path = tmp_path / "failing.ipynb"
+    nbformat.write(notebook, path)
+    root = ["--allow-root"] if os.geteuid() == 0 else []
+    assert check_lab.main([str(path), "--screenshot", str(tmp_path / "shots"), "--timeout", "180", "--", *root]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "check-lab: failing.ipynb: cell 0: stderr: careful",
+        "check-lab: failing.ipynb: cell 1: error ZeroDivisionError: division by zero",
+    ]
+    assert (tmp_path / "shots" / "failing.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
