@@ -283,7 +283,8 @@ def test_second_run_on_the_same_folder_is_refused_while_the_first_completes(tmp_
         assert first.returncode == 0, stderr
         assert "2 of 2 tasks done (0 reused), 0 failed" in stdout
         records = pd.read_parquet(out / "results.parquet")
-        assert (records["status"] == "ok").all() and len(records) == 2 * 3  # 2 repetitions x (real, gated, smote)
+        # 2 repetitions x 5 site-folds x (real, gated, smote)
+        assert (records["status"] == "ok").all() and len(records) == 2 * 5 * 3
     finally:
         (gate / "release").touch()
         if first.poll() is None:
