@@ -48,7 +48,7 @@ from radlib.data import Dataset
 from radlib.features import development_pipeline
 from radlib.generators.base import GeneratorError
 from radlib.generators.neural import TorchGenerator
-from radlib.quality import quality_metrics, registered_metrics, sampling_floor
+from radlib.quality import FLOOR_PREFIX, quality_metrics, registered_metrics, sampling_floor
 from radlib.records import (
     REAL_ARM,
     SMOTE_ARM,
@@ -152,14 +152,15 @@ class _Evaluation:
     real_auc: dict[str, float]
 
 
-def _evaluation(dataset: Dataset, repetition: int, split: ExternalSplit, config: Config) -> _Evaluation:
-    """Fit the development pipeline on a fold's internal rows; the columns its records share."""
+class FoldError(ValueError):
+    """A site-fold that cannot be evaluated (e.g. its internal set holds one class); its arms fail, not the task."""
+
+
+def _fold_base(dataset: Dataset, repetition: int, split: ExternalSplit, config: Config) -> dict:
+    """The columns every record of a fold shares, before any model is fitted."""
     name, fold = dataset.name, split.fold
-    X_internal, y_internal = dataset.X[split.internal_idx], dataset.y[split.internal_idx]
-    y_external = dataset.y[split.external_idx]
-    pipeline = development_pipeline(config["features"]["k"], dataset.p).fit(X_internal, y_internal)
-    Z_internal = pipeline.transform(X_internal)
-    base = {
+    y_internal, y_external = dataset.y[split.internal_idx], dataset.y[split.external_idx]
+    return {
         "dataset": name,
         "dataset_fingerprint": dataset.fingerprint,
         "repetition": repetition,
@@ -168,33 +169,47 @@ def _evaluation(dataset: Dataset, repetition: int, split: ExternalSplit, config:
         "n_external": len(y_external),
         "internal_positives": int(y_internal.sum()),
         "external_positives": int(y_external.sum()),
-        "k_selected": Z_internal.shape[1],
+        "k_selected": 0,
         "undefined": len(np.unique(y_external)) < 2,
         "split_seed": split.split_seed,
         **{f"seed_{clf}": config.seed(name, repetition, fold, clf) for clf in config["classifiers"]},
         "config_hash": config.hash,
         "versions": json.dumps(package_versions(), sort_keys=True),
+        **{f"{FLOOR_PREFIX}{metric}": np.nan for metric in registered_metrics()},
     }
+
+
+def _evaluation(dataset: Dataset, repetition: int, split: ExternalSplit, config: Config, base: dict) -> _Evaluation:
+    """Fit the development pipeline on a fold's internal rows; FoldError when they hold one class."""
+    name, fold = dataset.name, split.fold
+    X_internal, y_internal = dataset.X[split.internal_idx], dataset.y[split.internal_idx]
+    if len(np.unique(y_internal)) < 2:
+        raise FoldError(
+            f"fold {fold}'s internal set holds a single class ({len(y_internal)} patients, "
+            f"{int(y_internal.sum())} positive): nothing can be trained on it"
+        )
+    pipeline = development_pipeline(config["features"]["k"], dataset.p).fit(X_internal, y_internal)
+    Z_internal = pipeline.transform(X_internal)
+    base["k_selected"] = Z_internal.shape[1]
     try:
         base.update(sampling_floor(Z_internal, y_internal, config.seed(name, repetition, fold, "floor"), config))
     except ValueError as exc:  # too few rows for a metric; the floor is then missing, and says why
         log.warning("%s r%d fold %d: no sampling floor: %s", name, repetition, fold, exc)
-        base.update({f"floor_{metric}": np.nan for metric in registered_metrics()})
     return _Evaluation(
         Z_internal=Z_internal,
         y_internal=y_internal,
         Z_external=pipeline.transform(split.X_external_shifted),
-        y_external=y_external,
+        y_external=dataset.y[split.external_idx],
         counts=synthetic_counts(y_internal, config["synthesis"]["ratio"]),
         base=base,
         real_auc={},
     )
 
 
-def _new_record(evaluation: _Evaluation, arm: str, seed: int) -> dict:
+def _new_record(base: dict, arm: str, seed: int) -> dict:
     generator, fraction = parse_arm(arm)
     return {
-        **evaluation.base,
+        **base,
         "arm": arm,
         "generator": generator,
         "fraction": fraction,
@@ -233,7 +248,7 @@ def _synthetic_arm(
     evaluation: _Evaluation, arm: str, model, seed: int, fit_seconds: float, metric_seed: int, config: Config
 ) -> dict:
     """Sample a fitted model, measure the sample's quality and score the augmented training set."""
-    record = _new_record(evaluation, arm, seed)
+    record = _new_record(evaluation.base, arm, seed)
     record["fit_seconds"] = fit_seconds
     try:
         started = time.perf_counter()
@@ -282,30 +297,45 @@ def run_task(dataset: Dataset, repetition: int, config: Config) -> pd.DataFrame:
     """
     name = dataset.name
     splits = simulate_external_folds(dataset.X, config["shift"], config.seed(name, repetition, "split"))
-    evaluations = [_evaluation(dataset, repetition, split, config) for split in splits]
     records: dict[tuple[int, str], dict] = {}
-    for fold, evaluation in enumerate(evaluations):
-        record = _new_record(evaluation, REAL_ARM, NO_SEED)
+    evaluations: dict[int, _Evaluation] = {}
+    for split in splits:
+        base = _fold_base(dataset, repetition, split, config)
+        try:
+            evaluations[split.fold] = _evaluation(dataset, repetition, split, config, base)
+        except Exception as exc:  # this fold's arms are failed records that say why; the other folds go on
+            error = f"{type(exc).__name__}: {exc}"
+            log.warning("%s r%d fold %d failed: %s", name, repetition, split.fold, error)
+            no_auc = {column(c): np.nan for c in config["classifiers"] for column in (auc_column, delta_column)}
+            for arm in arms_of(config):
+                records[split.fold, arm] = {
+                    **_new_record(base, arm, NO_SEED),
+                    **no_auc,
+                    "status": "failed",
+                    "error": error,
+                }
+    for fold, evaluation in evaluations.items():
+        record = _new_record(evaluation.base, REAL_ARM, NO_SEED)
         _score_arm(evaluation, REAL_ARM, evaluation.Z_internal, evaluation.y_internal, config, record)
         records[fold, REAL_ARM] = record
 
-    for source in _sources(config):
+    for source in _sources(config) if evaluations else ():
         fractions = snapshot_fractions(source, config)
-        seeds = [config.seed(name, repetition, fold, source) for fold in range(len(evaluations))]
+        seeds = {fold: config.seed(name, repetition, fold, source) for fold in evaluations}
         started = time.perf_counter()
         try:
             fitted = generators.from_config(source, config).fit_folds(
-                [(e.Z_internal, e.y_internal) for e in evaluations], seeds, fractions
+                [(e.Z_internal, e.y_internal) for e in evaluations.values()], list(seeds.values()), fractions
             )
         except Exception as exc:  # e.g. a plug-in's bug: every fold's arms are failed records that say why
             fitted = [GeneratorError(f"{type(exc).__name__}: {exc}")] * len(evaluations)
         fit_seconds = (time.perf_counter() - started) / len(evaluations)
-        for fold, (evaluation, models) in enumerate(zip(evaluations, fitted)):
+        for (fold, evaluation), models in zip(evaluations.items(), fitted):
             metric_seed = config.seed(name, repetition, fold, "metrics")
             for fraction in fractions:
                 arm = snapshot_arm(source, fraction)
                 if isinstance(models, GeneratorError):
-                    record = _new_record(evaluation, arm, seeds[fold])
+                    record = _new_record(evaluation.base, arm, seeds[fold])
                     record.update(status="failed", error=str(models), fit_seconds=fit_seconds)
                 else:
                     record = _synthetic_arm(

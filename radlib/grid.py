@@ -134,7 +134,7 @@ def run_lock(folder: Path) -> Iterator[None]:
     except BlockingIOError as exc:
         handle.close()
         raise GridLockedError(
-            f"another radlib run is writing to {folder}; wait for it to finish or use another profile/paths"
+            f"another radlib run is writing to {folder}; wait for it to finish, or write to another folder"
         ) from exc
     try:
         handle.write(f"{os.getpid()}\n")
@@ -232,7 +232,8 @@ def _execute(
                 on_done(dataset.name, repetition, _task_records(dataset, repetition, config))
             except Exception as exc:
                 failures[(dataset.name, repetition)] = f"{type(exc).__name__}: {exc}"
-                log.error("task %s r%d failed: %s\n%s", dataset.name, repetition, exc, traceback.format_exc())
+                log.error("task %s r%d failed: %s", dataset.name, repetition, exc)
+                log.debug("%s", traceback.format_exc())  # the manifest keeps the message; the trace is for debugging
             progress.update()
         return failures
 

@@ -216,3 +216,28 @@ def test_failed_arm_keeps_the_timings_measured_before_the_failure(smote_config, 
     # The batched fit of 5 folds took >= 5 x 0.01 s; each record carries its share.
     assert (failed["fit_seconds"] >= 0.01).all() and (failed["classifier_seconds"] == 0).all()
     assert (failed["n_synthetic"] == 0).all()
+
+
+def test_a_fold_whose_internal_set_holds_one_class_fails_alone(smote_config, monkeypatch):
+    # All 20 positives of this dataset fall in fold 0's external site: the other folds' internal
+    # sets keep both classes, but fold 0's internal set is all negatives.
+    dataset = toy_dataset()
+    original = experiment.simulate_external_folds
+
+    def positives_in_fold_0(X, params, seed):
+        splits = original(X, params, seed)
+        positives = np.flatnonzero(dataset.y == 1)
+        external = np.union1d(splits[0].external_idx, positives)
+        internal = np.setdiff1d(np.arange(len(dataset.y)), external)
+        first = dataclasses.replace(
+            splits[0], internal_idx=internal, external_idx=external, X_external_shifted=X[external]
+        )
+        return [first, *splits[1:]]
+
+    monkeypatch.setattr(experiment, "simulate_external_folds", positives_in_fold_0)
+    records = run_task(dataset, 0, smote_config)
+    fold0, others = records[records["fold"] == 0], records[records["fold"] > 0]
+    assert len(fold0) == 2 and (fold0["status"] == "failed").all()
+    assert fold0["error"].str.contains("internal set holds a single class").all()
+    assert fold0["auc_logreg"].isna().all() and fold0["delta_auc_rf"].isna().all()
+    assert (others["status"] == "ok").all() and others["auc_logreg"].notna().all()
