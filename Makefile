@@ -28,7 +28,7 @@ RADLIB_SOURCES := $(shell find radlib -name '*.py' -o -name '*.yaml')
 # Notebooks run one after another: later stages read what earlier ones wrote.
 .NOTPARALLEL:
 .DEFAULT_GOAL := help
-.PHONY: help all figures record-notebooks check-lab test test-fast lint lab clean venv bench bench-generators grid report git-filter
+.PHONY: help all figures record-notebooks check-lab git-refresh test test-fast lint lab clean venv bench bench-generators grid report git-filter
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sort | awk 'BEGIN {FS = ":.*## "}; {printf "  %-18s %s\n", $$1, $$2}'
@@ -59,6 +59,11 @@ git-filter: ## install the nbstripout git filter for the notebooks (done by `mak
 	  git config diff.ipynb.textconv '$(NBSTRIPOUT) --textconv' && \
 	  echo "git stores notebooks/*.ipynb through '$(NBSTRIPOUT)'"; \
 	fi
+
+# Lab's saves are settled by its post-save hook (`make lab`); a notebook run elsewhere (papermill or nbconvert in
+# place) may still be listed by `git status` although `git diff` is empty: git trusts the changed file size.
+git-refresh: $(STAMP) ## after running notebooks outside Lab: let `git status` compare them by what git stores (outputs stripped)
+	$(PY) -c "import sys; from radlib.notebook import refresh_git_index; [refresh_git_index(p) for p in sys.argv[1:]]" $$(git ls-files 'notebooks/*.ipynb')
 
 all: $(EXECUTED) $(REPORT_HTML) ## regenerate everything from the raw data for PROFILE: grid, figures, tables, report (notebooks with papermill)
 ifeq ($(PROFILE),full)

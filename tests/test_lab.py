@@ -176,3 +176,22 @@ def test_check_lab_reports_stderr_and_a_failing_cell_in_a_real_browser(tmp_path,
         "check-lab: failing.ipynb: cell 1: error ZeroDivisionError: division by zero",
     ]
     assert (tmp_path / "shots" / "failing.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_readme_links_every_page_of_the_full_report():
+    pages = {
+        f"report/{Path(line.split()[-1]).stem}.html"
+        for line in _dry_run("report", "PROFILE=full")
+        if "nbconvert" in line
+    }
+    linked = set(re.findall(r"\]\((report/[^)]+\.html)\)", (ROOT / "README.md").read_text()))
+    assert pages and linked == pages
+
+
+def test_the_committed_report_fits_in_15_mib():
+    if not (ROOT / ".git").exists():
+        pytest.skip("the repository is not a git checkout")
+    listed = subprocess.run(["git", "ls-files", "report"], cwd=ROOT, capture_output=True, text=True).stdout.split()
+    if not listed:
+        pytest.skip("no report committed yet (`make all` writes it for the full profile)")
+    assert sum((ROOT / path).stat().st_size for path in listed) <= 15 * 2**20
