@@ -1,8 +1,11 @@
 """The notebooks' helpers: which records they use, the smoke line, clean outputs, git's view of a save."""
 
 import json
+import shutil
 import subprocess
+import sys
 import time
+from pathlib import Path
 
 import nbformat
 import pandas as pd
@@ -18,6 +21,8 @@ from radlib.notebook import (
     profile_line,
     refresh_git_index,
 )
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _store(folder, records_name, config_hash, rows=3, manifest_hash=None):
@@ -223,3 +228,26 @@ def test_the_hook_leaves_untracked_and_outside_files_alone(filtered_repo, tmp_pa
     outside = tmp_path / "c.ipynb"
     outside.write_text("{}")
     refresh_git_index(str(outside))  # not a repository: nothing to do, nothing raised
+
+
+@pytest.mark.slow
+def test_nbval_fails_a_notebook_cell_with_a_warning_or_a_stray_result(tmp_path):
+    """notebooks/conftest.py under nbval, as `make test` runs it, on cells that warn, leave a path, show a table."""
+    shutil.copy2(ROOT / "notebooks" / "conftest.py", tmp_path / "conftest.py")
+    notebook = nbformat.v4.new_notebook()
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+    notebook.cells = [
+        nbformat.v4.new_code_cell('import warnings\nwarnings.warn("noisy")'),
+        nbformat.v4.new_code_cell('from pathlib import Path\nPath("results")'),
+        nbformat.v4.new_code_cell('import pandas as pd\npd.DataFrame({"a": [1]})'),
+    ]
+    nbformat.write(notebook, tmp_path / "probe.ipynb")
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "--nbval-lax", "-p", "no:cacheprovider", "-q", "probe.ipynb"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert "2 failed, 1 passed" in run.stdout
+    assert "stderr: " in run.stdout and "UserWarning: noisy" in run.stdout
+    assert "bare result: PosixPath('results')" in run.stdout
