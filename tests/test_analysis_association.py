@@ -130,3 +130,26 @@ def test_exact_spearman_p_value_at_the_largest_exact_n_by_enumeration():
     rhos = np.array([st.spearmanr(np.array(p), delta).statistic for p in itertools.permutations(score)])
     expected = np.mean(np.abs(rhos) >= observed - 1e-12)
     assert A.spearman_p_value(score, delta, asymptotic_p=0.0) == pytest.approx(expected)
+
+
+def test_compute_by_metric_stacks_each_metric_by_generator_in_metric_order():
+    pairs = small_pairs(
+        [
+            ("D1", "cvae", 0.02, 0.1),
+            ("D2", "cvae", 0.01, 0.6),
+            ("D1", "wgan_gp", -0.01, 0.5),
+            ("D2", "wgan_gp", -0.02, 0.9),
+        ]
+    )
+
+    def mean_of(subset, metric):
+        return {"metric": metric, "n": len(subset), "mean": subset[metric].mean()}
+
+    table = A.compute_by_metric(pairs, mean_of, ["detection_auc", "wasserstein"])
+    # Hand values: detection_auc = 0.5 + wasserstein; pooled mean of wasserstein (0.1+0.6+0.5+0.9)/4 = 0.525,
+    # cvae (0.1+0.6)/2 = 0.35, wgan_gp (0.5+0.9)/2 = 0.7.
+    assert list(table.index) == list(range(6))
+    assert list(table["metric"]) == ["detection_auc"] * 3 + ["wasserstein"] * 3
+    assert list(table["group"]) == ["pooled", "cvae", "wgan_gp"] * 2
+    assert list(table["n"]) == [4, 2, 2] * 2
+    np.testing.assert_allclose(table["mean"], [1.025, 0.85, 1.2, 0.525, 0.35, 0.7])

@@ -31,6 +31,7 @@ from radlib.records import COMPOSITE, POOLED
 __all__ = [
     "EXACT_SPEARMAN_MAX_N",
     "compute_by_generator",
+    "compute_by_metric",
     "adjust_fdr",
     "spearman_p_value",
     "correlate_quality",
@@ -69,6 +70,27 @@ def compute_by_generator(
         for row in [result] if isinstance(result, Mapping) else result:
             rows.append({"group": name, **row})
     return pd.DataFrame(rows)
+
+
+def compute_by_metric(
+    pairs: pd.DataFrame, statistic: Callable[..., Mapping | list], metrics: Sequence[str], **kwargs: Any
+) -> pd.DataFrame:
+    """:func:`compute_by_generator` of each metric, stacked in the order of ``metrics``.
+
+    Parameters
+    ----------
+    pairs : DataFrame
+        A pair table holding every metric of ``metrics`` (the composite too, if listed).
+    statistic : callable
+        ``statistic(subset, metric=m, **kwargs)``, as in :func:`compute_by_generator`.
+    metrics : sequence of str
+
+    Returns
+    -------
+    DataFrame
+        The rows of every metric, ``group`` first, renumbered from 0.
+    """
+    return pd.concat([compute_by_generator(pairs, statistic, metric=m, **kwargs) for m in metrics], ignore_index=True)
 
 
 def adjust_fdr(p_values: Sequence[float], alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
@@ -181,10 +203,7 @@ def correlate_quality(
         ``n_boot_used``, ``note``, ``q_value``, ``significant`` (q < alpha).
     """
     pairs = with_composite(pairs)
-    table = pd.concat(
-        [compute_by_generator(pairs, _spearman_row, metric=m, n_boot=n_boot, seed=seed, alpha=alpha) for m in metrics],
-        ignore_index=True,
-    )
+    table = compute_by_metric(pairs, _spearman_row, metrics, n_boot=n_boot, seed=seed, alpha=alpha)
     table["q_value"], table["significant"] = adjust_fdr(table["p_value"], alpha)
     return table
 
@@ -234,7 +253,4 @@ def discriminate_quality(
         ``n_boot_used``, ``note``.
     """
     pairs = with_composite(pairs)
-    return pd.concat(
-        [compute_by_generator(pairs, _roc_row, metric=m, n_boot=n_boot, seed=seed, alpha=alpha) for m in metrics],
-        ignore_index=True,
-    )
+    return compute_by_metric(pairs, _roc_row, metrics, n_boot=n_boot, seed=seed, alpha=alpha)

@@ -28,7 +28,7 @@ import pandas as pd
 from scipy import stats
 
 from radlib import quality
-from radlib.analysis.association import adjust_fdr, compute_by_generator, spearman_p_value
+from radlib.analysis.association import adjust_fdr, compute_by_metric, spearman_p_value
 from radlib.analysis.pairs import METRICS
 from radlib.analysis.scores import orient_quality, with_composite
 from radlib.quality import FLOOR_PREFIX
@@ -221,10 +221,7 @@ def adjusted_correlations(
         _require(pairs, ["n_internal"], "for the covariate log_n_internal")
         pairs = pairs.assign(log_n_internal=np.log(pairs["n_internal"].astype(float)))
     _require(pairs, list(covariates), "as covariates")
-    table = pd.concat(
-        [compute_by_generator(pairs, _adjusted_row, metric=m, covariates=covariates) for m in metrics],
-        ignore_index=True,
-    )
+    table = compute_by_metric(pairs, _adjusted_row, metrics, covariates=covariates)
     table["q_value"], table["significant"] = adjust_fdr(table["p_value"], alpha)
     table["partial_q_value"], table["partial_significant"] = adjust_fdr(table["partial_p_value"], alpha)
     sign_flip = (
