@@ -83,3 +83,10 @@ def test_save_figure_writes_png_and_pdf(tmp_path):
     paths = P.save_figure(fig, tmp_path / "figures", "empty")
     assert [p.name for p in paths] == ["empty.png", "empty.pdf"]
     assert all(p.stat().st_size > 0 for p in paths)
+
+
+def test_significance_handles_are_a_filled_and_an_open_marker():
+    filled, hollow = P.style.significance_handles("q < 0.05 (BH)")
+    assert filled.get_label() == "filled: q < 0.05 (BH)" and hollow.get_label() == "open: not significant"
+    assert filled.get_markerfacecolor() == "grey" and hollow.get_markerfacecolor() == "white"
+    assert filled.get_linestyle() == hollow.get_linestyle() == "None"

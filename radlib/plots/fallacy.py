@@ -23,6 +23,7 @@ from radlib.plots.style import (
     fit_line,
     legend_below,
     metric_label,
+    significance_handles,
     themed,
 )
 from radlib.quality import METRICS
@@ -250,12 +251,7 @@ def plot_rho_comparison(correlations: pd.DataFrame, alpha: float = 0.05) -> plt.
         plt.Line2D([], [], color=colours[g], marker=markers[g], linestyle="none", label="pooled" if g == POOLED else g)
         for g in order
     ]
-    handles += [
-        plt.Line2D([], [], color="grey", marker="o", linestyle="none", label=f"filled: q < {alpha} (BH)"),
-        plt.Line2D(
-            [], [], color="grey", marker="o", markerfacecolor="white", linestyle="none", label="open: not significant"
-        ),
-    ]
+    handles += significance_handles(f"q < {alpha} (BH)")
     ax.set_title("Pooled vs within-generator rank correlations", fontsize=11)
     legend_below(fig, handles, ncol=3)
     return fig
@@ -483,12 +479,7 @@ def plot_within_between(within_between: pd.DataFrame, alpha: float = 0.05) -> pl
     ax.invert_yaxis()
     ax.set_xlabel("slope: ΔAUC per SD of quality score (95% cluster-bootstrap CI)")
     handles = [plt.Line2D([], [], color=c, marker=mk, linestyle="none", label=lab) for lab, c, mk, _ in terms.values()]
-    handles += [
-        plt.Line2D([], [], color="grey", marker="o", linestyle="none", label=f"filled: p < {alpha}"),
-        plt.Line2D(
-            [], [], color="grey", marker="o", markerfacecolor="white", linestyle="none", label="open: not significant"
-        ),
-    ]
+    handles += significance_handles(f"p < {alpha}")
     ax.set_title("Within-between decomposition of the quality-ΔAUC slope", fontsize=11)
     legend_below(fig, handles, ncol=2)
     return fig

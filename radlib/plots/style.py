@@ -36,6 +36,7 @@ __all__ = [
     "dodge",
     "draw_intervals",
     "legend_below",
+    "significance_handles",
 ]
 
 # Okabe & Ito (2008), a palette distinguishable under the common colour-vision deficiencies.
@@ -153,3 +154,13 @@ def legend_below(fig: plt.Figure, handles, ncol: int, fontsize: float = 9, top: 
         handles=handles, loc="lower center", ncol=ncol, frameon=False, fontsize=fontsize, bbox_to_anchor=(0.5, 0.0)
     )
     fig.tight_layout(rect=(0, height_in / fig.get_figheight(), 1, top))
+
+
+def significance_handles(criterion: str) -> list[plt.Line2D]:
+    """Legend entries for filled (significant by ``criterion``, e.g. "q < 0.05 (BH)") and open (not) markers."""
+    return [
+        plt.Line2D([], [], color="grey", marker="o", linestyle="none", label=f"filled: {criterion}"),
+        plt.Line2D(
+            [], [], color="grey", marker="o", markerfacecolor="white", linestyle="none", label="open: not significant"
+        ),
+    ]
