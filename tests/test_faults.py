@@ -114,7 +114,8 @@ def test_generator_raising_mid_fit_is_a_failed_record_and_the_grid_completes(sma
 
     manifest, records = result.manifest, result.records
     assert manifest["tasks_total"] == 4 and manifest["tasks_ok"] == 4 and manifest["tasks_failed"] == {}
-    assert manifest["arms_failed"] == 1 and manifest["records"] == 12  # 4 tasks x (real, flaky, smote)
+    folds = config["shift"]["folds"]
+    assert manifest["arms_failed"] == 1 and manifest["records"] == 4 * folds * 3  # 4 tasks x folds x 3 arms
     failed = records[records["status"] == "failed"]
     assert len(failed) == 1 and failed["arm"].item() == "flaky"
     assert failed["error"].item() == "RuntimeError: loss diverged at epoch 3"
@@ -388,7 +389,7 @@ def test_disk_write_failing_half_way_never_leaves_a_finished_looking_task(small,
         "OSError" in broken.manifest["tasks_failed"]["A r1"]
         and "No space left" in broken.manifest["tasks_failed"]["A r1"]
     )
-    assert broken.manifest["tasks_ok"] == 3 and len(broken.records) == 3 * 2
+    assert broken.manifest["tasks_ok"] == 3 and len(broken.records) == 3 * small["shift"]["folds"] * 2
     assert not victim.exists()  # the half file never got the finished task's name
     assert not list(tasks_dir.glob("*.partial"))  # and was removed
     assert sorted(p.name for p in tasks_dir.iterdir()) == sorted(

@@ -166,9 +166,9 @@ class Generator:
         -------
         list
             Per fold, a dict fraction -> fitted generator (each supports :meth:`sample`),
-            or the :class:`GeneratorError` of that fold (invalid rows, divergence), which
-            leaves the other folds' models unaffected. Any other exception is a bug and
-            propagates.
+            or the :class:`GeneratorError` of that fold (invalid rows, divergence; any other
+            exception of a fold's fit is wrapped in one, naming its type), which leaves the
+            other folds' models unaffected.
 
         Raises
         ------
@@ -187,8 +187,10 @@ class Generator:
             try:
                 X, y = model._start_fit(X, y, seed)
                 model._fit(X, y, model.seed_)
-            except GeneratorError as error:
-                fitted.append(error)
+            except Exception as error:  # one fold's failure (a plug-in's divergence, say) is that fold's alone
+                fitted.append(
+                    error if isinstance(error, GeneratorError) else GeneratorError(f"{type(error).__name__}: {error}")
+                )
             else:
                 fitted.append({1.0: model})
         return fitted
