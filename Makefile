@@ -65,7 +65,11 @@ git-filter: ## install the nbstripout git filter for the notebooks (done by `mak
 git-refresh: $(STAMP) ## after running notebooks outside Lab: let `git status` compare them by what git stores (outputs stripped)
 	$(PY) -c "import sys; from radlib.notebook import refresh_git_index; [refresh_git_index(p) for p in sys.argv[1:]]" $$(git ls-files 'notebooks/*.ipynb')
 
+# The four questions answered from the tables of notebooks 05-07, into summary.md (radlib.answers).
+ANSWERS := $(PY) -c "from radlib.answers import write_answers; from radlib.config import load_config; write_answers(load_config('$(PROFILE)').path('tables'))"
+
 all: $(EXECUTED) $(REPORT_HTML) ## regenerate everything from the raw data for PROFILE: grid, figures, tables, report (notebooks with papermill)
+	$(ANSWERS)
 ifeq ($(PROFILE),full)
 	$(PY) -c "from radlib.report import embed_summary; embed_summary('README.md', 'results/full/summary.md')"
 endif
@@ -75,6 +79,7 @@ figures: $(STAMP) ## rebuild every figure, table and report page of notebooks 04
 	@$(MAKE) --no-print-directory BUILD=$(BUILD)/from-records RECOMPUTE=False record-notebooks
 
 record-notebooks: $(RECORD_NOTEBOOKS) $(patsubst $(BUILD)/%.ipynb,$(REPORT)/%.html,$(RECORD_NOTEBOOKS))
+	$(ANSWERS)
 ifeq ($(PROFILE),full)
 	$(PY) -c "from radlib.report import embed_summary; embed_summary('README.md', 'results/full/summary.md')"
 endif
