@@ -47,7 +47,9 @@ def test_grid_writes_tasks_results_and_manifest(fast_config):
     result = run_grid(fast_config, show_progress=False)
     m = result.manifest
     assert m["tasks_total"] == 4 and m["tasks_ok"] == 4 and not m["tasks_failed"]
-    assert m["config_hash"] == fast_config.hash and m["records"] == 4 * fast_config["shift"]["folds"] * len(arms_of(fast_config))
+    assert m["config_hash"] == fast_config.hash and m["records"] == 4 * fast_config["shift"]["folds"] * len(
+        arms_of(fast_config)
+    )
     assert json.loads(result.manifest_path.read_text())["tasks_ok"] == 4
     assert pd.read_parquet(result.results_path).shape[0] == m["records"]
     for name in ("Ahn2021", "HNSCC"):
