@@ -103,9 +103,11 @@ def snapshot_fractions(generator: str, config: Config) -> tuple[float, ...]:
 
     The profile's ``synthesis.snapshots`` for a deep generator, which has a training
     trajectory to take them from; the full budget alone (1.0) for the others (SMOTE, the
-    ctgan peers, a plug-in that is not a :class:`~radlib.generators.neural.TorchGenerator`).
+    ctgan peers, a plug-in that is not a :class:`~radlib.generators.neural.TorchGenerator`), and
+    for a generator this process does not know (a plug-in registered on the Dask workers only:
+    the client then expects its full-budget arm, which every generator yields).
     """
-    if isinstance(generators.from_config(generator, config), TorchGenerator):
+    if generator in generators.available() and issubclass(generators.generator_class(generator), TorchGenerator):
         return tuple(config["synthesis"]["snapshots"])
     return (1.0,)
 

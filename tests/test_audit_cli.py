@@ -144,9 +144,9 @@ def test_a_run_where_no_task_finishes_leaves_the_previous_outputs_untouched(tmp_
     finished = json.loads((out / "manifest.json").read_text())["runs"][-1]["finished"]
     assert f"This verdict describes the run finished {finished}" in (out / "verdict.md").read_text()
 
-    # The same file now holds one patient of class 1: every task has a site-fold whose training
-    # rows hold a single class, so every task fails.
-    make_table(n=40, positives=1).to_csv(table, index=False)
+    # The same file now holds 4 patients: too few for 5 site-folds, so every task fails. (A fold
+    # whose training rows hold a single class fails alone, as failed records; the task goes on.)
+    make_table(n=4, positives=2).to_csv(table, index=False)
     second = audit_cli(
         "--csv", table, "--target", "Target", *FAST, "--set", "shift.folds=5", "--min-class-rows", "1",
         "--generators", "smote", "--out", out,
@@ -250,7 +250,7 @@ def test_a_table_whose_tasks_all_fail_does_not_cost_the_others_their_verdict(tmp
     folder = tmp_path / "tables"
     folder.mkdir()
     make_table(seed=1).to_csv(folder / "good.csv", index=False)
-    make_table(n=40, positives=1, seed=2).to_csv(folder / "broken.csv", index=False)  # every task fails
+    make_table(n=4, positives=2, seed=2).to_csv(folder / "broken.csv", index=False)  # too few rows for 5 folds
     out = tmp_path / "out"
     run = audit_cli(
         "--csv", folder, "--target", "Target", *FAST, "--set", "shift.folds=5", "--min-class-rows", "1",
@@ -261,7 +261,7 @@ def test_a_table_whose_tasks_all_fail_does_not_cost_the_others_their_verdict(tmp
     assert "2 of 4 tasks done (0 reused), 2 failed" in run.stdout
     verdict = (out / "verdict.md").read_text()
     assert "gauss: pooled ΔAUC" in verdict  # the good table's analyses
-    assert "broken r0: ValueError: This solver needs samples of at least 2 classes" in verdict
+    assert "broken r0: ValueError: shift.folds must be an integer between 1 and the number of rows" in verdict
     assert "Tables without a finished task, left out of every analysis: broken." in verdict
     assert (out / "tables" / "logreg_all_pairs.csv").is_file() and (out / "figures" / "04_delta_auc.png").is_file()
 

@@ -187,7 +187,7 @@ def test_local_dask_client_has_single_threaded_workers_that_run_the_plugins(fast
     )
     assert result.manifest["tasks_ok"] == 2 and not result.manifest["tasks_failed"]
     planted = result.records[result.records["arm"] == "planted"]
-    assert len(planted) == 2 and (planted["status"] == "ok").all()
+    assert len(planted) == 2 * config["shift"]["folds"] and (planted["status"] == "ok").all()
     assert client.status == "closed" and client.cluster.status.name == "closed"  # everything closed on exit
 
 

@@ -71,6 +71,7 @@ __all__ = [
     "Generator",
     "GeneratorError",
     "available",
+    "generator_class",
     "default_params",
     "from_config",
     "make",
@@ -128,7 +129,8 @@ def register(name: str, cls: type[Generator], *, replace: bool = False) -> None:
     _REGISTRY[name] = cls
 
 
-def _lookup(name: str) -> type[Generator]:
+def generator_class(name: str) -> type[Generator]:
+    """The class registered under ``name``; GeneratorError listing the available names otherwise."""
     if name not in _REGISTRY:
         raise GeneratorError(f"unknown generator '{name}'; available: {', '.join(_REGISTRY)}")
     return _REGISTRY[name]
@@ -136,7 +138,7 @@ def _lookup(name: str) -> type[Generator]:
 
 def default_params(name: str) -> dict:
     """The constructor defaults of a registered generator (what ``make(name)`` uses)."""
-    parameters = inspect.signature(_lookup(name)).parameters.values()
+    parameters = inspect.signature(generator_class(name)).parameters.values()
     return {p.name: p.default for p in parameters if p.default is not inspect.Parameter.empty}
 
 
@@ -163,7 +165,7 @@ def make(name: str, config: Config | None = None, **params) -> Generator:
     GeneratorError
         Unknown generator or parameter name.
     """
-    cls = _lookup(name)
+    cls = generator_class(name)
     accepted = inspect.signature(cls).parameters
     takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values())
     settings: dict = {}
