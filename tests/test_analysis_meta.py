@@ -64,7 +64,7 @@ def test_meta_analysis_per_generator_notes_and_subgroup_test():
     meta = A.meta_analyze_generators(A.pair_table(records, "logreg"))
     studies = meta["studies"].set_index(["generator", "dataset"])
     assert not studies.loc[("cvae", "D00"), "included"]
-    assert "n_valid < 2" in studies.loc[("cvae", "D00"), "note"]
+    assert "fewer than 2 repetitions" in studies.loc[("cvae", "D00"), "note"]
     cvae = studies.loc["cvae"]
     positive = cvae.loc[cvae["included"] & (cvae.index != "D01"), "variance"]
     assert cvae.loc["D01", "variance"] == pytest.approx(positive.min())

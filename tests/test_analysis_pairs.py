@@ -96,3 +96,24 @@ def test_delta_auc_by_arm_matches_a_hand_count():
     assert set(only_rf["classifier"]) == {"rf"} and len(only_rf) == 2
     with pytest.raises(ValueError, match="unknown classifier"):
         A.delta_auc_by_arm(records, ["svm"])
+
+
+def test_a_pairs_uncertainty_is_taken_over_repetitions_not_over_their_site_folds():
+    """2 repetitions x 2 folds of one pair: ΔAUC (0.10, 0.20) in repetition 0, (0.30, 0.50) in 1.
+    By hand: repetition means 0.15 and 0.40, their sample variance (0.40 - 0.15)² / 2 = 0.03125;
+    the variance over the 4 evaluations (numpy, ddof=1) is larger per evaluation but its /4 would
+    treat the folds of a repetition as independent."""
+    quality = {("A", "cvae"): {m: 0.1 for m in A.METRICS}}
+    records = records_from_pairs(quality, {("A", "cvae"): 0.0}, n_reps=2)
+    records = pd.concat([records.assign(fold=0), records.assign(fold=1)], ignore_index=True)
+    cvae = records["arm"] == "cvae"
+    for (repetition, fold), delta in {(0, 0): 0.10, (0, 1): 0.20, (1, 0): 0.30, (1, 1): 0.50}.items():
+        row = cvae & (records["repetition"] == repetition) & (records["fold"] == fold)
+        records.loc[row, "delta_auc_logreg"] = delta
+        records.loc[row, "auc_logreg"] = records.loc[row, "auc_logreg"] * 0 + 0.6 + delta
+    pair = A.pair_table(records, "logreg").set_index("arm").loc["cvae"]
+    assert pair["n_valid"] == 4 and pair["n_repetitions"] == 2
+    assert pair["delta_auc"] == pytest.approx(0.275)
+    assert pair["delta_auc_rep_var"] == pytest.approx(0.03125)
+    assert pair["delta_auc_var"] == pytest.approx(np.var([0.10, 0.20, 0.30, 0.50], ddof=1))
+    assert A.pair_table(records, "logreg").attrs["exclusions"]["evaluations_total"] == 4

@@ -534,10 +534,11 @@ def dose_response(
         slopes = _evaluation_slopes(frame, keys)
         pseudo_pairs = (
             slopes.groupby(["generator", "dataset"])["slope"]
-            .agg(delta_auc="mean", delta_auc_var="var", n_valid="count")
+            .agg(delta_auc="mean", delta_auc_rep_var="var", n_repetitions="count")
             .reset_index()
             .rename(columns={"generator": "arm"})
         )
+        pseudo_pairs["n_valid"] = pseudo_pairs["n_repetitions"]  # one slope per repetition
         if pseudo_pairs.empty:
             continue
         # The study's meta-analysis pools "delta_auc" per "arm": here the slopes per generator.

@@ -98,13 +98,13 @@ def combine_random_effects(effect: Sequence[float], variance: Sequence[float], a
 def _study_rows(subset: pd.DataFrame) -> pd.DataFrame:
     """Per-study effect and variance of one generator, with inclusion notes."""
     studies = (
-        subset[["dataset", "arm", "n_valid", "delta_auc", "delta_auc_var"]]
+        subset[["dataset", "arm", "n_valid", "n_repetitions", "delta_auc", "delta_auc_rep_var"]]
         .rename(columns={"arm": "generator", "delta_auc": "effect"})
         .reset_index(drop=True)
     )
-    studies["variance"] = studies["delta_auc_var"] / studies["n_valid"]
-    studies["included"] = studies["n_valid"] >= 2
-    studies["note"] = np.where(studies["included"], "", "n_valid < 2: no within-study variance")
+    studies["variance"] = studies["delta_auc_rep_var"] / studies["n_repetitions"]
+    studies["included"] = studies["n_repetitions"] >= 2
+    studies["note"] = np.where(studies["included"], "", "fewer than 2 repetitions: no within-study variance")
     positive = studies.loc[studies["included"] & (studies["variance"] > 0), "variance"]
     zero = studies["included"] & (studies["variance"] <= 0)
     if zero.any():
@@ -114,16 +114,18 @@ def _study_rows(subset: pd.DataFrame) -> pd.DataFrame:
         else:
             studies.loc[zero, "included"] = False
             studies.loc[zero, "note"] = "zero variance and no positive variance to floor it"
-    return studies.drop(columns="delta_auc_var")
+    return studies.drop(columns="delta_auc_rep_var")
 
 
 def meta_analyze_generators(pairs: pd.DataFrame, alpha: float = 0.05) -> dict[str, pd.DataFrame]:
     """Analysis 3: random-effects meta-analysis of ΔAUC per generator, with subgroup test.
 
     Within each generator the datasets are the studies: effect = mean ΔAUC over the valid
-    repetitions, variance = sample variance of the repetitions' ΔAUC / ``n_valid``.
-    Studies with ``n_valid < 2`` have no variance estimate and are excluded (shown with a
-    note). A study whose repetitions all gave the same ΔAUC (variance 0, infinite weight)
+    evaluations, variance = sample variance of the repetitions' mean ΔAUC / ``n_repetitions``
+    (the site-folds of a repetition share its split, so the repetition is the independent
+    unit; with one fold per repetition this is the variance of the evaluations / ``n_valid``).
+    Studies with fewer than 2 repetitions have no variance estimate and are excluded (shown
+    with a note). A study whose repetitions all gave the same ΔAUC (variance 0, infinite weight)
     gets the smallest positive study variance of its generator (noted). Each generator is
     pooled by :func:`combine_random_effects` (DerSimonian-Laird, τ² truncated at 0).
 
@@ -160,7 +162,17 @@ def meta_analyze_generators(pairs: pd.DataFrame, alpha: float = 0.05) -> dict[st
         pd.concat(study_frames, ignore_index=True)
         if study_frames
         else pd.DataFrame(
-            columns=["dataset", "generator", "n_valid", "effect", "variance", "included", "note", "weight"]
+            columns=[
+                "dataset",
+                "generator",
+                "n_valid",
+                "n_repetitions",
+                "effect",
+                "variance",
+                "included",
+                "note",
+                "weight",
+            ]
         )
     )
     studies["se"] = np.sqrt(studies["variance"].astype(float))
@@ -171,6 +183,7 @@ def meta_analyze_generators(pairs: pd.DataFrame, alpha: float = 0.05) -> dict[st
             "generator",
             "dataset",
             "n_valid",
+            "n_repetitions",
             "effect",
             "variance",
             "se",

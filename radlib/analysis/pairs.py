@@ -76,7 +76,10 @@ def pair_table(
         One row per (dataset, arm) with ``dataset``, ``arm``, ``n_records`` (records of the
         pair), ``n_valid`` (valid repetitions), ``n_undefined``, ``n_failed``,
         ``n_missing_auc``, ``delta_auc`` (mean ΔAUC), ``delta_auc_var`` (sample variance of
-        ΔAUC over the valid repetitions, ``ddof=1``; NaN when ``n_valid < 2``), ``auc``
+        ΔAUC over the valid evaluations, ``ddof=1``; NaN when ``n_valid < 2``),
+        ``n_repetitions`` (repetitions with a valid evaluation) and ``delta_auc_rep_var`` (sample
+        variance of the repetitions' mean ΔAUC: the variance for a pair's uncertainty, since the
+        folds of a repetition share its split), ``auc``
         (mean AUC of the arm), ``auc_real`` (mean real-only AUC of the same repetitions)
         and the mean of each metric (NaN values skipped; their count is in the report),
         then, when the records have them, the mean ``n_internal`` and the mean sampling
@@ -128,6 +131,11 @@ def pair_table(
     grouped = valid.groupby(keys)
     means = grouped[[delta_col, auc_col, "_auc_real", *METRICS, *extras]].mean()
     means.insert(1, "delta_auc_var", grouped[delta_col].var(ddof=1))
+    # The site-folds of a repetition share its split: the repetition is the independent unit of a
+    # pair's uncertainty, so its variance is taken over the repetitions' mean ΔAUC (v1: one fold each).
+    by_repetition = valid.groupby([*keys, "repetition"])[delta_col].mean().groupby(level=keys)
+    means.insert(2, "n_repetitions", by_repetition.size())
+    means.insert(3, "delta_auc_rep_var", by_repetition.var(ddof=1))
     means = means.rename(columns={delta_col: "delta_auc", auc_col: "auc", "_auc_real": "auc_real"})
 
     pairs = counts.join(means, how="left").reset_index()
@@ -143,6 +151,8 @@ def pair_table(
             *(f"n_{r}" for r in EXCLUSION_REASONS),
             "delta_auc",
             "delta_auc_var",
+            "n_repetitions",
+            "delta_auc_rep_var",
             "auc",
             "auc_real",
             *METRICS,

@@ -56,7 +56,8 @@ def summarize_quantities(records: pd.DataFrame, alpha: float = 0.05) -> pd.DataF
         valid["auc_real"] = valid["auc"] - valid["delta_auc"]
         for (dataset, arm), group in valid.groupby(["dataset", "arm"], sort=True):
             for quantity in ("delta_auc", "auc", "auc_real", *metrics):
-                values = group[quantity].to_numpy(float)
+                # One value per repetition (the mean of its site-folds, which share its split).
+                values = group.groupby("repetition")[quantity].mean().to_numpy(float)
                 values = values[np.isfinite(values)]
                 n = len(values)
                 mean = float(values.mean()) if n else np.nan
@@ -122,9 +123,10 @@ def summarize_arms(records: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
         for metric in user:
             extra[metric] = grouped[metric].mean()
         pairs = pairs.merge(extra.reset_index(), on=["dataset", "arm"], how="left")
+        # Over the repetitions' mean ΔAUC: the site-folds of a repetition share its split.
         ci = [
             t_interval(m, math.sqrt(v) if np.isfinite(v) else np.nan, int(n), alpha)
-            for m, v, n in zip(pairs["delta_auc"], pairs["delta_auc_var"], pairs["n_valid"])
+            for m, v, n in zip(pairs["delta_auc"], pairs["delta_auc_rep_var"], pairs["n_repetitions"])
         ]
         pairs["delta_auc_ci_low"] = [c[0] for c in ci]
         pairs["delta_auc_ci_high"] = [c[1] for c in ci]
