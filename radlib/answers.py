@@ -47,13 +47,15 @@ def answer_pooled(correlations: pd.DataFrame | None) -> str:
     pooled = correlations[correlations["group"] == POOLED].set_index("metric")
     metrics = pooled.drop(index=COMPOSITE, errors="ignore")
     significant = int(metrics["significant"].astype(bool).sum())
+    positive = int((metrics["significant"].astype(bool) & (metrics["rho"] > 0)).sum())
     composite = pooled.loc[COMPOSITE] if COMPOSITE in pooled.index else None
     appears = "appears" if significant >= 3 else "does not appear" if significant == 0 else "appears for some metrics"
     text = (
         f"**Does the pooled correlation appear?** It {appears}: pooled over the fully trained generators "
         f"({int(metrics['n'].max())} dataset-generator pairs), Spearman ρ of quality with ΔAUC ranges from "
         f"{signed(metrics['rho'].min(), 2)} to {signed(metrics['rho'].max(), 2)} over the five metrics, "
-        f"{significant} of {len(metrics)} with BH q < 0.05"
+        f"{significant} of {len(metrics)} with BH q < 0.05 ({positive} of them positive: better quality, larger gain; "
+        "BH over the metrics x groups of analysis 1)"
     )
     if composite is not None:
         text += (

@@ -26,7 +26,7 @@ def _correlations():
 def test_pooled_answer_reads_the_pooled_rows():
     text = answers.answer_pooled(_correlations())
     # Hand count: 3 of the five metrics have q < 0.05; the range is -0.02 to +0.33 (the composite is apart).
-    assert "It appears" in text and "3 of 5 with BH q < 0.05" in text
+    assert "It appears" in text and "3 of 5 with BH q < 0.05 (3 of them positive" in text
     assert "from -0.02 to +0.33" in text and "composite ρ = +0.25 [+0.15, +0.35] (q = 0.004)" in text
     assert "129 dataset-generator pairs" in text
 
