@@ -16,6 +16,7 @@ from radlib import analysis, quality
 from radlib.analysis import positive_control as C
 from radlib.analysis.power import UnreachableCorrelation, design_parameters
 from radlib.analysis.reliability import DELTA_AUC
+from radlib.config import derive_seed
 from radlib.records import COMPOSITE, valid_mask
 
 GENERATORS = ("cvae", "tabddpm", "wgan_gp")
@@ -119,6 +120,30 @@ def test_null_and_planted_rates_over_replicates():
     assert abs(summary.loc["null", "mean_pooled_rho"]) < 0.15
     per_metric = C.summarize_recovery(table, "ks")
     assert list(per_metric["structure"]) == ["between_only", "null"]
+
+
+def test_each_replicate_bootstraps_from_a_seed_of_its_own(monkeypatch):
+    # The records of replicate i come from derive_seed(seed, structure, i); the bootstrap must not
+    # reuse that stream: it gets derive_seed(that seed, "bootstrap") (radlib.config.derive_seed).
+    records_seeds, bootstrap_seeds = [], []
+    simulate, recover = C.simulate_records, C.recover_structure
+
+    def simulate_spy(structure, parameters, rho, n_datasets, generators, n_repetitions, n_folds, seed):
+        records_seeds.append(seed)
+        return simulate(structure, parameters, rho, n_datasets, generators, n_repetitions, n_folds, seed)
+
+    def recover_spy(records, classifier, n_boot, seed, alpha):
+        bootstrap_seeds.append(seed)
+        return recover(records, classifier, n_boot, seed, alpha)
+
+    monkeypatch.setattr(C, "simulate_records", simulate_spy)
+    monkeypatch.setattr(C, "recover_structure", recover_spy)
+    C.recovery_table(
+        parameters(), ("null",), n_replicates=2, n_datasets=5, n_repetitions=2, n_folds=1, n_boot=5, seed=4
+    )
+    assert records_seeds == [derive_seed(4, "null", 0), derive_seed(4, "null", 1)]
+    assert bootstrap_seeds == [derive_seed(s, "bootstrap") for s in records_seeds]
+    assert not set(bootstrap_seeds) & set(records_seeds)
 
 
 def test_within_only_cannot_be_planted_beyond_the_attenuation_ceiling():

@@ -313,8 +313,9 @@ def recovery_table(
 ) -> pd.DataFrame:
     """:func:`recover_structure` of ``n_replicates`` seeded :func:`simulate_records` per structure.
 
-    Replicate ``i`` of a structure uses ``derive_seed(seed, structure, i)`` for the records
-    and the bootstrap. A structure that cannot be planted
+    Replicate ``i`` of a structure simulates its records from ``derive_seed(seed, structure,
+    i)`` and bootstraps from ``derive_seed(that seed, "bootstrap")``, so the resampling is not
+    drawn from the stream that made the records. A structure that cannot be planted
     (:class:`~radlib.analysis.power.UnreachableCorrelation`) gets one row with its reason in
     ``note`` and no results.
 
@@ -335,7 +336,8 @@ def recovery_table(
             except UnreachableCorrelation as error:
                 frames.append(pd.DataFrame([{"structure": structure, "replicate": np.nan, "note": str(error)}]))
                 break
-            found = recover_structure(records, parameters["classifier"], n_boot, replicate_seed, alpha)
+            bootstrap_seed = derive_seed(replicate_seed, "bootstrap")
+            found = recover_structure(records, parameters["classifier"], n_boot, bootstrap_seed, alpha)
             found.insert(0, "replicate", replicate)
             found.insert(0, "structure", structure)
             found["note"] = ""
