@@ -383,3 +383,32 @@ def test_adjusted_by_set_is_the_floor_adjustment_of_each_set(between):
     summary = L.summarize_ladder(between)
     assert summary["S3_partial_rho"] == pytest.approx(expected["rho"])
     assert summary["adjusted_changes"] == int(s3["conclusion_changes"].sum())
+
+
+def test_adjusted_by_set_uses_the_pre_specified_bh_families(within):
+    # Pooled rows: one family over every score in every set, the family of pooled_by_set; within rows:
+    # per score and set over its configurations, in S3 the family of within_configurations. The same
+    # ρ then has the same raw q in both tables; the partial q-values are statsmodels' multipletests
+    # (fdr_bh) of the partial p-values over the same families.
+    adjusted = within["adjusted"]
+    pooled = adjusted[adjusted["configuration"] == "pooled"].set_index(["set", "metric"])
+    reference = within["pooled"].set_index(["set", "metric"])
+    assert len(pooled) == len(reference) == 3 * 6
+    assert np.allclose(pooled.loc[reference.index, "p_value"], reference["p_value"])
+    assert np.allclose(pooled.loc[reference.index, "q_value"], reference["q_value"])
+    assert (pooled.loc[reference.index, "significant"] == reference["significant"]).all()
+    expected = multipletests(pooled["partial_p_value"], method="fdr_bh")[1]
+    assert np.allclose(pooled["partial_q_value"], expected)
+
+    s3 = adjusted[(adjusted["set"] == "S3") & (adjusted["configuration"] != "pooled")]
+    s3 = s3.set_index(["configuration", "metric"])
+    configurations = within["within"].set_index(["configuration", "metric"])
+    assert len(s3) == len(configurations) == 9 * 6
+    assert np.allclose(s3.loc[configurations.index, "q_value"], configurations["q_value"], equal_nan=True)
+    for (name, metric), family in adjusted[adjusted["configuration"] != "pooled"].groupby(["set", "metric"]):
+        assert len(family) == {"S1": 3, "S2": 6, "S3": 9}[name]
+        assert np.allclose(family["q_value"], multipletests(family["p_value"], method="fdr_bh")[1])
+        partial = multipletests(family["partial_p_value"], method="fdr_bh")[1]
+        assert np.allclose(family["partial_q_value"], partial), (name, metric)
+    summary = L.summarize_ladder(within)
+    assert summary["S3_partial_q"] == pytest.approx(pooled.loc[("S3", COMPOSITE), "partial_q_value"])

@@ -40,6 +40,7 @@ __all__ = [
     "size_dependence",
     "partial_spearman",
     "adjusted_correlations",
+    "adjust_in_families",
 ]
 
 #: The adjustment of the protocol: log internal sample size and the real-only external AUC (pair means).
@@ -198,8 +199,9 @@ def adjusted_correlations(
     (:func:`radlib.analysis.compute_by_generator`): the raw ρ and p exactly as in
     :func:`radlib.analysis.correlate_quality` (scipy's ρ, its p-value, exact for few pairs), and
     the partial ρ given the covariates (:func:`partial_spearman`; by default log internal n and
-    the real-only external AUC, pair means). Benjamini-Hochberg q-values over the whole table,
-    separately for the raw and the adjusted p-values. The pooled p-values assume independent
+    the real-only external AUC, pair means). Benjamini-Hochberg q-values over the whole table
+    (analysis 1's family: every score x every group), separately for the raw and the adjusted
+    p-values (:func:`adjust_in_families`). The pooled p-values assume independent
     pairs, as in analysis 1.
 
     Parameters
@@ -221,13 +223,41 @@ def adjusted_correlations(
         _require(pairs, ["n_internal"], "for the covariate log_n_internal")
         pairs = pairs.assign(log_n_internal=np.log(pairs["n_internal"].astype(float)))
     _require(pairs, list(covariates), "as covariates")
-    table = compute_by_metric(pairs, _adjusted_row, metrics, covariates=covariates)
-    table["q_value"], table["significant"] = adjust_fdr(table["p_value"], alpha)
-    table["partial_q_value"], table["partial_significant"] = adjust_fdr(table["partial_p_value"], alpha)
+    table = adjust_in_families(compute_by_metric(pairs, _adjusted_row, metrics, covariates=covariates), alpha)
+    columns = ["group", "metric", "n", "rho", "p_value", "q_value", "significant"]
+    columns += ["partial_rho", "partial_p_value", "partial_q_value", "partial_significant", "conclusion_changes"]
+    return table[columns]
+
+
+def adjust_in_families(table: pd.DataFrame, alpha: float = 0.05, families: Sequence | None = None) -> pd.DataFrame:
+    """Benjamini-Hochberg q-values of the raw and the partial p-values within each family, and what changes.
+
+    Parameters
+    ----------
+    table : DataFrame
+        With ``rho``, ``p_value``, ``partial_rho`` and ``partial_p_value``.
+    alpha : float
+    families : sequence, optional
+        One family label per row (rows with the same label form one BH family); default the
+        whole table is one family.
+
+    Returns
+    -------
+    DataFrame
+        A copy of ``table`` with ``q_value``, ``significant``, ``partial_q_value``,
+        ``partial_significant`` (q < alpha, :func:`radlib.analysis.adjust_fdr` per family, raw
+        and partial separately) and ``conclusion_changes`` (significant raw but not adjusted,
+        or the reverse, or both significant with opposite signs).
+    """
+    table = table.copy()
+    labels = pd.Series(0 if families is None else list(families), index=table.index)
+    for prefix in ("", "partial_"):
+        table[f"{prefix}q_value"], table[f"{prefix}significant"] = np.nan, False
+        for rows in table.groupby(labels, sort=False).groups.values():
+            q, significant = adjust_fdr(table.loc[rows, f"{prefix}p_value"], alpha)
+            table.loc[rows, f"{prefix}q_value"], table.loc[rows, f"{prefix}significant"] = q, significant
     sign_flip = (
         table["significant"] & table["partial_significant"] & (np.sign(table["rho"]) != np.sign(table["partial_rho"]))
     )
     table["conclusion_changes"] = (table["significant"] != table["partial_significant"]) | sign_flip
-    columns = ["group", "metric", "n", "rho", "p_value", "q_value", "significant"]
-    columns += ["partial_rho", "partial_p_value", "partial_q_value", "partial_significant", "conclusion_changes"]
-    return table[columns]
+    return table

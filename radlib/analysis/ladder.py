@@ -32,7 +32,8 @@ Choices (the protocol is silent on them)
   The partial η², ``SS_configuration / (SS_configuration + SS_residual)``, is reported alongside:
   how well configuration separates the pairs of one dataset.
 * **BH families.** Pooled ρ: every score (five metrics and composite) in every set. Within a
-  configuration: per score, over the configurations (9), as the protocol says.
+  configuration: per score, over the configurations (9), as the protocol says. The size-adjusted
+  table (:func:`adjusted_by_set`) uses the same families for its raw and its partial ρ.
 * **H2's parenthesis** "(and within-configuration ρ survive BH)" is read as: at least one
   configuration's ρ is positive with q < alpha. When more than one decision rule holds (H2 and
   H0 can, e.g. a within slope with no pooled ρ), the verdict is "mixed" and names the rules.
@@ -69,7 +70,7 @@ import pandas as pd
 from radlib import quality
 from radlib.analysis.association import adjust_fdr, correlate_quality
 from radlib.analysis.bootstrap import can_bootstrap, cluster_counts, percentile_interval
-from radlib.analysis.floor import adjusted_correlations
+from radlib.analysis.floor import adjust_in_families, adjusted_correlations
 from radlib.analysis.meta import meta_analyze_generators
 from radlib.analysis.pairs import METRICS, pair_table
 from radlib.analysis.scores import add_composite, orient_quality
@@ -454,7 +455,11 @@ def adjusted_by_set(
     """The ρ of each set next to its partial ρ adjusted for log internal n and the real-only external AUC.
 
     Per set, :func:`radlib.analysis.floor.adjusted_correlations` on the set's pairs, pooled and
-    within each configuration (BH q-values over the set's table, raw and adjusted separately).
+    within each configuration; the Benjamini-Hochberg q-values, raw and partial separately, are
+    then recomputed in the pre-specified families (:func:`~radlib.analysis.floor.adjust_in_families`),
+    those of :func:`pooled_by_set` and :func:`within_configurations`: the pooled rows over every
+    score in every set, the within-configuration rows per score and set over its configurations
+    (9 in S3). So a raw q here is the q of the same ρ in those tables.
 
     Returns
     -------
@@ -470,7 +475,10 @@ def adjusted_by_set(
         table.insert(0, "set", name)
         table.insert(1, "n_configurations", subset["arm"].nunique())
         frames.append(table)
-    return pd.concat(frames, ignore_index=True)
+    table = pd.concat(frames, ignore_index=True)
+    pooled = table["configuration"] == POOLED
+    families = np.where(pooled, POOLED, table["set"] + "/" + table["metric"])
+    return adjust_in_families(table, alpha, families)
 
 
 # --- dose-response ------------------------------------------------------------------------------
@@ -852,7 +860,8 @@ def summarize_ladder(results: Mapping[str, Any], score: str = COMPOSITE) -> dict
     ``placebo_p`` and ``placebo_median`` (when run); ``classifier_label``; per set
     ``<set>_partial_rho`` and ``<set>_partial_q`` (the pooled ρ adjusted for log internal n and
     the real-only AUC, :func:`adjusted_by_set`) and ``adjusted_changes`` (how many pooled or
-    within-configuration ρ of the widest set change their conclusion when adjusted).
+    within-configuration ρ of the widest set change their conclusion when adjusted, each judged
+    by its q in the pre-specified family).
     """
     pairs, verdict = results["pairs"], results["verdict"]
     out: dict[str, Any] = {
