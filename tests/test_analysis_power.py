@@ -209,4 +209,52 @@ def test_power_table_notes_an_unreachable_correlation(monkeypatch):
     table = P.power_table(records, classifiers=["logreg"], metrics=["ks"], n_sim=3, seed=0).set_index("effect_on")
     assert "unreachable" in table.at["true values", "note"]
     assert np.isnan(table.at["true values", "power_pooled"])
+    assert np.isfinite(table.at["true values", "size_pooled"])  # the size needs no reachable rho
     assert table.at["pair means", "note"] == "" and np.isfinite(table.at["pair means", "power_pooled"])
+
+
+def _with_shares(monkeypatch, share):
+    """design_parameters with reliability 1, no shared noise and dataset share ``share`` for every quantity."""
+    measured = P.design_parameters
+
+    def shared(records, quantity, classifier="logreg", arms=None):
+        found = measured(records, quantity, classifier, arms)
+        fixed = {"reliability": 1.0, "error_share": 0.0, "dataset_share": share, "dataset_share_observed": share}
+        return {**found, **fixed}
+
+    monkeypatch.setattr(P, "design_parameters", shared)
+
+
+def test_power_table_gives_the_size_of_each_test_next_to_its_power(monkeypatch):
+    # Without shared dataset parts the pairs are independent and every test keeps its level: the
+    # unadjusted rejection rate at rho = 0 lies within 3 binomial SEs, sqrt(alpha (1 - alpha) / trials),
+    # of alpha (trials: n_sim pooled tests, 3 n_sim within-generator tests).
+    _with_shares(monkeypatch, 0.0)
+    n_sim = 400
+    records = make_records(n_datasets=10, n_reps=3)
+    table = P.power_table(records, ["logreg"], ["ks"], n_sim=n_sim, seed=3, n_datasets=43)
+    assert len(table) == len(P.EFFECT_SCALES)
+    for row in table.itertuples():
+        assert abs(row.size_pooled_unadjusted - 0.05) < 3 * np.sqrt(0.05 * 0.95 / n_sim)
+        assert abs(row.size_within_unadjusted - 0.05) < 3 * np.sqrt(0.05 * 0.95 / (3 * n_sim))
+        assert row.size_pooled <= row.size_pooled_unadjusted and row.size_within <= row.size_within_unadjusted
+        assert row.size_pooled_se == pytest.approx(np.sqrt(row.size_pooled * (1 - row.size_pooled) / n_sim))
+        assert row.power_pooled > row.size_pooled  # rho = 0.30 is an effect
+
+
+def test_the_pooled_test_is_too_liberal_when_a_dataset_shares_its_pairs(monkeypatch):
+    # Dataset share 0.9 of both quantities, 3 generators: the pooled test's variance grows by the design
+    # effect 1 + (3 - 1) 0.9 * 0.9 = 2.62, so at rho = 0 it rejects at about 2 Phi(-1.96 / sqrt(2.62))
+    # = 0.226 (20,000 direct simulations of scipy's spearmanr on such pairs: 0.227), not 0.05. The
+    # within-generator tests (one pair per dataset) keep their level. Tolerances: 3 binomial SEs.
+    _with_shares(monkeypatch, 0.9)
+    n_sim = 400
+    records = make_records(n_datasets=10, n_reps=3)
+    table = P.power_table(records, ["logreg"], ["ks"], n_sim=n_sim, seed=3, n_datasets=43)
+    design_effect_size = 2 * stats.norm.sf(stats.norm.isf(0.025) / np.sqrt(1 + 2 * 0.81))
+    for row in table.itertuples():
+        assert row.size_pooled_unadjusted > 0.05 + 3 * np.sqrt(0.05 * 0.95 / n_sim)
+        se = np.sqrt(design_effect_size * (1 - design_effect_size) / n_sim)
+        assert abs(row.size_pooled_unadjusted - design_effect_size) < 3 * se
+        assert row.size_pooled > 0.05
+        assert abs(row.size_within_unadjusted - 0.05) < 3 * np.sqrt(0.05 * 0.95 / (3 * n_sim))

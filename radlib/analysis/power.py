@@ -8,8 +8,8 @@ Simulation (:func:`simulate_power`)
 -----------------------------------
 Each replicate is a pair table with the real structure, ``n_datasets`` x the generators,
 analysed by the study's own function, :func:`radlib.analysis.correlate_quality` (Spearman ρ,
-pooled and within each generator, Benjamini-Hochberg over that family of tests). Per pair, in
-standard units (Spearman's ρ does not see scales)::
+pooled and within each generator). Per pair, in standard units (Spearman's ρ does not see
+scales)::
 
     true value    X_dg = sqrt(s) A_d + sqrt(1 - s) U_dg               (unit variance)
     pair mean     x_dg = sqrt(r) X_dg + sqrt(1 - r) E_dg,  E_dg = sqrt(c) e_d + sqrt(1 - c) u_dg
@@ -30,6 +30,15 @@ Generator means are not planted (a homogeneous association; :mod:`.positive_cont
 structure between generators). Two readings of "ρ = 0.30" are simulated by
 :func:`power_table`: on the *true values* (reliabilities as observed, so the pair means
 correlate at ``ρ · sqrt(r_q r_Δ)``) and on the *pair means* themselves (``r = 1``).
+
+**Size.** The pooled test treats the pairs as independent, but the pairs of one dataset share
+their dataset part (``s``) and their noise (``c``), so under ``ρ = 0`` it rejects more often
+than ``alpha``: when the ``m`` generators of a dataset share the pair means of quality and of
+ΔAUC at ``s_q`` and ``s_Δ`` (``r s + (1 - r) c`` of each), the variance of the pooled ρ grows by
+about the design effect ``1 + (m - 1) s_q s_Δ``.
+:func:`power_table` therefore simulates each row also at ``ρ = 0`` with the same variance
+components (``size_*`` columns): the rate at which the same test rejects without an effect,
+to read next to its power. The within-generator tests (one pair per dataset) keep their level.
 
 Closed form (:func:`fisher_z_power`)
 ------------------------------------
@@ -420,6 +429,11 @@ def simulate_power(
     return out
 
 
+def _rates(result: Mapping[str, Any], prefix: str) -> dict[str, Any]:
+    """The rejection rates (``power_*``) of a :func:`simulate_power` result, renamed ``<prefix>_*``."""
+    return {key.replace("power", prefix, 1): value for key, value in result.items() if key.startswith("power_")}
+
+
 def power_table(
     records: pd.DataFrame,
     classifiers: Sequence[str] | None = None,
@@ -436,8 +450,11 @@ def power_table(
     For each classifier and score: :func:`design_parameters` of the score and of ΔAUC, then
     :func:`simulate_power` twice, with ``rho`` on the true values (the observed reliabilities
     and dataset shares) and on the pair means (reliability 1, the pair means' observed
-    dataset shares). Each simulation has its own seed, ``derive_seed(seed, classifier,
-    score, scale)``.
+    dataset shares); and for each of the two, the *size* of the same tests: the same
+    simulation at ``rho = 0`` (module notes: the pooled test ignores the clustering of pairs
+    by dataset, so its size can exceed ``alpha``). Each simulation has its own seed,
+    ``derive_seed(seed, classifier, score, scale)`` and ``derive_seed(seed, classifier, score,
+    scale, "size")``.
 
     Parameters
     ----------
@@ -458,16 +475,19 @@ def power_table(
     DataFrame
         ``classifier``, ``metric``, ``effect_on`` (one of :data:`EFFECT_SCALES`),
         ``reliability_quality``, ``reliability_delta``, ``dataset_share_quality``,
-        ``dataset_share_delta``, then the fields of :func:`simulate_power`, and ``note``: where
-        the measured dataset shares make ``rho`` unreachable (:class:`UnreachableCorrelation`,
-        e.g. a quality score that varies only within datasets against a ΔAUC that varies only
-        between them), the reason, and no simulation.
+        ``dataset_share_delta``, then the fields of :func:`simulate_power`, the size of each
+        rate at ``rho = 0`` (``size_pooled``, ``size_pooled_se``, ``size_within``, ...,
+        ``size_pooled_unadjusted``, ...: the ``power_*`` fields of the simulation without an
+        effect) and ``note``: where the measured dataset
+        shares make ``rho`` unreachable (:class:`UnreachableCorrelation`, e.g. a quality score
+        that varies only within datasets against a ΔAUC that varies only between them), the
+        reason, and no power simulation (the size is still simulated).
     """
     classifiers = classifiers_in(records.columns) if classifiers is None else list(classifiers)
     rows = []
     for classifier in classifiers:
         delta = design_parameters(records, DELTA_AUC, classifier, arms)
-        size = delta["n_datasets"] if n_datasets is None else int(n_datasets)
+        n = delta["n_datasets"] if n_datasets is None else int(n_datasets)
         for metric in metrics:
             score = design_parameters(records, metric, classifier, arms)
             for scale in EFFECT_SCALES:
@@ -478,11 +498,21 @@ def power_table(
                     d = {"reliability": 1.0, "dataset_share": delta["dataset_share_observed"]}
                 try:
                     result = simulate_power(
-                        size, delta["generators"], rho, q, d, n_sim, derive_seed(seed, classifier, metric, scale), alpha
+                        n, delta["generators"], rho, q, d, n_sim, derive_seed(seed, classifier, metric, scale), alpha
                     )
                     note = ""
                 except UnreachableCorrelation as error:
-                    result, note = {"rho": float(rho), "n_datasets": size, "n_sim": 0}, str(error)
+                    result, note = {"rho": float(rho), "n_datasets": n, "n_sim": 0}, str(error)
+                null = simulate_power(
+                    n,
+                    delta["generators"],
+                    0.0,
+                    q,
+                    d,
+                    n_sim,
+                    derive_seed(seed, classifier, metric, scale, "size"),
+                    alpha,
+                )
                 rows.append(
                     {
                         "classifier": classifier,
@@ -493,6 +523,7 @@ def power_table(
                         "dataset_share_quality": _noise_of(q)[1],
                         "dataset_share_delta": _noise_of(d)[1],
                         **result,
+                        **_rates(null, "size"),
                         "note": note,
                     }
                 )
