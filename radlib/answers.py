@@ -33,6 +33,17 @@ from radlib.report import SUMMARY_JSON, SUMMARY_MD, read_tables, render_summary,
 __all__ = ["answer_pooled", "answer_ladder", "answer_power", "answer_comparison", "write_answers"]
 
 PRIMARY_CLASSIFIER = "logreg"
+#: The columns of the power table (:func:`radlib.analysis.power.power_table`) that :func:`answer_power` quotes.
+POWER_COLUMNS = (
+    "rho",
+    "power_pooled",
+    "power_pooled_se",
+    "size_pooled",
+    "size_pooled_unadjusted",
+    "power_within",
+    "power_within_unadjusted",
+    "bh_family",
+)
 SIDE_BY_SIDE = "side_by_side"
 
 
@@ -89,9 +100,18 @@ def answer_ladder(ladder: Mapping[str, Any] | None) -> str:
 
 
 def answer_power(power: pd.DataFrame | None, reliability: pd.DataFrame | None) -> str:
-    """Question 3, from the power and reliability tables of notebook 07 (composite, logistic regression)."""
+    """Question 3, from the power and reliability tables of notebook 07 (composite, logistic regression).
+
+    Quotes, per effect scale, the pooled power after BH with the size of the same test (its
+    rejection rate at ρ = 0 under the same clustering of pairs by dataset), the
+    within-generator power after BH and unadjusted, and the BH family the adjusted rates use
+    (:func:`radlib.analysis.power.bh_family`).
+    """
     if power is None or reliability is None:
         return _missing("the power or reliability table", "07")
+    missing = sorted(set(POWER_COLUMNS) - set(power.columns))
+    if missing:
+        return _missing(f"the power table's {', '.join(missing)} (written by an older notebook 07)", "07")
     rows = power[(power["classifier"] == PRIMARY_CLASSIFIER) & (power["metric"] == COMPOSITE)].set_index("effect_on")
     rel = reliability[
         (reliability["classifier"] == PRIMARY_CLASSIFIER)
@@ -103,9 +123,11 @@ def answer_power(power: pd.DataFrame | None, reliability: pd.DataFrame | None) -
         if effect_on in rows.index:
             row = rows.loc[effect_on]
             parts.append(
-                f"{row['power_pooled']:.2f} (± {row['power_pooled_se']:.2f}) pooled and {row['power_within']:.2f} "
-                f"within one generator for ρ = {row['rho']:.2f} {label}"
+                f"for ρ = {row['rho']:.2f} {label}, {row['power_pooled']:.2f} (± {row['power_pooled_se']:.2f}) pooled "
+                f"against a size of {row['size_pooled']:.2f} at ρ = 0 ({row['size_pooled_unadjusted']:.2f} unadjusted) "
+                f"and {row['power_within']:.2f} within one generator ({row['power_within_unadjusted']:.2f} unadjusted)"
             )
+    family = f" ({rows['bh_family'].iloc[0]})" if len(rows) else ""
     reliability_text = (
         f"the reliability of a pair's mean ΔAUC is {rel['reliability'].iloc[0]:.2f} "
         f"{interval(rel['ci_low'].iloc[0], rel['ci_high'].iloc[0], 2).replace('+', '')}"
@@ -114,7 +136,9 @@ def answer_power(power: pd.DataFrame | None, reliability: pd.DataFrame | None) -
     )
     return (
         f"**Could the design have detected the study's effect?** Power of the study's analysis at this design's "
-        f"n and noise: {'; '.join(parts) or 'not computed'}; {reliability_text}."
+        f"n and noise{family}: {'; '.join(parts) or 'not computed'}; {reliability_text}. The size is the pooled "
+        "test's rejection rate without an effect: above 0.05 where the pairs of one dataset share their values, "
+        "which the test takes for independent."
     )
 
 

@@ -239,6 +239,7 @@ def test_power_table_gives_the_size_of_each_test_next_to_its_power(monkeypatch):
         assert abs(row.size_within_unadjusted - 0.05) < 3 * np.sqrt(0.05 * 0.95 / (3 * n_sim))
         assert row.size_pooled <= row.size_pooled_unadjusted and row.size_within <= row.size_within_unadjusted
         assert row.size_pooled_se == pytest.approx(np.sqrt(row.size_pooled * (1 - row.size_pooled) / n_sim))
+        assert row.bh_family.startswith("BH over the score's 4 tests") and "over 24 = 6 scores" in row.bh_family
         assert row.power_pooled > row.size_pooled  # rho = 0.30 is an effect
 
 

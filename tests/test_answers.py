@@ -5,6 +5,7 @@ import json
 import pandas as pd
 
 from radlib import answers, report
+from radlib.analysis import power
 
 
 def _correlations():
@@ -71,3 +72,43 @@ def test_write_answers_renders_them_into_the_summary(tmp_path):
     text = (tmp_path / "summary.md").read_text()
     assert "## Answers" in text and "1. Not answered" in text
     assert text == report.render_summary(stored)
+
+
+def _power():
+    family = power.bh_family(3)
+    rows = [
+        # classifier, metric, effect_on, power_pooled (± se), size_pooled (unadjusted), power_within (unadjusted)
+        ("logreg", "composite", "true values", 0.41, 0.016, 0.14, 0.23, 0.12, 0.16),
+        ("logreg", "composite", "pair means", 0.83, 0.012, 0.13, 0.22, 0.37, 0.45),
+        ("logreg", "ks", "pair means", 0.99, 0.001, 0.99, 0.99, 0.99, 0.99),
+        ("rf", "composite", "pair means", 0.99, 0.001, 0.99, 0.99, 0.99, 0.99),
+    ]
+    columns = ["classifier", "metric", "effect_on", "power_pooled", "power_pooled_se", "size_pooled"]
+    columns += ["size_pooled_unadjusted", "power_within", "power_within_unadjusted"]
+    return pd.DataFrame(rows, columns=columns).assign(rho=0.30, bh_family=family)
+
+
+def _reliability():
+    rows = [("logreg", "delta_auc", "pooled", 0.26, 0.1, 0.4), ("rf", "delta_auc", "pooled", 0.05, -0.1, 0.2)]
+    return pd.DataFrame(rows, columns=["classifier", "quantity", "group", "reliability", "ci_low", "ci_high"])
+
+
+def test_power_answer_quotes_size_unadjusted_power_and_the_bh_family():
+    text = answers.answer_power(_power(), _reliability())
+    # The composite's logistic-regression rows, numbers as set above.
+    assert (
+        "for ρ = 0.30 between the observed pair means, 0.83 (± 0.01) pooled against a size of 0.13 at ρ = 0 "
+        "(0.22 unadjusted) and 0.37 within one generator (0.45 unadjusted)" in text
+    )
+    assert (
+        "for ρ = 0.30 between true values, 0.41 (± 0.02) pooled" in text and "0.12 within one generator (0.16" in text
+    )
+    assert "(BH over the score's 4 tests, pooled and 3 generators; analysis 1 adjusts over 24 = 6 scores x 4" in text
+    assert "reliability of a pair's mean ΔAUC is 0.26 [0.10, 0.40]" in text and "0.99" not in text
+
+
+def test_power_answer_names_the_columns_an_older_table_lacks():
+    old = _power().drop(columns=["size_pooled", "size_pooled_unadjusted", "bh_family"])
+    text = answers.answer_power(old, _reliability())
+    assert text.startswith("Not answered") and "bh_family, size_pooled, size_pooled_unadjusted" in text
+    assert "notebook 07" in text

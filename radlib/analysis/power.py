@@ -31,6 +31,14 @@ structure between generators). Two readings of "ρ = 0.30" are simulated by
 :func:`power_table`: on the *true values* (reliabilities as observed, so the pair means
 correlate at ``ρ · sqrt(r_q r_Δ)``) and on the *pair means* themselves (``r = 1``).
 
+**The BH family.** A replicate holds one quality score, so its Benjamini-Hochberg family is that
+score's ``1 + n_generators`` tests (pooled and within each generator; 4 with three generators),
+not the family of the study's analysis 1, every score x every group (6 x 4 = 24). How BH over
+24 would change a test's rate depends on how the other scores' tests behave, which the
+simulation does not model; the unadjusted rates (``*_unadjusted``) bound the rate after BH over
+any family from above, since a q-value is never below its p-value. :func:`bh_family` says it in
+the table.
+
 **Size.** The pooled test treats the pairs as independent, but the pairs of one dataset share
 their dataset part (``s``) and their noise (``c``), so under ``ρ = 0`` it rejects more often
 than ``alpha``: when the ``m`` generators of a dataset share the pair means of quality and of
@@ -84,6 +92,7 @@ __all__ = [
     "observe",
     "simulate_pair_table",
     "simulate_power",
+    "bh_family",
     "power_table",
 ]
 
@@ -382,7 +391,8 @@ def simulate_power(
     dict
         ``rho``, ``ceiling`` (``sqrt(r_q r_Δ)``), ``rho_expected`` (Spearman ρ of the pair
         means), ``n_datasets``, ``n_generators``, ``n_sim``; ``power_pooled`` (pooled q <
-        alpha), ``power_within`` (share of the within-generator tests with q < alpha),
+        alpha, BH over the score's ``1 + n_generators`` tests: :func:`bh_family`),
+        ``power_within`` (share of the within-generator tests with q < alpha),
         ``power_any_within`` (some generator with q < alpha), the same unadjusted
         (``*_unadjusted``: p < alpha), their Monte-Carlo SEs (``*_se``: binomial for the
         pooled test, the SE of the mean per-replicate share for the within tests), and the
@@ -429,6 +439,23 @@ def simulate_power(
     return out
 
 
+def bh_family(n_generators: int, n_scores: int = len(METRICS) + 1) -> str:
+    """The Benjamini-Hochberg family of :func:`simulate_power`'s adjusted rates, in words, next to analysis 1's.
+
+    Parameters
+    ----------
+    n_generators : int
+        Generators of the design (the within-generator tests of a score).
+    n_scores : int
+        Quality scores of analysis 1 (five metrics and the composite).
+    """
+    groups = n_generators + 1
+    return (
+        f"BH over the score's {groups} tests, pooled and {n_generators} generators; analysis 1 adjusts over "
+        f"{n_scores * groups} = {n_scores} scores x {groups} groups; the unadjusted rates bound any family's"
+    )
+
+
 def _rates(result: Mapping[str, Any], prefix: str) -> dict[str, Any]:
     """The rejection rates (``power_*``) of a :func:`simulate_power` result, renamed ``<prefix>_*``."""
     return {key.replace("power", prefix, 1): value for key, value in result.items() if key.startswith("power_")}
@@ -454,7 +481,8 @@ def power_table(
     simulation at ``rho = 0`` (module notes: the pooled test ignores the clustering of pairs
     by dataset, so its size can exceed ``alpha``). Each simulation has its own seed,
     ``derive_seed(seed, classifier, score, scale)`` and ``derive_seed(seed, classifier, score,
-    scale, "size")``.
+    scale, "size")``. The adjusted rates use BH over the score's own tests (``bh_family``),
+    not analysis 1's family of every score x every group.
 
     Parameters
     ----------
@@ -478,7 +506,7 @@ def power_table(
         ``dataset_share_delta``, then the fields of :func:`simulate_power`, the size of each
         rate at ``rho = 0`` (``size_pooled``, ``size_pooled_se``, ``size_within``, ...,
         ``size_pooled_unadjusted``, ...: the ``power_*`` fields of the simulation without an
-        effect) and ``note``: where the measured dataset
+        effect), ``bh_family`` (:func:`bh_family`) and ``note``: where the measured dataset
         shares make ``rho`` unreachable (:class:`UnreachableCorrelation`, e.g. a quality score
         that varies only within datasets against a ΔAUC that varies only between them), the
         reason, and no power simulation (the size is still simulated).
@@ -524,6 +552,7 @@ def power_table(
                         "dataset_share_delta": _noise_of(d)[1],
                         **result,
                         **_rates(null, "size"),
+                        "bh_family": bh_family(len(delta["generators"])),
                         "note": note,
                     }
                 )
