@@ -220,6 +220,9 @@ def main(argv: list[str] | None = None) -> int:
         return args.handler(args)
     except (ConfigError, DataError) as exc:
         return _fail(exc, 2)
+    except KeyboardInterrupt as exc:  # finished tasks are kept; the same command resumes
+        print(f"radlib: interrupted: {exc or 'stopped'}; finished tasks are kept", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

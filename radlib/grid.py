@@ -10,8 +10,10 @@ tasks in flight and a rerun skips what is done. A lock file refuses a second run
 same output folder (:class:`GridLockedError`).
 
 :func:`run_grid` writes the consolidated records (``<processed>/results.parquet``) and a
-manifest (``<processed>/manifest.json``) with the history of the configuration's runs;
-:func:`publish_records` copies both to the profile's results folder.
+manifest (``<processed>/manifest.json``) with the history of the configuration's runs; a run
+stopped with Ctrl-C (SIGINT) writes both for the tasks it finished, its entry in the history
+marked ``interrupted``, before it stops, so the wall time of a computation spread over several
+sessions is on record. :func:`publish_records` copies both to the profile's results folder.
 """
 
 from __future__ import annotations
@@ -304,10 +306,13 @@ def run_grid(
         The consolidated records (also written to ``<processed>/results.parquet``) and the
         manifest (``<processed>/manifest.json``): configuration and hash, versions, counts of
         tasks done, failed and skipped datasets, undefined AUCs, failed arms, wall time, and
-        ``runs``: the history of this configuration's runs (wall time, tasks computed and reused).
+        ``runs``: the history of this configuration's runs (wall time, tasks computed and reused,
+        ``interrupted``).
 
     Raises
     ------
+    KeyboardInterrupt
+        After writing the records and the manifest of what finished, when the run was interrupted.
     GridLockedError
         Another run is writing to the same ``processed`` folder.
     WorkerPluginError
@@ -346,10 +351,14 @@ def run_grid(
             write_parquet_atomically(frame, task_path(config, by_name[name], repetition))
             frames[(name, repetition)] = frame
 
+        interrupted = False
         with tqdm(
             total=len(tasks), initial=reused, desc=f"grid {config.profile}", unit="task", disable=not show_progress
         ) as progress:
-            failures = _execute(pending, config, n_jobs, scheduler, worker_plugins, store, progress)
+            try:
+                failures = _execute(pending, config, n_jobs, scheduler, worker_plugins, store, progress)
+            except KeyboardInterrupt:  # Ctrl-C or SIGINT: record what this run finished, then stop
+                interrupted, failures = True, {}
 
         ordered = [frames[key] for key in sorted(frames)]
         records = pd.concat(ordered, ignore_index=True) if ordered else pd.DataFrame()
@@ -383,7 +392,8 @@ def run_grid(
             {
                 "finished": datetime.now(UTC).isoformat(timespec="seconds"),
                 "wall_seconds": manifest["wall_seconds"],
-                "tasks_computed": len(pending) - len(failures),
+                "interrupted": interrupted,
+                "tasks_computed": len(frames) - reused,
                 "tasks_reused": reused,
                 "tasks_failed": len(failures),
                 "n_jobs": n_jobs,
@@ -391,6 +401,8 @@ def run_grid(
             }
         ]
         write_text_atomically(json.dumps(manifest, indent=2, default=str), manifest_path)
+    if interrupted:  # the manifest keeps the run's wall time and tasks; a rerun computes only the rest
+        raise KeyboardInterrupt(f"grid interrupted after {len(frames) - reused} new tasks; rerun to finish")
     return GridResult(records, manifest, results_path, manifest_path)
 
 

@@ -303,3 +303,26 @@ def test_dask_scheduler_with_two_workers_gives_the_local_records(fast_config, tm
             proc.terminate()
         for proc in (*workers, scheduler):
             proc.wait(timeout=30)
+
+
+def test_an_interrupted_run_records_what_it_finished_and_a_rerun_finishes(fast_config, monkeypatch):
+    # The second task raises KeyboardInterrupt (as Ctrl-C would, in-process): the first task's records
+    # and a manifest whose run is marked interrupted are written; the rerun computes only the rest.
+    original, calls = grid._task_records, []
+
+    def interrupted_on_the_second_task(dataset, repetition, config):
+        calls.append((dataset.name, repetition))
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return original(dataset, repetition, config)
+
+    monkeypatch.setattr(grid, "_task_records", interrupted_on_the_second_task)
+    with pytest.raises(KeyboardInterrupt, match="interrupted after 1 new tasks"):
+        run_grid(fast_config, show_progress=False)
+    manifest = json.loads((fast_config.path("processed") / "manifest.json").read_text())
+    assert manifest["tasks_ok"] == 1 and manifest["runs"][-1]["interrupted"] is True
+    assert manifest["runs"][-1]["tasks_computed"] == 1
+    monkeypatch.setattr(grid, "_task_records", original)
+    result = run_grid(fast_config, show_progress=False)
+    assert result.manifest["tasks_ok"] == 4 and result.manifest["tasks_reused"] == 1
+    assert [(run["interrupted"], run["tasks_computed"]) for run in result.manifest["runs"]] == [(True, 1), (False, 3)]
