@@ -265,13 +265,27 @@ def _execute(
     return failures
 
 
-def _previous_runs(manifest_path: Path, config_hash: str) -> list[dict]:
+#: A run in progress keeps its entry of the history here, rewritten after every finished task, so a
+#: run killed outright (kill -9, the end of a working session) still has its wall time on record.
+RUN_IN_PROGRESS = "run_in_progress.json"
+
+
+def _manifest_runs(manifest_path: Path, config_hash: str) -> list[dict]:
     """The run history of an earlier manifest of the same configuration (empty otherwise)."""
     try:
         previous = json.loads(manifest_path.read_text())
     except (OSError, ValueError):
         return []
     return list(previous.get("runs", [])) if previous.get("config_hash") == config_hash else []
+
+
+def _killed_runs(progress_path: Path, config_hash: str) -> list[dict]:
+    """The entries of runs of the same configuration killed before they wrote their manifest."""
+    try:
+        progress = json.loads(progress_path.read_text())
+    except (OSError, ValueError):
+        return []
+    return list(progress.get("runs", [])) if progress.get("config_hash") == config_hash else []
 
 
 def run_grid(
@@ -347,9 +361,26 @@ def run_grid(
                 frames[(dataset.name, repetition)] = frame
         reused = len(frames)
 
+        progress_path = processed / RUN_IN_PROGRESS
+        killed_runs = _killed_runs(progress_path, config.hash)
+        previous_runs = _manifest_runs(processed / "manifest.json", config.hash) + killed_runs
+
+        def this_run(interrupted: bool) -> dict:
+            return {
+                "finished": datetime.now(UTC).isoformat(timespec="seconds"),
+                "wall_seconds": round(time.perf_counter() - started, 1),
+                "interrupted": interrupted,
+                "tasks_computed": len(frames) - reused,
+                "tasks_reused": reused,
+                "n_jobs": n_jobs,
+                "scheduler": scheduler,
+            }
+
         def store(name: str, repetition: int, frame: pd.DataFrame) -> None:
             write_parquet_atomically(frame, task_path(config, by_name[name], repetition))
             frames[(name, repetition)] = frame
+            progress_record = {"config_hash": config.hash, "runs": [*killed_runs, this_run(interrupted=True)]}
+            write_text_atomically(json.dumps(progress_record, default=str), progress_path)
 
         interrupted = False
         with tqdm(
@@ -388,19 +419,9 @@ def run_grid(
         manifest_path = processed / "manifest.json"
         # Keep the history of this configuration's runs: a rerun that only reads the cache must
         # not hide how long the run that computed the tasks took.
-        manifest["runs"] = _previous_runs(manifest_path, config.hash) + [
-            {
-                "finished": datetime.now(UTC).isoformat(timespec="seconds"),
-                "wall_seconds": manifest["wall_seconds"],
-                "interrupted": interrupted,
-                "tasks_computed": len(frames) - reused,
-                "tasks_reused": reused,
-                "tasks_failed": len(failures),
-                "n_jobs": n_jobs,
-                "scheduler": scheduler,
-            }
-        ]
+        manifest["runs"] = [*previous_runs, {**this_run(interrupted), "tasks_failed": len(failures)}]
         write_text_atomically(json.dumps(manifest, indent=2, default=str), manifest_path)
+        progress_path.unlink(missing_ok=True)  # its entry is in the manifest now
     if interrupted:  # the manifest keeps the run's wall time and tasks; a rerun computes only the rest
         raise KeyboardInterrupt(f"grid interrupted after {len(frames) - reused} new tasks; rerun to finish")
     return GridResult(records, manifest, results_path, manifest_path)

@@ -326,3 +326,27 @@ def test_an_interrupted_run_records_what_it_finished_and_a_rerun_finishes(fast_c
     result = run_grid(fast_config, show_progress=False)
     assert result.manifest["tasks_ok"] == 4 and result.manifest["tasks_reused"] == 1
     assert [(run["interrupted"], run["tasks_computed"]) for run in result.manifest["runs"]] == [(True, 1), (False, 3)]
+
+
+def test_a_run_killed_outright_is_in_the_next_manifests_history(fast_config, monkeypatch):
+    # Simulate kill -9 after the first task: the task file and the run-in-progress entry are on disk
+    # (written after every task), no manifest. The next run's history starts with the killed run.
+    original, calls = grid._task_records, []
+
+    def killed_on_the_second_task(dataset, repetition, config):
+        calls.append(1)
+        if len(calls) == 2:
+            raise SystemExit("killed")  # not caught by the grid, like a kill: no manifest is written
+        return original(dataset, repetition, config)
+
+    monkeypatch.setattr(grid, "_task_records", killed_on_the_second_task)
+    with pytest.raises(SystemExit):
+        run_grid(fast_config, show_progress=False)
+    processed = fast_config.path("processed")
+    assert not (processed / "manifest.json").exists()
+    in_progress = json.loads((processed / grid.RUN_IN_PROGRESS).read_text())
+    assert [run["tasks_computed"] for run in in_progress["runs"]] == [1]
+    monkeypatch.setattr(grid, "_task_records", original)
+    result = run_grid(fast_config, show_progress=False)
+    assert [(run["interrupted"], run["tasks_computed"]) for run in result.manifest["runs"]] == [(True, 1), (False, 3)]
+    assert not (processed / grid.RUN_IN_PROGRESS).exists()
