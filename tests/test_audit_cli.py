@@ -13,13 +13,13 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from audit_tables import make_table
+from waiting import wait_for
 
 from radlib.records import valid_mask
 
@@ -202,15 +202,6 @@ run.write_text_atomically = slow_write
 """
 
 
-def _wait_for(predicate, timeout, what):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-
-
 def test_a_second_audit_is_refused_while_the_first_writes_its_outputs(tmp_path):
     gate = tmp_path / "gate"
     gate.mkdir()
@@ -224,7 +215,7 @@ def test_a_second_audit_is_refused_while_the_first_writes_its_outputs(tmp_path):
     )
     try:
         # The first run has trained and is writing its verdict (deliberately slowly) ...
-        _wait_for(lambda: (gate / "writing").exists() or first.poll() is not None, 180, "the first run's verdict")
+        wait_for(lambda: (gate / "writing").exists() or first.poll() is not None, 180, "the first run's verdict")
         assert first.poll() is None, first.communicate()
         # ... when a second audit (another configuration) reaches the same folder: refused.
         second = audit_cli(*args[:-2], "--set", "repetitions=1", "--out", out)

@@ -11,13 +11,13 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from toy_tasks import comparable, toy_dataset
+from waiting import wait_for
 
 from radlib import generators
 from radlib.analysis import pair_table
@@ -75,15 +75,6 @@ def _audit_command(table, out, plugin, generator, *extra):
         str(out),
         *extra,
     ]
-
-
-def _wait_for(predicate, timeout, what):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 # --- a generator raising mid-fit ----------------------------------------------------------
@@ -216,7 +207,7 @@ def test_worker_killed_mid_task_is_retried_on_the_other_worker(tmp_path):
             env=ENV,
             cwd=ROOT,
         )
-        _wait_for(lambda: any(markers.glob("*.start")), 120, "a worker to start a task")
+        wait_for(lambda: any(markers.glob("*.start")), 120, "a worker to start a task")
         first = sorted(markers.glob("*.start"), key=lambda p: p.stat().st_mtime)[0]
         killed_pid, seed = first.stem.split("_")
         assert int(killed_pid) in {w.pid for w in workers}
@@ -274,7 +265,7 @@ def test_second_run_on_the_same_folder_is_refused_while_the_first_completes(tmp_
     )
     first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV, cwd=ROOT)
     try:
-        _wait_for(lambda: (gate / "started").exists() or first.poll() is not None, 120, "the first run's task")
+        wait_for(lambda: (gate / "started").exists() or first.poll() is not None, 120, "the first run's task")
         assert first.poll() is None, first.communicate()
         second = subprocess.run(command, capture_output=True, text=True, env=ENV, cwd=ROOT, timeout=120)
         assert second.returncode == 3, second.stderr
@@ -334,7 +325,7 @@ def test_radlib_run_holds_the_lock_until_its_last_write(mirror_config, tmp_path)
     slow = [sys.executable, "-c", SLOW_MANIFEST_RUN.replace("GATE", repr(str(gate))), *args]
     first = subprocess.Popen(slow, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV, cwd=ROOT)
     try:
-        _wait_for(lambda: (gate / "writing").exists() or first.poll() is not None, 180, "the first run's manifest")
+        wait_for(lambda: (gate / "writing").exists() or first.poll() is not None, 180, "the first run's manifest")
         assert first.poll() is None, first.communicate()
         second = subprocess.run(
             [sys.executable, "-m", "radlib.cli", *args], capture_output=True, text=True, env=ENV, cwd=ROOT, timeout=180
