@@ -51,6 +51,21 @@ def test_spearman_matches_scipy_and_fdr_covers_whole_family():
     np.testing.assert_allclose(corr["q_value"], multipletests(corr["p_value"], method="fdr_bh")[1])
 
 
+def test_correlate_quality_without_the_pooled_group():
+    # The per-generator rows are those of the full table (same bootstrap seed per group); only the
+    # BH family shrinks to them (statsmodels' fdr_bh over the 3 x 2 remaining p-values).
+    pairs = scenario_results("between")["pairs"]
+    full = A.correlate_quality(pairs, metrics=("ks", "composite"), n_boot=30, seed=4)
+    generators_only = A.correlate_quality(pairs, metrics=("ks", "composite"), n_boot=30, seed=4, pooled=False)
+    assert "pooled" not in set(generators_only["group"])
+    same = ["group", "metric", "n", "rho", "p_value", "ci_low", "ci_high", "n_boot_used"]
+    expected = full[full["group"] != "pooled"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(generators_only[same], expected[same])
+    np.testing.assert_allclose(
+        generators_only["q_value"], multipletests(generators_only["p_value"], method="fdr_bh")[1]
+    )
+
+
 def test_between_association_is_pooled_not_within():
     between_results = scenario_results("between")
     corr = between_results["correlations"].query("metric in @A.METRICS")

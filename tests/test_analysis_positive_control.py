@@ -146,6 +146,15 @@ def test_each_replicate_bootstraps_from_a_seed_of_its_own(monkeypatch):
     assert not set(bootstrap_seeds) & set(records_seeds)
 
 
+def test_recovery_table_is_the_same_from_two_processes():
+    # Each replicate draws from seeds of its own, so running them in parallel changes nothing.
+    design = dict(n_replicates=3, n_datasets=6, n_repetitions=2, n_folds=2, n_boot=5, seed=2)
+    alone = C.recovery_table(parameters(), ("between_only", "null"), **design)
+    parallel = C.recovery_table(parameters(), ("between_only", "null"), **design, n_jobs=2)
+    assert list(alone["replicate"].drop_duplicates()) == [0, 1, 2]
+    pd.testing.assert_frame_equal(alone, parallel)
+
+
 def test_within_only_cannot_be_planted_beyond_the_attenuation_ceiling():
     weak = parameters(delta_pair=1e-5)  # ΔAUC reliability about 0.04: ceiling about 0.2
     with pytest.raises(UnreachableCorrelation, match="attenuation ceiling"):

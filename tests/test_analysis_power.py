@@ -189,7 +189,8 @@ def test_power_table_rows_and_seeds():
     assert list(table["effect_on"].unique()) == list(P.EFFECT_SCALES)
     assert (table["n_datasets"] == 10).all() and (table["n_generators"] == 3).all()
     assert (table.loc[table["effect_on"] == "pair means", "reliability_quality"] == 1.0).all()
-    again = P.power_table(records, classifiers=["logreg"], metrics=["ks", "composite"], n_sim=4, seed=1)
+    # Every simulation has its own seed: the same table again, also from two processes.
+    again = P.power_table(records, classifiers=["logreg"], metrics=["ks", "composite"], n_sim=4, seed=1, n_jobs=2)
     pd.testing.assert_frame_equal(table, again)
     larger = P.power_table(records, classifiers=["logreg"], metrics=["ks"], n_sim=2, n_datasets=50)
     assert (larger["n_datasets"] == 50).all()

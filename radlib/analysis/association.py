@@ -185,6 +185,7 @@ def correlate_quality(
     n_boot: int = 2000,
     seed: int = 0,
     alpha: float = 0.05,
+    pooled: bool = True,
 ) -> pd.DataFrame:
     """Analysis 1: Spearman ρ of each quality score with ΔAUC, pooled and per generator.
 
@@ -195,6 +196,8 @@ def correlate_quality(
     (datasets resampled, ``n_boot`` resamples from ``seed``). Benjamini-Hochberg q-values
     (:func:`adjust_fdr`) are computed over the whole family: every metric (including the
     composite, if listed) x every group (pooled and each generator) in the returned table.
+    ``pooled=False`` leaves the pooled group out (no resamples spent on it; the family is then
+    the per-generator rows).
 
     Returns
     -------
@@ -203,7 +206,7 @@ def correlate_quality(
         ``n_boot_used``, ``note``, ``q_value``, ``significant`` (q < alpha).
     """
     pairs = with_composite(pairs)
-    table = compute_by_metric(pairs, _spearman_row, metrics, n_boot=n_boot, seed=seed, alpha=alpha)
+    table = compute_by_metric(pairs, _spearman_row, metrics, pooled=pooled, n_boot=n_boot, seed=seed, alpha=alpha)
     table["q_value"], table["significant"] = adjust_fdr(table["p_value"], alpha)
     return table
 

@@ -309,8 +309,9 @@ def within_configurations(
         :func:`~radlib.analysis.correlate_quality` (``group`` renamed), ``q_value`` and
         ``significant`` per score, and ``positive_significant`` (ρ > 0 and q < alpha).
     """
-    table = correlate_quality(pairs, scores, n_boot, seed, alpha)
-    table = table[table["group"] != POOLED].rename(columns={"group": "configuration"}).reset_index(drop=True)
+    table = correlate_quality(pairs, scores, n_boot, seed, alpha, pooled=False).rename(
+        columns={"group": "configuration"}
+    )
     parsed = [parse_arm(arm) for arm in table["configuration"]]
     table.insert(1, "generator", [generator for generator, _ in parsed])
     table.insert(2, "fraction", [fraction for _, fraction in parsed])

@@ -44,6 +44,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import joblib
 import numpy as np
 import pandas as pd
 
@@ -299,6 +300,24 @@ def recover_structure(
     return pd.DataFrame(rows)
 
 
+def _recover_replicate(
+    structure: str, replicate: int, parameters: Mapping[str, Any], design: tuple, n_boot: int, seed: int, alpha: float
+) -> pd.DataFrame:
+    """One replicate of :func:`recovery_table`: its rows, or one row with the reason it cannot be planted."""
+    rho, n_datasets, n_repetitions, n_folds = design
+    replicate_seed = derive_seed(seed, structure, replicate)
+    try:
+        records = simulate_records(structure, parameters, rho, n_datasets, None, n_repetitions, n_folds, replicate_seed)
+    except UnreachableCorrelation as error:
+        return pd.DataFrame([{"structure": structure, "replicate": np.nan, "note": str(error)}])
+    bootstrap_seed = derive_seed(replicate_seed, "bootstrap")
+    found = recover_structure(records, parameters["classifier"], n_boot, bootstrap_seed, alpha)
+    found.insert(0, "replicate", replicate)
+    found.insert(0, "structure", structure)
+    found["note"] = ""
+    return found
+
+
 def recovery_table(
     parameters: Mapping[str, Any],
     structures: Sequence[str] = STRUCTURES,
@@ -310,14 +329,16 @@ def recovery_table(
     n_boot: int = 200,
     seed: int = 0,
     alpha: float = 0.05,
+    n_jobs: int = 1,
 ) -> pd.DataFrame:
     """:func:`recover_structure` of ``n_replicates`` seeded :func:`simulate_records` per structure.
 
     Replicate ``i`` of a structure simulates its records from ``derive_seed(seed, structure,
     i)`` and bootstraps from ``derive_seed(that seed, "bootstrap")``, so the resampling is not
-    drawn from the stream that made the records. A structure that cannot be planted
-    (:class:`~radlib.analysis.power.UnreachableCorrelation`) gets one row with its reason in
-    ``note`` and no results.
+    drawn from the stream that made the records, and the table does not depend on ``n_jobs``
+    (processes running the replicates, ``joblib.Parallel``; 1 runs them here). A structure
+    that cannot be planted (:class:`~radlib.analysis.power.UnreachableCorrelation`) gets one
+    row with its reason in ``note`` and no results.
 
     Returns
     -------
@@ -325,23 +346,18 @@ def recovery_table(
         ``structure``, ``replicate``, then the columns of :func:`recover_structure`, and
         ``note``.
     """
+    design = (rho, n_datasets, n_repetitions, n_folds)
     frames = []
     for structure in structures:
-        for replicate in range(n_replicates):
-            replicate_seed = derive_seed(seed, structure, replicate)
-            try:
-                records = simulate_records(
-                    structure, parameters, rho, n_datasets, None, n_repetitions, n_folds, replicate_seed
-                )
-            except UnreachableCorrelation as error:
-                frames.append(pd.DataFrame([{"structure": structure, "replicate": np.nan, "note": str(error)}]))
-                break
-            bootstrap_seed = derive_seed(replicate_seed, "bootstrap")
-            found = recover_structure(records, parameters["classifier"], n_boot, bootstrap_seed, alpha)
-            found.insert(0, "replicate", replicate)
-            found.insert(0, "structure", structure)
-            found["note"] = ""
-            frames.append(found)
+        # Whether a structure can be planted depends on the parameters, not the replicate: try the first alone.
+        first = _recover_replicate(structure, 0, parameters, design, n_boot, seed, alpha)
+        frames.append(first)
+        if first["replicate"].isna().all():
+            continue
+        frames += joblib.Parallel(n_jobs=n_jobs)(
+            joblib.delayed(_recover_replicate)(structure, i, parameters, design, n_boot, seed, alpha)
+            for i in range(1, n_replicates)
+        )
     return pd.concat(frames, ignore_index=True)
 
 

@@ -68,6 +68,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import joblib
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -461,6 +462,14 @@ def _rates(result: Mapping[str, Any], prefix: str) -> dict[str, Any]:
     return {key.replace("power", prefix, 1): value for key, value in result.items() if key.startswith("power_")}
 
 
+def _simulate_or_note(*args: Any) -> tuple[dict[str, Any], str]:
+    """:func:`simulate_power` of ``args``, or an empty result and the reason where ``rho`` is unreachable."""
+    try:
+        return simulate_power(*args), ""
+    except UnreachableCorrelation as error:
+        return {}, str(error)
+
+
 def power_table(
     records: pd.DataFrame,
     classifiers: Sequence[str] | None = None,
@@ -471,6 +480,7 @@ def power_table(
     alpha: float = 0.05,
     n_datasets: int | None = None,
     arms: Sequence[str] | None = None,
+    n_jobs: int = 1,
 ) -> pd.DataFrame:
     """Power of the design for each classifier x quality score, with the records' variance components.
 
@@ -481,8 +491,9 @@ def power_table(
     simulation at ``rho = 0`` (module notes: the pooled test ignores the clustering of pairs
     by dataset, so its size can exceed ``alpha``). Each simulation has its own seed,
     ``derive_seed(seed, classifier, score, scale)`` and ``derive_seed(seed, classifier, score,
-    scale, "size")``. The adjusted rates use BH over the score's own tests (``bh_family``),
-    not analysis 1's family of every score x every group.
+    scale, "size")``, so the table does not depend on ``n_jobs``. The adjusted rates use BH
+    over the score's own tests (``bh_family``), not analysis 1's family of every score x every
+    group.
 
     Parameters
     ----------
@@ -497,6 +508,8 @@ def power_table(
         Datasets of the simulated design; default the records' (e.g. 50 for the study's).
     arms : sequence of str, optional
         Generator arms (default the study's generators).
+    n_jobs : int
+        Processes running the simulations (``joblib.Parallel``); 1 runs them here.
 
     Returns
     -------
@@ -512,7 +525,7 @@ def power_table(
         reason, and no power simulation (the size is still simulated).
     """
     classifiers = classifiers_in(records.columns) if classifiers is None else list(classifiers)
-    rows = []
+    rows, simulations = [], []
     for classifier in classifiers:
         delta = design_parameters(records, DELTA_AUC, classifier, arms)
         n = delta["n_datasets"] if n_datasets is None else int(n_datasets)
@@ -524,23 +537,6 @@ def power_table(
                 else:
                     q = {"reliability": 1.0, "dataset_share": score["dataset_share_observed"]}
                     d = {"reliability": 1.0, "dataset_share": delta["dataset_share_observed"]}
-                try:
-                    result = simulate_power(
-                        n, delta["generators"], rho, q, d, n_sim, derive_seed(seed, classifier, metric, scale), alpha
-                    )
-                    note = ""
-                except UnreachableCorrelation as error:
-                    result, note = {"rho": float(rho), "n_datasets": n, "n_sim": 0}, str(error)
-                null = simulate_power(
-                    n,
-                    delta["generators"],
-                    0.0,
-                    q,
-                    d,
-                    n_sim,
-                    derive_seed(seed, classifier, metric, scale, "size"),
-                    alpha,
-                )
                 rows.append(
                     {
                         "classifier": classifier,
@@ -550,10 +546,21 @@ def power_table(
                         "reliability_delta": _noise_of(d)[0],
                         "dataset_share_quality": _noise_of(q)[1],
                         "dataset_share_delta": _noise_of(d)[1],
-                        **result,
-                        **_rates(null, "size"),
-                        "bh_family": bh_family(len(delta["generators"])),
-                        "note": note,
                     }
                 )
+                generators = delta["generators"]
+                effect_seed = derive_seed(seed, classifier, metric, scale)
+                size_seed = derive_seed(seed, classifier, metric, scale, "size")
+                simulations.append((n, generators, rho, q, d, n_sim, effect_seed, alpha))
+                simulations.append((n, generators, 0.0, q, d, n_sim, size_seed, alpha))
+    outcomes = joblib.Parallel(n_jobs=n_jobs)(joblib.delayed(_simulate_or_note)(*args) for args in simulations)
+    for row, (n, generators, *_), (result, note), (null, _) in zip(
+        rows, simulations[::2], outcomes[::2], outcomes[1::2], strict=True
+    ):
+        if note:
+            result = {"rho": float(rho), "n_datasets": n, "n_sim": 0}
+        row.update(result)
+        row.update(_rates(null, "size"))
+        row["bh_family"] = bh_family(len(generators))
+        row["note"] = note
     return pd.DataFrame(rows)
