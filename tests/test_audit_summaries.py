@@ -9,6 +9,24 @@ from radlib import audit as A
 from radlib import quality
 
 
+def test_site_folds_count_once_per_repetition():
+    """2 repetitions x 3 site-folds: the interval and the "up" count are over the repetitions' means."""
+    records = hand_records()
+    records = records[records["repetition"] < 2].loc[lambda r: r.index.repeat(3)].reset_index(drop=True)
+    records["fold"] = records.groupby(["repetition", "arm"]).cumcount()
+    g1 = records["arm"] == "g1"
+    # Folds of g1: repetition 0 mean (0.03 - 0.01 - 0.01) / 3 > 0, repetition 1 (0.02 + 0.02 - 0.05) / 3 < 0:
+    # 3 of 6 evaluations up but 1 of 2 repetitions.
+    records.loc[g1, "delta_auc_logreg"] = [0.03, -0.01, -0.01, 0.02, 0.02, -0.05]
+    arms = A.summarize_arms(records).set_index("arm")
+    assert arms.loc["g1", "n_valid"] == 6 and arms.loc["g1", "n_repetitions"] == 2
+    assert arms.loc["g1", "n_improved"] == 1
+    means = np.array([0.01 / 3, -0.01 / 3])  # by hand; t-interval with 1 degree of freedom (scipy)
+    low, high = stats.t.interval(0.95, 1, loc=means.mean(), scale=means.std(ddof=1) / np.sqrt(2))
+    assert arms.loc["g1", "delta_auc_ci_low"] == pytest.approx(low)
+    assert arms.loc["g1", "delta_auc_ci_high"] == pytest.approx(high)
+
+
 def test_summaries_and_rank_agreement_match_a_hand_calculation():
     """Three generators with known quality and ΔAUC over 3 repetitions (audit_tables.hand_records)."""
     records = hand_records()

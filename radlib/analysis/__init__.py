@@ -1,7 +1,7 @@
 """The statistical analyses of the compendium: does synthetic-data quality predict ΔAUC?
 
 Everything works on the *pair table* (:func:`pair_table`): one row per (dataset, arm) with
-the mean over the valid repetitions of ΔAUC, the AUC and the five quality metrics. The
+the mean over the valid evaluations (repetitions x site-folds) of ΔAUC, the AUC and the five quality metrics. The
 analyses of docs/protocol.md, the within-between decomposition and the sensitivity subset
 each have one function; :func:`run_analyses` runs them all for one classifier (and
 optionally a subset of datasets) and :func:`summarize` extracts the key numbers.

@@ -1,6 +1,6 @@
 """From records to pairs: the pair table with its exclusion report, and ΔAUC per arm.
 
-A *pair* is one (dataset, arm): the mean over the valid repetitions (:func:`radlib.records.valid_mask`)
+A *pair* is one (dataset, arm): the mean over the valid evaluations (repetitions x site-folds) (:func:`radlib.records.valid_mask`)
 of ΔAUC, the AUC and the five quality metrics. Every analysis of the package runs on the pair
 table (:func:`pair_table`); records that do not count are excluded there and counted by reason.
 """
@@ -74,7 +74,7 @@ def pair_table(
     -------
     DataFrame
         One row per (dataset, arm) with ``dataset``, ``arm``, ``n_records`` (records of the
-        pair), ``n_valid`` (valid repetitions), ``n_undefined``, ``n_failed``,
+        pair), ``n_valid`` (valid evaluations: repetitions x site-folds), ``n_undefined``, ``n_failed``,
         ``n_missing_auc``, ``delta_auc`` (mean ΔAUC), ``delta_auc_var`` (sample variance of
         ΔAUC over the valid evaluations, ``ddof=1``; NaN when ``n_valid < 2``),
         ``n_repetitions`` (repetitions with a valid evaluation) and ``delta_auc_rep_var`` (sample

@@ -2,9 +2,10 @@
 
 Confidence intervals
 --------------------
-Per arm, the 95% interval of a mean over the valid repetitions is the t-interval
+Per arm, the 95% interval of the mean ΔAUC is the t-interval over the repetitions' means
+(each the mean of the repetition's valid site-folds, which share its split)
 ``mean ± t(0.975, n - 1) · sd / sqrt(n)`` (:func:`radlib.intervals.t_interval`, ``sd`` with
-``ddof=1``): the repetitions are independent re-draws of the external site and of every
+``ddof=1``, ``n`` repetitions): the repetitions are independent re-draws of the external site and of every
 seed, and ΔAUC is a difference of AUCs, roughly symmetric. With 2 repetitions
 ``t = 12.7``: the interval is honest and wide. A bootstrap over so few repetitions would be
 narrower than it should be.
@@ -104,9 +105,11 @@ def summarize_arms(records: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        ``classifier``, ``dataset``, ``arm``, ``n_records``, ``n_valid``, ``n_undefined``,
-        ``n_failed``, ``delta_auc``, ``delta_auc_ci_low``, ``delta_auc_ci_high``,
-        ``n_improved`` (repetitions with ΔAUC > 0), ``decision`` (``improved``: the CI lies
+        ``classifier``, ``dataset``, ``arm``, ``n_records``, ``n_valid`` (valid evaluations:
+        repetitions x site-folds), ``n_undefined``, ``n_failed``, ``n_repetitions`` (with a valid
+        evaluation), ``delta_auc``, ``delta_auc_ci_low``, ``delta_auc_ci_high``, ``n_improved``
+        (repetitions whose mean ΔAUC over their valid site-folds is > 0: the unit of the
+        interval), ``decision`` (``improved``: the CI lies
         above 0; ``worsened``: below; else ``no clear change``), ``auc``, ``auc_real``, the
         quality metrics and ``composite`` (NaN for SMOTE when there is no generator).
     """
@@ -119,7 +122,8 @@ def summarize_arms(records: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
         pairs = analysis.add_composite(pairs) if analysis.generators_of(pairs) else pairs.assign(composite=np.nan)
         valid = records[valid_mask(records, classifier) & (records["arm"] != REAL_ARM)]
         grouped = valid.groupby(["dataset", "arm"])
-        extra = pd.DataFrame({"n_improved": grouped[delta_column(classifier)].apply(lambda v: int((v > 0).sum()))})
+        repetition_means = valid.groupby(["dataset", "arm", "repetition"])[delta_column(classifier)].mean()
+        extra = pd.DataFrame({"n_improved": (repetition_means > 0).groupby(["dataset", "arm"]).sum().astype(int)})
         for metric in user:
             extra[metric] = grouped[metric].mean()
         pairs = pairs.merge(extra.reset_index(), on=["dataset", "arm"], how="left")
@@ -141,6 +145,7 @@ def summarize_arms(records: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
         "n_valid",
         "n_undefined",
         "n_failed",
+        "n_repetitions",
         "delta_auc",
         "delta_auc_ci_low",
         "delta_auc_ci_high",

@@ -41,7 +41,8 @@ def render_verdict(
     ]
     lines.append(
         "ΔAUC = external AUC with synthetic training rows added − external AUC of real-only training, "
-        f"mean over the valid repetitions [{level}% t-interval]."
+        f"mean over the valid external evaluations [{level}% t-interval over the repetitions' means, "
+        "whose site-folds share one split]."
     )
     for classifier in [c for c in CLASSIFIERS if c in config["classifiers"]]:
         table = arms[(arms["classifier"] == classifier) & (arms["dataset"] == dataset.name)]
@@ -59,7 +60,7 @@ def render_verdict(
             lines.append(
                 f"  {row.arm:<{width}}  ΔAUC {signed(row.delta_auc)} "
                 f"{interval(row.delta_auc_ci_low, row.delta_auc_ci_high)}  {row.decision} "
-                f"({row.n_improved} of {row.n_valid} repetitions up{failed})"
+                f"({row.n_improved} of {row.n_repetitions} repetitions up{failed})"
             )
         improved = table[table["decision"] == "improved"]
         generator_rows = analysis.generator_pairs(table)
