@@ -11,6 +11,8 @@
   numbers check the plumbing and are not results.
 * :func:`output_problems`: what a cell's outputs may not hold (an error, stderr, a stray bare
   result); the notebook tests and ``make check-lab`` use it.
+* :func:`shown_path`: a written file's path as a notebook prints it (relative to the project root
+  where it lies under it, so an output folder elsewhere still prints).
 * :func:`refresh_git_index`: a Jupyter post-save hook (``make lab``) that keeps ``git status``
   clean when Lab saves outputs into a tracked notebook.
 """
@@ -38,6 +40,7 @@ __all__ = [
     "output_problems",
     "DISPLAY_TYPES",
     "refresh_git_index",
+    "shown_path",
 ]
 
 log = logging.getLogger(__name__)
@@ -74,7 +77,8 @@ class RecordsUnavailableError(FileNotFoundError):
         return [f"{type(self).__name__}: {self}"]
 
 
-def _relative(path: Path, config: Config) -> str:
+def shown_path(path: Path, config: Config) -> str:
+    """``path`` relative to the project root where it lies under it (how notebooks print what they wrote), else in full."""
     try:
         return str(path.relative_to(config.root))
     except ValueError:
@@ -127,8 +131,8 @@ def load_records(config: Config, recompute: bool = False, show_progress: bool = 
         result = run_grid(config, show_progress=show_progress)
         published = publish_records(result, config)
         print(
-            f"records: {_relative(result.results_path, config)}, computed now ({result.summary()}); "
-            f"published to {_relative(published[0].parent, config)}/"
+            f"records: {shown_path(result.results_path, config)}, computed now ({result.summary()}); "
+            f"published to {shown_path(published[0].parent, config)}/"
         )
         return result
     processed, tables = config.path("processed"), config.path("tables")
@@ -142,17 +146,17 @@ def load_records(config: Config, recompute: bool = False, show_progress: bool = 
         if stored is None:
             continue
         if stored != config.hash:
-            others.append(f"{label} {_relative(records_path, config)} are of configuration {stored}")
+            others.append(f"{label} {shown_path(records_path, config)} are of configuration {stored}")
             continue
         records = pd.read_parquet(records_path)
         hashes = sorted(records["config_hash"].unique()) if "config_hash" in records else []
         if hashes != [config.hash]:
             raise RecordsUnavailableError(
-                f"{_relative(records_path, config)} holds records of configuration(s) {hashes}, "
+                f"{shown_path(records_path, config)} holds records of configuration(s) {hashes}, "
                 f"not {config.hash} as its manifest says; {_what_to_run(config)}"
             )
         skipped = f" ({others[0]})" if others else ""
-        print(f"records: {_relative(records_path, config)}, {label} of configuration {config.hash}{skipped}")
+        print(f"records: {shown_path(records_path, config)}, {label} of configuration {config.hash}{skipped}")
         return GridResult(records, json.loads(manifest_path.read_text()), records_path, manifest_path)
     found = f": {' and '.join(others)}" if others else " yet"
     raise RecordsUnavailableError(

@@ -20,6 +20,7 @@ from radlib.notebook import (
     output_problems,
     profile_line,
     refresh_git_index,
+    shown_path,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -251,3 +252,10 @@ def test_nbval_fails_a_notebook_cell_with_a_warning_or_a_stray_result(tmp_path):
     assert "2 failed, 1 passed" in run.stdout
     assert "stderr: " in run.stdout and "UserWarning: noisy" in run.stdout
     assert "bare result: PosixPath('results')" in run.stdout
+
+
+def test_shown_path_is_relative_under_the_root_and_full_elsewhere(tmp_path):
+    # An output folder outside the project (paths.* may be absolute) must print, not raise.
+    config = load_config("smoke")
+    assert shown_path(config.root / "figures" / "smoke" / "a.png", config) == "figures/smoke/a.png"
+    assert shown_path(tmp_path / "a.png", config) == str(tmp_path / "a.png")
