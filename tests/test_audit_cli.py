@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from audit_tables import make_table
-from waiting import wait_for
+from waiting import paused_at_gate
 
 from radlib.records import valid_mask
 
@@ -213,22 +213,13 @@ def test_a_second_audit_is_refused_while_the_first_writes_its_outputs(tmp_path):
     first = subprocess.Popen(
         _command(*args, "--plugin", slow), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV, cwd=ROOT
     )
-    try:
-        # The first run has trained and is writing its verdict (deliberately slowly) ...
-        wait_for(lambda: (gate / "writing").exists() or first.poll() is not None, 180, "the first run's verdict")
-        assert first.poll() is None, first.communicate()
+    # The first run has trained and is writing its verdict (deliberately slowly) ...
+    with paused_at_gate(first, gate, "the first run's verdict") as output:
         # ... when a second audit (another configuration) reaches the same folder: refused.
         second = audit_cli(*args[:-2], "--set", "repetitions=1", "--out", out)
         assert_refused(second, f"another radlib run is writing to {out}", code=3)
-        (gate / "release").touch()
-        stdout, stderr = first.communicate(timeout=180)
-    finally:
-        (gate / "release").touch()
-        if first.poll() is None:
-            first.kill()
-        first.wait(timeout=30)
-    assert first.returncode == 0, stderr[-3000:]
-    assert f"written to {out}" in stdout
+    assert first.returncode == 0, output["stderr"][-3000:]
+    assert f"written to {out}" in output["stdout"]
     records = pd.read_parquet(out / "results.parquet")
     assert sorted(records["repetition"].unique()) == [0, 1]  # the first run's records, not the second's
     assert "2 repetitions" in (out / "verdict.md").read_text()

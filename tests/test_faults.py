@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from toy_tasks import comparable, toy_dataset
-from waiting import wait_for
+from waiting import paused_at_gate, wait_for
 
 from radlib import generators
 from radlib.analysis import pair_table
@@ -264,24 +264,15 @@ def test_second_run_on_the_same_folder_is_refused_while_the_first_completes(tmp_
         table, out, plugin, "gated", "--n-jobs", "1", "--set", f"synthesis.params.gated={{gate_dir: {gate}}}"
     )
     first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV, cwd=ROOT)
-    try:
-        wait_for(lambda: (gate / "started").exists() or first.poll() is not None, 120, "the first run's task")
-        assert first.poll() is None, first.communicate()
+    with paused_at_gate(first, gate, "the first run's task", timeout=120, marker="started") as output:
         second = subprocess.run(command, capture_output=True, text=True, env=ENV, cwd=ROOT, timeout=120)
         assert second.returncode == 3, second.stderr
         assert f"radlib: error: another radlib run is writing to {out}" in second.stderr
-        (gate / "release").touch()
-        stdout, stderr = first.communicate(timeout=120)
-        assert first.returncode == 0, stderr
-        assert "2 of 2 tasks done (0 reused), 0 failed" in stdout
-        records = pd.read_parquet(out / "results.parquet")
-        # 2 repetitions x 5 site-folds x (real, gated, smote)
-        assert (records["status"] == "ok").all() and len(records) == 2 * 5 * 3
-    finally:
-        (gate / "release").touch()
-        if first.poll() is None:
-            first.kill()
-        first.wait(timeout=30)
+    assert first.returncode == 0, output["stderr"]
+    assert "2 of 2 tasks done (0 reused), 0 failed" in output["stdout"]
+    records = pd.read_parquet(out / "results.parquet")
+    # 2 repetitions x 5 site-folds x (real, gated, smote)
+    assert (records["status"] == "ok").all() and len(records) == 2 * 5 * 3
 
 
 SLOW_MANIFEST_RUN = """
@@ -324,9 +315,7 @@ def test_radlib_run_holds_the_lock_until_its_last_write(mirror_config, tmp_path)
     args = ["run", "--profile", "smoke", *[a for s in settings for a in ("--set", s)], "--datasets", "Ahn2021"]
     slow = [sys.executable, "-c", SLOW_MANIFEST_RUN.replace("GATE", repr(str(gate))), *args]
     first = subprocess.Popen(slow, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV, cwd=ROOT)
-    try:
-        wait_for(lambda: (gate / "writing").exists() or first.poll() is not None, 180, "the first run's manifest")
-        assert first.poll() is None, first.communicate()
+    with paused_at_gate(first, gate, "the first run's manifest") as output:
         second = subprocess.run(
             [sys.executable, "-m", "radlib.cli", *args], capture_output=True, text=True, env=ENV, cwd=ROOT, timeout=180
         )
@@ -334,15 +323,8 @@ def test_radlib_run_holds_the_lock_until_its_last_write(mirror_config, tmp_path)
         processed = mirror_config.path("processed")
         assert f"radlib: error: another radlib run is writing to {processed}" in second.stderr
         assert "Traceback" not in second.stderr
-        (gate / "release").touch()
-        stdout, stderr = first.communicate(timeout=180)
-    finally:
-        (gate / "release").touch()
-        if first.poll() is None:
-            first.kill()
-        first.wait(timeout=30)
-    assert first.returncode == 0, stderr
-    assert stdout.startswith("1 of 1 tasks done (0 reused), 0 failed")
+    assert first.returncode == 0, output["stderr"]
+    assert output["stdout"].startswith("1 of 1 tasks done (0 reused), 0 failed")
 
 
 # --- a disk write failing half-way --------------------------------------------------------
