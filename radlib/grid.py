@@ -270,22 +270,17 @@ def _execute(
 RUN_IN_PROGRESS = "run_in_progress.json"
 
 
-def _manifest_runs(manifest_path: Path, config_hash: str) -> list[dict]:
-    """The run history of an earlier manifest of the same configuration (empty otherwise)."""
+def _runs_of(path: Path, config_hash: str) -> list[dict]:
+    """The ``runs`` entries of a manifest or progress record of the same configuration (empty otherwise).
+
+    The manifest holds the history of the runs that finished or were interrupted; the progress
+    record, the runs killed before they wrote a manifest.
+    """
     try:
-        previous = json.loads(manifest_path.read_text())
+        stored = json.loads(path.read_text())
     except (OSError, ValueError):
         return []
-    return list(previous.get("runs", [])) if previous.get("config_hash") == config_hash else []
-
-
-def _killed_runs(progress_path: Path, config_hash: str) -> list[dict]:
-    """The entries of runs of the same configuration killed before they wrote their manifest."""
-    try:
-        progress = json.loads(progress_path.read_text())
-    except (OSError, ValueError):
-        return []
-    return list(progress.get("runs", [])) if progress.get("config_hash") == config_hash else []
+    return list(stored.get("runs", [])) if stored.get("config_hash") == config_hash else []
 
 
 def run_grid(
@@ -362,8 +357,8 @@ def run_grid(
         reused = len(frames)
 
         progress_path = processed / RUN_IN_PROGRESS
-        killed_runs = _killed_runs(progress_path, config.hash)
-        previous_runs = _manifest_runs(processed / "manifest.json", config.hash) + killed_runs
+        killed_runs = _runs_of(progress_path, config.hash)
+        previous_runs = _runs_of(processed / "manifest.json", config.hash) + killed_runs
 
         def this_run(interrupted: bool) -> dict:
             return {
