@@ -174,18 +174,19 @@ def test_external_rows_never_reach_a_fit(smote_config, monkeypatch):
             assert not any(np.round(row, 9).tobytes() in Z_external for row in X), f"{name} saw an external row"
 
 
+def _with_external_fold_0(splits, X, external):
+    """The site-folds with fold 0's external rows replaced by ``external`` (its internal set: the rest)."""
+    internal = np.setdiff1d(np.arange(len(X)), external)
+    first = dataclasses.replace(splits[0], internal_idx=internal, external_idx=external, X_external_shifted=X[external])
+    return [first, *splits[1:]]
+
+
 def test_a_single_class_external_fold_is_undefined_for_that_fold_only(smote_config, monkeypatch):
     dataset = toy_dataset()
     original = experiment.simulate_external_folds
 
     def first_fold_one_class(X, params, seed):
-        splits = original(X, params, seed)
-        external = np.flatnonzero(dataset.y == 0)[:30]
-        internal = np.setdiff1d(np.arange(len(dataset.y)), external)
-        first = dataclasses.replace(
-            splits[0], internal_idx=internal, external_idx=external, X_external_shifted=X[external]
-        )
-        return [first, *splits[1:]]
+        return _with_external_fold_0(original(X, params, seed), X, np.flatnonzero(dataset.y == 0)[:30])
 
     monkeypatch.setattr(experiment, "simulate_external_folds", first_fold_one_class)
     records = run_task(dataset, 0, smote_config)
@@ -226,13 +227,7 @@ def test_a_fold_whose_internal_set_holds_one_class_fails_alone(smote_config, mon
 
     def positives_in_fold_0(X, params, seed):
         splits = original(X, params, seed)
-        positives = np.flatnonzero(dataset.y == 1)
-        external = np.union1d(splits[0].external_idx, positives)
-        internal = np.setdiff1d(np.arange(len(dataset.y)), external)
-        first = dataclasses.replace(
-            splits[0], internal_idx=internal, external_idx=external, X_external_shifted=X[external]
-        )
-        return [first, *splits[1:]]
+        return _with_external_fold_0(splits, X, np.union1d(splits[0].external_idx, np.flatnonzero(dataset.y == 1)))
 
     monkeypatch.setattr(experiment, "simulate_external_folds", positives_in_fold_0)
     records = run_task(dataset, 0, smote_config)
