@@ -414,17 +414,26 @@ def update_summary(
     """Store one analysis's numbers and rewrite ``summary.md``/``summary.json`` from all stored ones.
 
     Notebook 05 calls this once per run; after the last of its runs the summary covers
-    every analysis of the configuration in ``manifest``.
+    every analysis of the configuration in ``manifest``. Where the summary of this
+    configuration already holds the four answers (``make all`` adds them after notebooks
+    05-07), they are recomputed from the tables, so rerunning notebook 05 alone keeps them.
     """
+    summary_json = Path(folder) / SUMMARY_JSON
+    previous = json.loads(summary_json.read_text()) if summary_json.exists() else {}
     save_label_summary(numbers, folder, classifier, subset, manifest, datasets)
     entries = collect_summaries(folder, manifest.get("config_hash"))
-    return write_summary(
+    path = write_summary(
         {e["label"]: e["numbers"] for e in entries},
         manifest,
         Path(folder) / SUMMARY_MD,
         prefixes={e["label"]: e["prefix"] for e in entries},
         datasets={e["label"]: e["datasets"] for e in entries},
     )
+    if previous.get("answers") and previous.get("run", {}).get("config_hash") == manifest.get("config_hash"):
+        from radlib.answers import write_answers  # radlib.answers builds on this module
+
+        write_answers(folder)
+    return path
 
 
 def _missing(value: Any) -> bool:

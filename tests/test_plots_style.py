@@ -85,6 +85,16 @@ def test_save_figure_writes_png_and_pdf(tmp_path):
     assert all(p.stat().st_size > 0 for p in paths)
 
 
+def test_saving_the_same_figure_again_writes_the_same_bytes(tmp_path):
+    """A rerun on the same records leaves the committed figures unchanged: no creation date in the PDF."""
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [1, 0])
+    first = [p.read_bytes() for p in P.save_figure(fig, tmp_path / "a", "line")]
+    second = [p.read_bytes() for p in P.save_figure(fig, tmp_path / "b", "line")]
+    assert first == second
+    assert b"/CreationDate" not in first[1]
+
+
 def test_significance_handles_are_a_filled_and_an_open_marker():
     filled, hollow = P.style.significance_handles("q < 0.05 (BH)")
     assert filled.get_label() == "filled: q < 0.05 (BH)" and hollow.get_label() == "open: not significant"

@@ -11,6 +11,7 @@ import pytest
 import synthetic_records
 
 from radlib import analysis as A
+from radlib import answers
 from radlib import report as R
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -133,6 +134,18 @@ def test_summary_of_another_configuration_is_left_out(written, records):
     assert [a["label"] for a in document["analyses"]] == ["logreg, sensitivity subset"]
     assert document["analyses"][0]["datasets"] == ["D1", "D2", "D3"]
     assert R.check_summary_agrees(folder) == []
+
+
+def test_rerunning_notebook_05_keeps_the_answers_of_its_configuration(written):
+    folder, numbers = written
+    answers.write_answers(folder)  # as `make all` does after notebooks 05-07
+    with_answers = (folder / R.SUMMARY_MD).read_text()
+    assert "## Answers" in with_answers
+    R.update_summary(numbers["logreg"], folder, "logreg", "all", MANIFEST)  # notebook 05 run again
+    assert (folder / R.SUMMARY_MD).read_text() == with_answers
+    with pytest.warns(UserWarning, match="not other"):
+        R.update_summary(numbers["logreg"], folder, "logreg", "all", MANIFEST | {"config_hash": "other"})
+    assert "## Answers" not in (folder / R.SUMMARY_MD).read_text()  # another configuration's answers are not kept
 
 
 def test_write_summary_orders_and_renders_missing_values(tmp_path, records):
