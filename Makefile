@@ -23,6 +23,8 @@ RECOMPUTE ?= True
 REPORT := $(if $(filter full,$(PROFILE)),report,$(BUILD)/report)
 REPORT_HTML := $(patsubst $(BUILD)/%.ipynb,$(REPORT)/%.html,$(EXECUTED))
 PAPERMILL := $(VENV)/bin/papermill --cwd notebooks -k python3 --log-level WARNING
+# After papermill: a fixed id for its injected parameters cell (a random one otherwise), then the finished notebook.
+SETTLE = $(PY) -c "from radlib.notebook import settle_injected_cell; settle_injected_cell('$(@:.ipynb=.partial.ipynb)')" && mv $(@:.ipynb=.partial.ipynb) $@
 RADLIB_SOURCES := $(shell find radlib -name '*.py' -o -name '*.yaml')
 
 # Notebooks run one after another: later stages read what earlier ones wrote.
@@ -87,18 +89,18 @@ endif
 $(BUILD)/%.ipynb: notebooks/%.ipynb $(RADLIB_SOURCES) $(STAMP)
 	@mkdir -p $(BUILD)
 	$(PAPERMILL) $< $(@:.ipynb=.partial.ipynb) -p profile $(PROFILE)
-	mv $(@:.ipynb=.partial.ipynb) $@
+	$(SETTLE)
 
 $(BUILD)/04_external_validation.ipynb: notebooks/04_external_validation.ipynb $(RADLIB_SOURCES) $(STAMP)
 	@mkdir -p $(BUILD)
 	$(PAPERMILL) notebooks/04_external_validation.ipynb $(@:.ipynb=.partial.ipynb) -p profile $(PROFILE) -p recompute $(RECOMPUTE)
-	mv $(@:.ipynb=.partial.ipynb) $@
+	$(SETTLE)
 
 # $* is <classifier>_<subset>, e.g. rf_all.
 $(BUILD)/05_ecological_fallacy_%.ipynb: $(FALLACY) $(RADLIB_SOURCES) $(STAMP)
 	@mkdir -p $(BUILD)
 	$(PAPERMILL) notebooks/05_ecological_fallacy.ipynb $(@:.ipynb=.partial.ipynb) -p profile $(PROFILE) -p classifier $(word 1,$(subst _, ,$*)) -p subset $(word 2,$(subst _, ,$*))
-	mv $(@:.ipynb=.partial.ipynb) $@
+	$(SETTLE)
 
 # Later stages read what earlier ones wrote: every records notebook reads the grid that 04 runs in `make all`.
 $(filter-out $(BUILD)/04_%,$(RECORD_NOTEBOOKS)): $(BUILD)/04_external_validation.ipynb

@@ -13,6 +13,8 @@
   result); the notebook tests and ``make check-lab`` use it.
 * :func:`shown_path`: a written file's path as a notebook prints it (relative to the project root
   where it lies under it, so an output folder elsewhere still prints).
+* :func:`settle_injected_cell`: gives papermill's injected parameters cell a fixed id, so an
+  executed notebook and its report page are the same bytes on every run.
 * :func:`refresh_git_index`: a Jupyter post-save hook (``make lab``) that keeps ``git status``
   clean when Lab saves outputs into a tracked notebook.
 """
@@ -24,13 +26,17 @@ import logging
 import subprocess
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import nbformat
 import pandas as pd
 
 from radlib.config import Config
 from radlib.data import datasets_of
 from radlib.files import copy_atomically
-from radlib.grid import PUBLISHED_MANIFEST, PUBLISHED_RECORDS, GridResult, publish_records, run_grid
+
+if TYPE_CHECKING:
+    from radlib.grid import GridResult
 
 __all__ = [
     "RecordsUnavailableError",
@@ -40,6 +46,7 @@ __all__ = [
     "output_problems",
     "DISPLAY_TYPES",
     "refresh_git_index",
+    "settle_injected_cell",
     "shown_path",
 ]
 
@@ -127,6 +134,10 @@ def load_records(config: Config, recompute: bool = False, show_progress: bool = 
     RecordsUnavailableError
         No records of the configuration: the message says what was found and what to run.
     """
+    # radlib.grid pulls in the generators (torch): imported here, so the module's quick helpers
+    # (settle_injected_cell, which `make` runs after each notebook) stay quick.
+    from radlib.grid import PUBLISHED_MANIFEST, PUBLISHED_RECORDS, GridResult, publish_records, run_grid
+
     if recompute:
         result = run_grid(config, show_progress=show_progress)
         published = publish_records(result, config)
@@ -256,3 +267,27 @@ def refresh_git_index(os_path: str, **_: object) -> None:
         _git(["update-index", "--cacheinfo", f"{mode},{blob},{relative}"], top)
     except (OSError, ValueError, subprocess.CalledProcessError) as exc:
         log.warning("could not refresh git's index for %s: %s", path, getattr(exc, "stderr", exc))
+
+
+INJECTED_TAG = "injected-parameters"
+
+
+def settle_injected_cell(path: str | Path) -> None:
+    """Give the cell papermill injected (tagged ``injected-parameters``) that tag as its id.
+
+    Papermill gives the cell it adds a random id, which the HTML report carries; with a fixed
+    id, rerunning ``make figures`` on the same records writes the same report pages (and
+    ``git status`` stays clean). A notebook without an injected cell is left untouched.
+
+    Parameters
+    ----------
+    path : path
+        An executed notebook, rewritten in place.
+    """
+    notebook = nbformat.read(path, as_version=nbformat.NO_CONVERT)
+    injected = [cell for cell in notebook.cells if INJECTED_TAG in cell.get("metadata", {}).get("tags", [])]
+    if not injected or all(cell.get("id") == INJECTED_TAG for cell in injected):
+        return
+    for cell in injected:
+        cell["id"] = INJECTED_TAG
+    nbformat.write(notebook, path)

@@ -20,6 +20,7 @@ from radlib.notebook import (
     output_problems,
     profile_line,
     refresh_git_index,
+    settle_injected_cell,
     shown_path,
 )
 
@@ -259,3 +260,32 @@ def test_shown_path_is_relative_under_the_root_and_full_elsewhere(tmp_path):
     config = load_config("smoke")
     assert shown_path(config.root / "figures" / "smoke" / "a.png", config) == "figures/smoke/a.png"
     assert shown_path(tmp_path / "a.png", config) == str(tmp_path / "a.png")
+
+
+def test_the_injected_parameters_cell_gets_a_fixed_id(tmp_path):
+    """papermill's injected cell has a random id; settled, two runs' notebooks are the same bytes."""
+    written = []
+    for run in range(2):
+        notebook = nbformat.v4.new_notebook()
+        notebook.cells = [
+            nbformat.v4.new_code_cell("profile = 'smoke'", metadata={"tags": ["parameters"]}),
+            nbformat.v4.new_code_cell("profile = 'full'", metadata={"tags": ["injected-parameters"]}),
+            nbformat.v4.new_code_cell("print(profile)"),
+        ]
+        notebook.cells[0].id, notebook.cells[2].id = "parameters-cell", "body"  # as stored in notebooks/
+        path = tmp_path / f"run{run}.ipynb"
+        nbformat.write(notebook, path)
+        settle_injected_cell(path)
+        written.append(path.read_bytes())
+    assert written[0] == written[1]
+    settled = nbformat.read(tmp_path / "run0.ipynb", as_version=4)
+    assert [cell.id for cell in settled.cells] == ["parameters-cell", "injected-parameters", "body"]
+    nbformat.validate(settled)
+
+
+def test_a_notebook_without_an_injected_cell_is_left_untouched(tmp_path):
+    path = tmp_path / "plain.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1")]), path)
+    before = path.stat().st_mtime_ns, path.read_bytes()
+    settle_injected_cell(path)
+    assert (path.stat().st_mtime_ns, path.read_bytes()) == before
