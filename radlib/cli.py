@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import time
 
 import pandas as pd
 
@@ -83,6 +84,7 @@ def _run(args: argparse.Namespace) -> int:
 
     _log_warnings()
     config = _config(args)
+    started = time.perf_counter()
     try:
         result = run_grid(config, datasets=args.datasets, n_jobs=args.n_jobs, scheduler=args.scheduler)
     except GridLockedError as exc:
@@ -91,7 +93,8 @@ def _run(args: argparse.Namespace) -> int:
     print(
         f"{result.summary()}, {m['undefined_external_folds']} of {m['external_folds']} external folds with an "
         "undefined AUC, "
-        f"{len(m['datasets_skipped'])} datasets skipped; {m['wall_seconds']} s"
+        f"{len(m['datasets_skipped'])} datasets skipped; {time.perf_counter() - started:.1f} s "
+        f"(the records: {m['wall_seconds']} s over {len(m['runs'])} computing run(s))"
     )
     print(f"records: {result.results_path}\nmanifest: {result.manifest_path}")
     return 1 if m["tasks_failed"] else 0

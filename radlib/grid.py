@@ -409,12 +409,16 @@ def run_grid(
             else 0,
             "n_jobs": n_jobs,
             "scheduler": scheduler,
-            "wall_seconds": round(time.perf_counter() - started, 1),
         }
         manifest_path = processed / "manifest.json"
-        # Keep the history of this configuration's runs: a rerun that only reads the cache must
-        # not hide how long the run that computed the tasks took.
-        manifest["runs"] = [*previous_runs, {**this_run(interrupted), "tasks_failed": len(failures)}]
+        # The history of the runs that computed this configuration's records: a rerun that only
+        # read the cache computed nothing and is not one of them (unless there is no history to
+        # keep), so rerunning a finished grid (`make all`) keeps the history and wall_seconds, what
+        # the records cost: the history's sum.
+        run = {**this_run(interrupted), "tasks_failed": len(failures)}
+        computed = interrupted or run["tasks_computed"] > 0 or bool(failures)
+        manifest["runs"] = [*previous_runs, run] if computed or not previous_runs else previous_runs
+        manifest["wall_seconds"] = round(sum(entry["wall_seconds"] for entry in manifest["runs"]), 1)
         write_text_atomically(json.dumps(manifest, indent=2, default=str), manifest_path)
         progress_path.unlink(missing_ok=True)  # its entry is in the manifest now
     if interrupted:  # the manifest keeps the run's wall time and tasks; a rerun computes only the rest

@@ -68,7 +68,19 @@ def test_grid_resumes_and_recomputes_corrupt_files(fast_config):
     assert second.manifest["tasks_reused"] == 2 and second.manifest["tasks_ok"] == 4
     runs = json.loads(second.manifest_path.read_text())["runs"]
     assert [run["tasks_computed"] for run in runs] == [4, 2]  # the first run is not forgotten
+    assert second.manifest["wall_seconds"] == round(sum(run["wall_seconds"] for run in runs), 1)
     pd.testing.assert_frame_equal(comparable(first.records), comparable(second.records))
+
+
+def test_a_rerun_that_computes_nothing_keeps_the_history_and_its_wall_time(fast_config):
+    first = run_grid(fast_config, show_progress=False)
+    assert first.manifest["wall_seconds"] == first.manifest["runs"][0]["wall_seconds"]
+    second = run_grid(fast_config, show_progress=False)  # every task reused
+    assert second.manifest["tasks_reused"] == 4
+    assert second.manifest["runs"] == first.manifest["runs"]
+    assert second.manifest["wall_seconds"] == first.manifest["wall_seconds"]
+    second_text = second.manifest_path.read_text()
+    assert run_grid(fast_config, show_progress=False).manifest_path.read_text() == second_text  # a no-op now
 
 
 def test_task_file_missing_an_arm_is_recomputed(fast_config):
