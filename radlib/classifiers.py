@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sklearn.ensemble import RandomForestClassifier
+from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 
 from radlib.records import check_classifier
 
-__all__ = ["ARMS_KEY", "make_classifier", "estimator_params"]
+__all__ = ["ARMS_KEY", "ESTIMATORS", "make_classifier", "estimator_params"]
 
 #: The key of a classifier's section that selects its arms; not a scikit-learn parameter.
 ARMS_KEY = "arms"
@@ -26,19 +26,31 @@ def estimator_params(params: Mapping[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in params.items() if key != ARMS_KEY}
 
 
+#: The scikit-learn estimator of each named classifier (radlib.records.CLASSIFIERS); ``logreg_strong``
+#: is the L2 logistic regression with the stronger regularisation its profile section sets.
+ESTIMATORS = {
+    "logreg": LogisticRegression,
+    "logreg_strong": LogisticRegression,
+    "rf": RandomForestClassifier,
+    "hgb": HistGradientBoostingClassifier,
+}
+
+
 def make_classifier(name: str, params: Mapping[str, Any], seed: int):
-    """Build a classifier of the study: ``logreg`` (L2 logistic regression) or ``rf`` (random forest).
+    """Build a named classifier: ``logreg`` and ``logreg_strong`` (L2 logistic regression), ``rf``
+    (random forest, one job) or ``hgb`` (histogram gradient boosting).
 
     Parameters
     ----------
-    name : {"logreg", "rf"}
+    name : {"logreg", "rf", "logreg_strong", "hgb"}
     params : mapping
         The classifier's profile section (``classifiers.<name>``); ``arms`` is ignored here.
     seed : int
         ``random_state``. Arms compared within one fold get the same seed, so that their
         difference measures the training rows alone.
     """
-    check_classifier(name)
-    if name == "logreg":
-        return LogisticRegression(random_state=seed, **estimator_params(params))  # default penalty: L2
-    return RandomForestClassifier(random_state=seed, n_jobs=1, **estimator_params(params))
+    estimator = ESTIMATORS[check_classifier(name)]
+    settings = estimator_params(params)
+    if estimator is RandomForestClassifier:
+        settings = {"n_jobs": 1, **settings}
+    return estimator(random_state=seed, **settings)  # LogisticRegression's default penalty: L2

@@ -1,4 +1,4 @@
-"""The ``radlib`` command line: ``radlib datasets``, ``radlib run``, ``radlib audit``."""
+"""The ``radlib`` command line: ``radlib datasets``, ``radlib run``, ``radlib evaluate``, ``radlib audit``."""
 
 from __future__ import annotations
 
@@ -81,14 +81,25 @@ def _log_warnings() -> None:
 
 def _run(args: argparse.Namespace) -> int:
     from radlib.grid import GridLockedError, run_grid
+    from radlib.samples import MissingSynthesisError
 
     _log_warnings()
-    config = _config(args)
-    started = time.perf_counter()
+    evaluate_only = args.command == "evaluate"
     try:
-        result = run_grid(config, datasets=args.datasets, n_jobs=args.n_jobs, scheduler=args.scheduler)
+        config = _config(args)
+        started = time.perf_counter()
+        result = run_grid(
+            config,
+            datasets=args.datasets,
+            n_jobs=args.n_jobs,
+            scheduler=args.scheduler,
+            specifications=args.specifications,
+            synthesize=not evaluate_only,
+        )
     except GridLockedError as exc:
         return _fail(exc, 3)
+    except (MissingSynthesisError, ConfigError) as exc:
+        return _fail(exc, 2)
     m = result.manifest
     print(
         f"{result.summary()}, {m['undefined_external_folds']} of {m['external_folds']} external folds with an "
@@ -97,6 +108,11 @@ def _run(args: argparse.Namespace) -> int:
         f"(the records: {m['wall_seconds']} s over {len(m['runs'])} computing run(s))"
     )
     print(f"records: {result.results_path}\nmanifest: {result.manifest_path}")
+    others = {name: spec for name, spec in m["specifications"].items() if spec["file"] != "results.parquet"}
+    if len(m["specifications"]) > 1 or evaluate_only:
+        print(f"{len(m['specifications'])} specification(s), records under {result.manifest_path.parent}:")
+        for name, spec in others.items():
+            print(f"  {name}: {spec['records']} records in {spec['file']}")
     return 1 if m["tasks_failed"] else 0
 
 
@@ -150,7 +166,33 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--n-jobs", type=int, default=None, help="local worker processes (default: the profile's)")
     run.add_argument("--scheduler", default=None, help="address of an existing Dask scheduler, e.g. tcp://host:8786")
     run.add_argument("--datasets", nargs="+", default=None, help="restrict to these datasets")
+    run.add_argument(
+        "--specifications",
+        nargs="+",
+        default=None,
+        metavar="NAME",
+        help="evaluate these specifications (default: every one of the profile's `specifications`)",
+    )
     run.set_defaults(handler=_run)
+
+    evaluate = commands.add_parser(
+        "evaluate",
+        help="evaluate specifications from the stored samples of `radlib run` (fits no generator)",
+        description="Evaluate named specifications (another synthetic ratio, classifier, shift severity) "
+        "from the samples `radlib run` stored; fails with one sentence when they are not there.",
+    )
+    _add_profile_arguments(evaluate)
+    evaluate.add_argument("--n-jobs", type=int, default=None, help="local worker processes (default: the profile's)")
+    evaluate.add_argument("--scheduler", default=None, help="address of an existing Dask scheduler")
+    evaluate.add_argument("--datasets", nargs="+", default=None, help="restrict to these datasets")
+    evaluate.add_argument(
+        "--specifications",
+        nargs="+",
+        default=None,
+        metavar="NAME",
+        help="the specifications to evaluate (default: the profile's default specification)",
+    )
+    evaluate.set_defaults(handler=_run)
     audit = commands.add_parser(
         "audit",
         help="run the study's protocol on your own table(s) and print a verdict",

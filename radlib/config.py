@@ -42,14 +42,28 @@ PROFILES = ("smoke", "quick", "full")
 
 # Sections that say where and how to run; they do not change any record, so they are
 # left out of the configuration hash (cached results stay valid when they change).
-NON_PROTOCOL_SECTIONS = ("data", "run", "paths")
+NON_PROTOCOL_SECTIONS = ("data", "run", "paths", "specifications")
+# The evaluation settings: they change what is computed from the stored samples, never the samples
+# themselves, so they are left out of the synthesis hash (Config.synthesis_hash) and a specification
+# may override them (radlib.specifications).
+EVALUATION_KEYS = (
+    "synthesis.ratio",
+    "shift.severity",
+    "evaluation.classifiers",
+    "evaluation.external_metrics",
+    "evaluation.predictor_classifiers",
+    "metrics.detection_folds",
+    "metrics.mmd_max_rows",
+)
+# Protocol sections that only evaluation reads.
+EVALUATION_SECTIONS = ("classifiers", "evaluation", "metrics", "sensitivity")
 
 # Values restricted to a fixed set, by dotted key.
 CHOICES = {
     "shift.strategy": ("site", "random", "cluster"),
     "synthesis.device": ("cpu", "cuda"),
-    "classifiers.logreg.arms": ("study", "all"),
-    "classifiers.rf.arms": ("study", "all"),
+    **{f"classifiers.{name}.arms": ("study", "all") for name in CLASSIFIERS},
+    "specifications.design": ("none", "curve"),
 }
 # Keys whose value may take one of several types, by dotted key.
 ALTERNATIVE_TYPES = {"datasets": (str, list), "run.scheduler": (type(None), str)}
@@ -236,8 +250,39 @@ def _check_semantics(params: dict) -> None:
         raise ConfigError("'run.n_jobs' must be at least 1")
     if isinstance(params["datasets"], str) and params["datasets"] != "all":
         raise ConfigError("'datasets' must be \"all\" or a list of dataset names")
-    if not params["classifiers"]:
-        raise ConfigError("'classifiers' must name at least one of " + ", ".join(CLASSIFIERS))
+    _check_classifier_lists(params)
+    if not params["synthesis"]["max_ratio"] > 0:
+        raise ConfigError(f"'synthesis.max_ratio' must be > 0, got {params['synthesis']['max_ratio']}")
+    if params["synthesis"]["ratio"] > params["synthesis"]["max_ratio"]:
+        raise ConfigError(
+            f"'synthesis.ratio' ({params['synthesis']['ratio']}) exceeds 'synthesis.max_ratio' "
+            f"({params['synthesis']['max_ratio']}), the size of the stored sample; raise max_ratio"
+        )
+
+
+def _check_classifier_lists(params: dict) -> None:
+    """Every classifier list names known classifiers; the predictors' are evaluated ones."""
+    evaluated = params["evaluation"]["classifiers"]
+    lists = {
+        "evaluation.classifiers": evaluated,
+        "evaluation.predictor_classifiers": params["evaluation"]["predictor_classifiers"],
+        "specifications.factorial_classifiers": params["specifications"]["factorial_classifiers"],
+        "specifications.one_factor_classifiers": params["specifications"]["one_factor_classifiers"],
+    }
+    for key, names in lists.items():
+        unknown = [name for name in names if name not in params["classifiers"]]
+        if unknown or len(set(names)) != len(names):
+            raise ConfigError(
+                f"'{key}' must list distinct classifiers of {', '.join(params['classifiers'])}, got {names}"
+            )
+    if not evaluated:
+        raise ConfigError("'evaluation.classifiers' must name at least one of " + ", ".join(params["classifiers"]))
+    not_evaluated = [name for name in lists["evaluation.predictor_classifiers"] if name not in evaluated]
+    if not_evaluated:
+        raise ConfigError(
+            f"'evaluation.predictor_classifiers' names {not_evaluated}, which 'evaluation.classifiers' "
+            f"({evaluated}) does not evaluate"
+        )
 
 
 def _apply_environment(params: dict) -> None:
@@ -278,6 +323,31 @@ class Config:
         """A stable 12-hex-digit hash of :attr:`protocol`; identifies a run's records."""
         text = json.dumps(self.protocol, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+    @property
+    def synthesis_hash(self) -> str:
+        """A stable 12-hex-digit hash of the settings that change the stored samples.
+
+        The protocol without the evaluation settings (:data:`EVALUATION_KEYS`, the sections
+        only evaluation reads) and without ``datasets`` and ``repetitions`` (a task's samples
+        are keyed by its dataset and repetition): changing a classifier, the shift severity, the
+        synthetic ratio or a metric never refits a generator.
+        """
+        kept = {
+            key: value
+            for key, value in self.protocol.items()
+            if key not in (*EVALUATION_SECTIONS, "datasets", "repetitions")
+        }
+        kept = copy.deepcopy(kept)
+        for dotted in EVALUATION_KEYS:
+            section, _, leaf = dotted.partition(".")
+            kept.get(section, {}).pop(leaf, None)
+        text = json.dumps(kept, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+    def evaluated_classifiers(self) -> dict[str, dict]:
+        """The evaluated classifiers (``evaluation.classifiers``) with their sections, in that order."""
+        return {name: self.params["classifiers"][name] for name in self.params["evaluation"]["classifiers"]}
 
     def path(self, name: str) -> Path:
         """Absolute path of ``paths.<name>`` with ``{profile}`` filled in."""

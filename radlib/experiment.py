@@ -1,26 +1,28 @@
-"""The study's task: one (dataset, repetition) gives the records of docs/protocol.md, step 7.
+"""Stage 2 of a task: evaluate specifications from its stored samples (protocol step 7).
 
 A *task* partitions the patients into the repetition's external site-folds
-(:func:`radlib.shift.simulate_external_folds`, ``shift.folds``), and for each fold, an
-*evaluation*, fits the development pipeline on the internal set, trains every arm with the
-classifiers that take it, scores them on the fold's external site and measures the synthetic
-data's quality. One record per fold and arm.
+(:func:`radlib.shift.simulate_external_folds`, ``shift.folds``). Stage 1
+(:func:`radlib.samples.synthesize_task`) fits the generators on each fold's internal set and
+stores their rows; this module evaluates them: for each fold, an *evaluation*, every arm is
+trained with the classifiers that take it, scored on the fold's external site, and its
+synthetic data's quality is measured. One record per fold and arm.
 
-Engine v2 (docs/protocol.md, version-2 amendments):
+:func:`evaluate_task` evaluates several *specifications* (evaluation settings:
+:mod:`radlib.specifications`) of one task at once from the same samples, computing what they
+share once (the folds of a severity, each arm's metrics at a ratio, each classifier's AUC);
+:func:`run_task` is both stages for one configuration, engine v2's task.
 
-- **Batched generators.** Each generator is fitted on the K folds of a task at once
-  (:meth:`radlib.generators.Generator.fit_folds`: the deep generators train the K models as
-  one batched network), so a task is the unit of work of :mod:`radlib.grid`.
-- **Snapshot arms.** A deep generator also yields its models at the fractions
-  ``synthesis.snapshots`` of its training budget, as arms ``<generator>@<fraction>``; the
-  fraction 1.0 keeps the plain name: it is the study's generator.
 - **Common random numbers.** Within an evaluation every arm's classifier gets the same seed
   (it depends on dataset, repetition, fold and classifier, not on the arm), every arm's
   quality metrics the same seed, and all snapshots of a generator the same sampling seed, so
   a difference between two arms measures their training rows and nothing else: an arm that
-  adds no row has ΔAUC exactly 0.
+  adds no row has ΔAUC exactly 0. Ratios share their random numbers too (nested samples).
 - **Sampling floor.** Every record carries ``floor_<metric>``: the metric between two halves
   of the fold's real internal rows (:func:`radlib.quality.sampling_floor`).
+- **Predictors of the gain** (:mod:`radlib.predictors`): ``ext_<metric>``,
+  ``tstr_auc_<clf>`` and ``icv_delta_auc_<clf>`` on the study's synthetic arms, when the
+  specification asks for them (``evaluation.external_metrics``,
+  ``evaluation.predictor_classifiers``).
 
 Each classifier runs on the arms its profile section names (``classifiers.<name>.arms``:
 ``all``, or ``study`` = real-only, the generators at the full budget and SMOTE); on the other
@@ -33,31 +35,31 @@ import json
 import logging
 import platform
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 from importlib import metadata
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
-from radlib import generators
 from radlib.classifiers import ARMS_KEY, make_classifier
 from radlib.config import Config
 from radlib.data import Dataset
-from radlib.features import development_pipeline
-from radlib.generators.base import GeneratorError
-from radlib.generators.neural import TorchGenerator
+from radlib.predictors import InternalCV, external_column, external_fidelity, icv_column, tstr_auc, tstr_column
 from radlib.quality import FLOOR_PREFIX, quality_metrics, registered_metrics, sampling_floor
-from radlib.records import (
-    REAL_ARM,
-    SMOTE_ARM,
-    TIMING_COLUMNS,
-    auc_column,
-    delta_column,
-    is_study_arm,
-    parse_arm,
-    snapshot_arm,
+from radlib.records import REAL_ARM, TIMING_COLUMNS, auc_column, delta_column, is_study_arm, parse_arm
+from radlib.samples import (
+    NO_SEED,
+    ArmSample,
+    InternalFold,
+    TaskSamples,
+    arms_of,
+    code_version,
+    prepare_folds,
+    snapshot_fractions,
+    synthesize_task,
+    synthetic_counts,
 )
 from radlib.shift import ExternalSplit, simulate_external_folds
 
@@ -67,6 +69,7 @@ __all__ = [
     "classifier_takes",
     "synthetic_counts",
     "package_versions",
+    "evaluate_task",
     "run_task",
 ]
 
@@ -83,55 +86,25 @@ VERSIONED_PACKAGES = (
     "radMLBench",
     "radlib",
 )
-#: ``arm_seed`` of the real-only arm, which fits no generator.
-NO_SEED = -1
+#: The name of a configuration's own evaluation settings among its specifications.
+DEFAULT_SPECIFICATION = "default"
 
 
 def package_versions() -> dict[str, str]:
-    """Versions of the packages that shape the records, and Python's."""
+    """Versions of the packages that shape the records, Python's, and the code's commit."""
     versions = {"python": platform.python_version()}
     for name in VERSIONED_PACKAGES:
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             versions[name] = "not installed"
+    versions["radlib_commit"] = code_version()
     return versions
-
-
-def snapshot_fractions(generator: str, config: Config) -> tuple[float, ...]:
-    """The training fractions at which ``generator`` yields arms.
-
-    The profile's ``synthesis.snapshots`` for a deep generator, which has a training
-    trajectory to take them from; the full budget alone (1.0) for the others (SMOTE, the
-    ctgan peers, a plug-in that is not a :class:`~radlib.generators.neural.TorchGenerator`), and
-    for a generator this process does not know (a plug-in registered on the Dask workers only:
-    the client then expects its full-budget arm, which every generator yields).
-    """
-    if generator in generators.available() and issubclass(generators.generator_class(generator), TorchGenerator):
-        return tuple(config["synthesis"]["snapshots"])
-    return (1.0,)
-
-
-def _sources(config: Config) -> list[str]:
-    """The configured sources of synthetic rows: each generator, then SMOTE if enabled."""
-    return [*config["synthesis"]["generators"], *([SMOTE_ARM] if config["synthesis"]["smote"] else [])]
-
-
-def arms_of(config: Config) -> list[str]:
-    """The arms of one evaluation: real-only, each generator's snapshot arms, then SMOTE if enabled."""
-    return [REAL_ARM] + [
-        snapshot_arm(source, fraction) for source in _sources(config) for fraction in snapshot_fractions(source, config)
-    ]
 
 
 def classifier_takes(params: Mapping, arm: str) -> bool:
     """Whether a classifier, given its profile section, is trained on ``arm``."""
     return params[ARMS_KEY] == "all" or is_study_arm(arm)
-
-
-def synthetic_counts(y: np.ndarray, ratio: float) -> dict[int, int]:
-    """Per-class synthetic sample sizes: ``ratio`` times the internal class counts, rounded."""
-    return {label: int(round(ratio * int(np.sum(y == label)))) for label in (0, 1)}
 
 
 def _external_auc(model, X_external: np.ndarray, y_external: np.ndarray) -> float:
@@ -141,24 +114,54 @@ def _external_auc(model, X_external: np.ndarray, y_external: np.ndarray) -> floa
     return float(roc_auc_score(y_external, model.predict_proba(X_external)[:, 1]))
 
 
-@dataclass
-class _Evaluation:
-    """One site-fold of a task, in the selected feature space, with what its records share."""
-
-    Z_internal: np.ndarray
-    y_internal: np.ndarray
-    Z_external: np.ndarray
-    y_external: np.ndarray
-    counts: dict[int, int]
-    base: dict
-    real_auc: dict[str, float]
+def _timed(compute: Callable[[], Any]) -> tuple[Any, float]:
+    started = time.perf_counter()
+    value = compute()
+    return value, time.perf_counter() - started
 
 
-class FoldError(ValueError):
-    """A site-fold that cannot be evaluated (e.g. its internal set holds one class); its arms fail, not the task."""
+def _key(section: Mapping) -> str:
+    return json.dumps(section, sort_keys=True)
 
 
-def _fold_base(dataset: Dataset, repetition: int, split: ExternalSplit, config: Config) -> dict:
+class _TaskEvaluation:
+    """Everything the specifications of one task share, computed once on first use."""
+
+    def __init__(self, dataset: Dataset, repetition: int, samples: TaskSamples) -> None:
+        self.dataset, self.repetition, self.samples = dataset, repetition, samples
+        self.cache: dict[tuple, Any] = {}
+
+    def once(self, key: tuple, compute: Callable[[], Any]) -> Any:
+        if key not in self.cache:
+            self.cache[key] = compute()
+        return self.cache[key]
+
+    def folds(self, config: Config) -> list[InternalFold | Exception]:
+        return self.once(
+            ("folds", config["shift"]["severity"]), lambda: prepare_folds(self.dataset, self.repetition, config)
+        )
+
+    def floor(self, fold: InternalFold, config: Config) -> dict[str, float]:
+        def compute() -> dict[str, float]:
+            seed = config.seed(self.dataset.name, self.repetition, fold.split.fold, "floor")
+            try:
+                return sampling_floor(fold.Z_internal, fold.y_internal, seed, config)
+            except ValueError as exc:  # too few rows for a metric; the floor is then missing, and says why
+                log.warning(
+                    "%s r%d fold %d: no sampling floor: %s", self.dataset.name, self.repetition, fold.split.fold, exc
+                )
+                return {}
+
+        return self.once(("floor", fold.split.fold, _key(config["metrics"])), compute)
+
+    def external(self, fold: InternalFold) -> np.ndarray:
+        return self.once(
+            ("external", fold.split.fold, fold.split.severity),
+            lambda: fold.pipeline.transform(fold.split.X_external_shifted),
+        )
+
+
+def _fold_base(dataset: Dataset, repetition: int, split: ExternalSplit, config: Config, specification: str) -> dict:
     """The columns every record of a fold shares, before any model is fitted."""
     name, fold = dataset.name, split.fold
     y_internal, y_external = dataset.y[split.internal_idx], dataset.y[split.external_idx]
@@ -174,38 +177,13 @@ def _fold_base(dataset: Dataset, repetition: int, split: ExternalSplit, config: 
         "k_selected": 0,
         "undefined": len(np.unique(y_external)) < 2,
         "split_seed": split.split_seed,
-        **{f"seed_{clf}": config.seed(name, repetition, fold, clf) for clf in config["classifiers"]},
+        **{f"seed_{clf}": config.seed(name, repetition, fold, clf) for clf in config.evaluated_classifiers()},
         "config_hash": config.hash,
         "versions": json.dumps(package_versions(), sort_keys=True),
         **{f"{FLOOR_PREFIX}{metric}": np.nan for metric in registered_metrics()},
+        "specification": specification,
+        "synthesis_hash": config.synthesis_hash,
     }
-
-
-def _evaluation(dataset: Dataset, repetition: int, split: ExternalSplit, config: Config, base: dict) -> _Evaluation:
-    """Fit the development pipeline on a fold's internal rows; FoldError when they hold one class."""
-    name, fold = dataset.name, split.fold
-    X_internal, y_internal = dataset.X[split.internal_idx], dataset.y[split.internal_idx]
-    if len(np.unique(y_internal)) < 2:
-        raise FoldError(
-            f"fold {fold}'s internal set holds a single class ({len(y_internal)} patients, "
-            f"{int(y_internal.sum())} positive): nothing can be trained on it"
-        )
-    pipeline = development_pipeline(config["features"]["k"], dataset.p).fit(X_internal, y_internal)
-    Z_internal = pipeline.transform(X_internal)
-    base["k_selected"] = Z_internal.shape[1]
-    try:
-        base.update(sampling_floor(Z_internal, y_internal, config.seed(name, repetition, fold, "floor"), config))
-    except ValueError as exc:  # too few rows for a metric; the floor is then missing, and says why
-        log.warning("%s r%d fold %d: no sampling floor: %s", name, repetition, fold, exc)
-    return _Evaluation(
-        Z_internal=Z_internal,
-        y_internal=y_internal,
-        Z_external=pipeline.transform(split.X_external_shifted),
-        y_external=dataset.y[split.external_idx],
-        counts=synthetic_counts(y_internal, config["synthesis"]["ratio"]),
-        base=base,
-        real_auc={},
-    )
 
 
 def _new_record(base: dict, arm: str, seed: int) -> dict:
@@ -224,53 +202,185 @@ def _new_record(base: dict, arm: str, seed: int) -> dict:
     }
 
 
-def _score_arm(
-    evaluation: _Evaluation, arm: str, X_train: np.ndarray, y_train: np.ndarray, config: Config, record: dict
-) -> None:
-    """Train the classifiers that take ``arm``; their external AUC and ΔAUC go into ``record``.
+class _FoldEvaluation:
+    """One site-fold of one specification: scores arms into records, with the task's shared caches."""
 
-    Every arm of an evaluation uses the evaluation's classifier seeds (``seed_<classifier>``).
-    The real-only arm comes first and sets the baseline of every ΔAUC.
-    """
-    started = time.perf_counter()
-    for classifier, params in config["classifiers"].items():
-        auc = np.nan
-        if classifier_takes(params, arm):
-            model = make_classifier(classifier, params, evaluation.base[f"seed_{classifier}"])
-            model.fit(X_train, y_train)
-            auc = _external_auc(model, evaluation.Z_external, evaluation.y_external)
-        if arm == REAL_ARM:
-            evaluation.real_auc[classifier] = auc
-        record[auc_column(classifier)] = auc
-        record[delta_column(classifier)] = auc - evaluation.real_auc[classifier]
-    record["classifier_seconds"] = time.perf_counter() - started
+    def __init__(self, task: _TaskEvaluation, fold: InternalFold, config: Config, base: dict) -> None:
+        self.task, self.fold, self.config, self.base = task, fold, config, base
+        self.Z_external = task.external(fold)
+        self.y_external = task.dataset.y[fold.split.external_idx]
+        self.ratio = config["synthesis"]["ratio"]
+        self.severity = config["shift"]["severity"]
+        self.metrics = config["metrics"]
+        self.metric_seed = config.seed(task.dataset.name, task.repetition, fold.split.fold, "metrics")
+        self.real_auc: dict[str, float] = {}
+
+    def _key(self, *parts: Any) -> tuple:
+        return (self.fold.split.fold, *parts)
+
+    def score(self, arm: str, X_train: np.ndarray, y_train: np.ndarray, record: dict) -> None:
+        """Train the classifiers that take ``arm``; their external AUC and ΔAUC go into ``record``.
+
+        Every arm of an evaluation uses the evaluation's classifier seeds (``seed_<classifier>``).
+        The real-only arm comes first and sets the baseline of every ΔAUC.
+        """
+        seconds = 0.0
+        for classifier, params in self.config.evaluated_classifiers().items():
+            auc = np.nan
+            if classifier_takes(params, arm):
+                seed = self.base[f"seed_{classifier}"]
+
+                def fit_and_score(classifier=classifier, params=params, seed=seed) -> float:
+                    model = make_classifier(classifier, params, seed).fit(X_train, y_train)
+                    return _external_auc(model, self.Z_external, self.y_external)
+
+                key = self._key("auc", arm, self.ratio if arm != REAL_ARM else None, self.severity, classifier)
+                auc, spent = self.task.once(key, lambda f=fit_and_score: _timed(f))
+                seconds += spent
+            if arm == REAL_ARM:
+                self.real_auc[classifier] = auc
+            record[auc_column(classifier)] = auc
+            record[delta_column(classifier)] = auc - self.real_auc[classifier]
+        record["classifier_seconds"] = seconds
+
+    def real_record(self) -> dict:
+        record = _new_record(self.base, REAL_ARM, NO_SEED)
+        self.score(REAL_ARM, self.fold.Z_internal, self.fold.y_internal, record)
+        return record
+
+    def synthetic_record(self, arm: str, sample: ArmSample) -> dict:
+        """Take the ratio's rows of a stored sample, measure their quality and score the augmented set."""
+        record = _new_record(self.base, arm, sample.arm_seed)
+        record["fit_seconds"] = sample.fit_seconds
+        if sample.error:
+            record.update(status="failed", error=sample.error)
+            return record
+        try:
+            X_synth, y_synth = sample.take(synthetic_counts(self.fold.y_internal, self.ratio))
+            record["sample_seconds"] = sample.sample_seconds
+            record["n_synthetic"] = len(y_synth)
+            if len(y_synth):  # an empty sample has no quality; its arm trains on the real rows alone
+                values, seconds = self.task.once(
+                    self._key("metrics", arm, self.ratio, _key(self.metrics)),
+                    lambda: _timed(
+                        lambda: quality_metrics(self.fold.Z_internal, X_synth, self.metric_seed, self.metrics)
+                    ),
+                )
+                record.update(values)
+                record["metric_seconds"] = seconds
+            X_train = np.vstack([self.fold.Z_internal, X_synth])
+            y_train = np.concatenate([self.fold.y_internal, y_synth])
+            self.score(arm, X_train, y_train, record)
+        except Exception as exc:  # a failed arm is a record, never a lost task
+            record.update(status="failed", error=f"{type(exc).__name__}: {exc}")
+            return record
+        if is_study_arm(arm):
+            self.predictors(arm, X_synth, y_synth, record)
+        return record
+
+    def predictors(self, arm: str, X_synth: np.ndarray, y_synth: np.ndarray, record: dict) -> None:
+        """The predictors of the gain the specification asks for (radlib.predictors), into ``record``."""
+        evaluation = self.config["evaluation"]
+        wanted = {external_column(m): np.nan for m in registered_metrics()} if evaluation["external_metrics"] else {}
+        for classifier in evaluation["predictor_classifiers"]:
+            wanted.update({tstr_column(classifier): np.nan, icv_column(classifier): np.nan})
+        record.update(wanted, predictor_error="")
+        try:
+            if evaluation["external_metrics"] and len(y_synth):
+                record.update(
+                    self.task.once(
+                        self._key("ext", arm, self.ratio, self.severity, _key(self.metrics)),
+                        lambda: external_fidelity(self.Z_external, X_synth, self.metric_seed, self.metrics),
+                    )
+                )
+            for classifier in evaluation["predictor_classifiers"]:
+                params, seed = self.config["classifiers"][classifier], self.base[f"seed_{classifier}"]
+                record[tstr_column(classifier)] = self.task.once(
+                    self._key("tstr", arm, self.ratio, classifier),
+                    lambda classifier=classifier, params=params, seed=seed: tstr_auc(
+                        classifier, params, seed, X_synth, y_synth, self.fold.Z_internal, self.fold.y_internal
+                    ),
+                )
+                cv = self.task.once(
+                    self._key("icv"),
+                    lambda: InternalCV(
+                        self.fold.Z_internal,
+                        self.fold.y_internal,
+                        self.config.seed(self.task.dataset.name, self.task.repetition, self.fold.split.fold, "icv"),
+                    ),
+                )
+                record[icv_column(classifier)] = self.task.once(
+                    self._key("icv", arm, self.ratio, classifier),
+                    lambda cv=cv, classifier=classifier, params=params, seed=seed: cv.delta_auc(
+                        classifier, params, seed, X_synth, y_synth
+                    ),
+                )
+        except Exception as exc:  # the arm's own records stand; the predictors say why they are missing
+            record["predictor_error"] = f"{type(exc).__name__}: {exc}"
+            log.warning("%s: predictors of %s failed: %s", self.task.dataset.name, arm, record["predictor_error"])
 
 
-def _synthetic_arm(
-    evaluation: _Evaluation, arm: str, model, seed: int, fit_seconds: float, metric_seed: int, config: Config
-) -> dict:
-    """Sample a fitted model, measure the sample's quality and score the augmented training set."""
-    record = _new_record(evaluation.base, arm, seed)
-    record["fit_seconds"] = fit_seconds
-    try:
-        started = time.perf_counter()
-        X_synth, y_synth = model.sample(evaluation.counts)
-        record["sample_seconds"] = time.perf_counter() - started
-        record["n_synthetic"] = len(y_synth)
-        if len(y_synth):  # an empty sample has no quality; its arm trains on the real rows alone
-            started = time.perf_counter()
-            record.update(quality_metrics(evaluation.Z_internal, X_synth, metric_seed, config["metrics"]))
-            record["metric_seconds"] = time.perf_counter() - started
-        X_train = np.vstack([evaluation.Z_internal, X_synth])
-        y_train = np.concatenate([evaluation.y_internal, y_synth])
-        _score_arm(evaluation, arm, X_train, y_train, config, record)
-    except Exception as exc:  # a failed arm is a record, never a lost task
-        record.update(status="failed", error=f"{type(exc).__name__}: {exc}")
-    return record
+def _evaluate(task: _TaskEvaluation, config: Config, specification: str) -> pd.DataFrame:
+    """The records of one specification of a task."""
+    samples = task.samples
+    if samples.synthesis_hash != config.synthesis_hash:
+        raise ValueError(
+            f"specification {specification!r} needs the samples of synthesis {config.synthesis_hash}, "
+            f"not {samples.synthesis_hash}"
+        )
+    arms = arms_of(config)
+    records: list[dict] = []
+    for index, prepared in enumerate(task.folds(config)):
+        if isinstance(prepared, InternalFold):
+            records.extend(_fold_records(task, prepared, config, specification, arms))
+        else:  # the fold's arms are failed records that say why; the other folds go on
+            records.extend(_failed_fold_records(task, index, prepared, config, specification, arms))
+    order = {arm: i for i, arm in enumerate(arms)}
+    records.sort(key=lambda record: (record["fold"], order[record["arm"]]))
+    return pd.DataFrame(records)
 
 
-def run_task(dataset: Dataset, repetition: int, config: Config) -> pd.DataFrame:
-    """Run one (dataset, repetition): every fold and arm; one record per fold and arm (protocol step 7).
+def _fold_records(
+    task: _TaskEvaluation, fold: InternalFold, config: Config, specification: str, arms: list[str]
+) -> list[dict]:
+    base = _fold_base(task.dataset, task.repetition, fold.split, config, specification)
+    base["k_selected"] = fold.Z_internal.shape[1]
+    base.update(task.floor(fold, config))
+    evaluation = _FoldEvaluation(task, fold, config, base)
+    records = [evaluation.real_record()]
+    for arm in arms[1:]:
+        record = evaluation.synthetic_record(arm, task.samples.arms[fold.split.fold, arm])
+        if record["status"] == "failed":
+            log.warning(
+                "%s r%d fold %d %s failed: %s",
+                task.dataset.name,
+                task.repetition,
+                fold.split.fold,
+                arm,
+                record["error"],
+            )
+        records.append(record)
+    return records
+
+
+def _failed_fold_records(
+    task: _TaskEvaluation, index: int, error: Exception, config: Config, specification: str, arms: list[str]
+) -> list[dict]:
+    """A fold that could not be prepared: every arm a failed record with the fold's sizes and the reason."""
+    splits = simulate_external_folds(
+        task.dataset.X, config["shift"], config.seed(task.dataset.name, task.repetition, "split")
+    )
+    base = _fold_base(task.dataset, task.repetition, splits[index], config, specification)
+    message = f"{type(error).__name__}: {error}"
+    log.warning("%s r%d fold %d failed: %s", task.dataset.name, task.repetition, index, message)
+    no_auc = {column(c): np.nan for c in config.evaluated_classifiers() for column in (auc_column, delta_column)}
+    return [{**_new_record(base, arm, NO_SEED), **no_auc, "status": "failed", "error": message} for arm in arms]
+
+
+def evaluate_task(
+    dataset: Dataset, repetition: int, configs: Mapping[str, Config], samples: TaskSamples
+) -> dict[str, pd.DataFrame]:
+    """Evaluate specifications of one (dataset, repetition) from its stored samples; fits no generator.
 
     Every transform and model is fitted on a fold's internal set (and synthetic data derived
     from it) only; the fold's external site is used for scoring alone.
@@ -281,83 +391,37 @@ def run_task(dataset: Dataset, repetition: int, config: Config) -> pd.DataFrame:
         A cleaned dataset (:func:`radlib.data.load_dataset`).
     repetition : int
         Repetition index; with the dataset name and ``base_seed`` it fixes every seed.
-    config : Config
+    configs : mapping of str to Config
+        Specification name -> its configuration (:func:`radlib.specifications.specification_configs`);
+        all of one synthesis hash, the samples'.
+    samples : TaskSamples
+        The task's stored samples (:func:`radlib.samples.synthesize_task`, :func:`radlib.samples.read_samples`).
 
     Returns
     -------
-    DataFrame
-        One row per (fold, arm), folds in order, arms in :func:`arms_of` order, with: ``fold``,
-        ``arm``, ``generator`` and ``fraction`` (the arm's source and training fraction),
-        sizes and class counts of both sets, the quality metrics (NaN for the real-only arm),
-        ``floor_<metric>``, ``auc_<clf>`` and ``delta_auc_<clf>`` for each classifier (NaN
-        where the classifier does not take the arm), ``undefined`` (external fold with one
-        class), timings (``fit_seconds``: the batched fit of the task's folds divided by
-        their number), ``status`` (``ok`` or ``failed``) and ``error``, seeds (``split_seed``,
-        ``arm_seed``: the generator's fit seed for the fold, -1 for real-only, and
-        ``seed_<clf>``: the classifier's seed, shared by every arm of the fold), the
-        configuration hash and versions.
+    dict of str to DataFrame
+        Per specification, one row per (fold, arm), folds in order, arms in :func:`arms_of`
+        order, with: ``fold``, ``arm``, ``generator`` and ``fraction`` (the arm's source and
+        training fraction), sizes and class counts of both sets, the quality metrics (NaN for
+        the real-only arm), ``floor_<metric>``, ``auc_<clf>`` and ``delta_auc_<clf>`` for each
+        evaluated classifier (NaN where the classifier does not take the arm), the predictors
+        the specification asks for, ``undefined`` (external fold with one class), timings
+        (``fit_seconds``: the batched fit of the task's folds divided by their number),
+        ``status`` (``ok`` or ``failed``) and ``error``, seeds (``split_seed``, ``arm_seed``:
+        the generator's fit seed for the fold, -1 for real-only, and ``seed_<clf>``: the
+        classifier's seed, shared by every arm of the fold), ``specification``, the
+        configuration and synthesis hashes, and versions (with the code's commit).
     """
-    name = dataset.name
-    splits = simulate_external_folds(dataset.X, config["shift"], config.seed(name, repetition, "split"))
-    records: dict[tuple[int, str], dict] = {}
-    evaluations: dict[int, _Evaluation] = {}
-    for split in splits:
-        base = _fold_base(dataset, repetition, split, config)
-        try:
-            evaluations[split.fold] = _evaluation(dataset, repetition, split, config, base)
-        except Exception as exc:  # this fold's arms are failed records that say why; the other folds go on
-            error = f"{type(exc).__name__}: {exc}"
-            log.warning("%s r%d fold %d failed: %s", name, repetition, split.fold, error)
-            no_auc = {column(c): np.nan for c in config["classifiers"] for column in (auc_column, delta_column)}
-            for arm in arms_of(config):
-                records[split.fold, arm] = {
-                    **_new_record(base, arm, NO_SEED),
-                    **no_auc,
-                    "status": "failed",
-                    "error": error,
-                }
-    for fold, evaluation in evaluations.items():
-        record = _new_record(evaluation.base, REAL_ARM, NO_SEED)
-        _score_arm(evaluation, REAL_ARM, evaluation.Z_internal, evaluation.y_internal, config, record)
-        records[fold, REAL_ARM] = record
-
-    for source in _sources(config) if evaluations else ():
-        fractions = snapshot_fractions(source, config)
-        seeds = {fold: config.seed(name, repetition, fold, source) for fold in evaluations}
-        started = time.perf_counter()
-        try:
-            fitted = generators.from_config(source, config).fit_folds(
-                [(e.Z_internal, e.y_internal) for e in evaluations.values()], list(seeds.values()), fractions
-            )
-        except Exception as exc:  # e.g. a plug-in's bug: every fold's arms are failed records that say why
-            fitted = [GeneratorError(f"{type(exc).__name__}: {exc}")] * len(evaluations)
-        fit_seconds = (time.perf_counter() - started) / len(evaluations)
-        for (fold, evaluation), models in zip(evaluations.items(), fitted):
-            metric_seed = config.seed(name, repetition, fold, "metrics")
-            for fraction in fractions:
-                arm = snapshot_arm(source, fraction)
-                if isinstance(models, GeneratorError):
-                    record = _new_record(evaluation.base, arm, seeds[fold])
-                    record.update(status="failed", error=str(models), fit_seconds=fit_seconds)
-                else:
-                    record = _synthetic_arm(
-                        evaluation, arm, models[fraction], seeds[fold], fit_seconds, metric_seed, config
-                    )
-                if record["status"] == "failed":
-                    log.warning("%s r%d fold %d %s failed: %s", name, repetition, fold, arm, record["error"])
-                records[fold, arm] = record
-    order = {arm: i for i, arm in enumerate(arms_of(config))}
-    return pd.DataFrame([records[key] for key in sorted(records, key=lambda k: (k[0], order[k[1]]))])
+    task = _TaskEvaluation(dataset, repetition, samples)
+    for config in configs.values():
+        samples.check(dataset, repetition, config)
+    return {name: _evaluate(task, config, name) for name, config in configs.items()}
 
 
-# The grid moved to radlib.grid; these names stay importable from here until the notebooks and
-# radlib.audit import them from there.
-_MOVED_TO_GRID = ("run_grid", "GridResult", "task_path", "_run_lock")
+def run_task(dataset: Dataset, repetition: int, config: Config) -> pd.DataFrame:
+    """Both stages of one (dataset, repetition) for ``config``'s own evaluation settings (engine v2's task).
 
-
-def __getattr__(name: str):
-    if name in _MOVED_TO_GRID:
-        from radlib import grid  # on first use: radlib.grid imports this module
-
-        return getattr(grid, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    See :func:`evaluate_task` for the records.
+    """
+    samples = synthesize_task(dataset, repetition, config)
+    return evaluate_task(dataset, repetition, {DEFAULT_SPECIFICATION: config}, samples)[DEFAULT_SPECIFICATION]

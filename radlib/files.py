@@ -43,7 +43,7 @@ def _replacing(path: Path) -> Iterator[Path]:
         partial.unlink(missing_ok=True)
 
 
-def write_parquet_atomically(frame: pd.DataFrame, path: str | Path) -> None:
+def write_parquet_atomically(frame: pd.DataFrame, path: str | Path, compression: str = "snappy") -> None:
     """Write ``frame`` to the Parquet file ``path`` (without its index), atomically.
 
     Parameters
@@ -51,9 +51,11 @@ def write_parquet_atomically(frame: pd.DataFrame, path: str | Path) -> None:
     frame : DataFrame
     path : str or Path
         The target; missing parent folders are created.
+    compression : str
+        Parquet's codec (pandas' default, snappy, unless said).
     """
     with _replacing(Path(path)) as partial:
-        frame.to_parquet(partial, index=False)
+        frame.to_parquet(partial, index=False, compression=compression)
 
 
 def write_text_atomically(text: str, path: str | Path) -> None:

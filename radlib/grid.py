@@ -32,11 +32,22 @@ from pathlib import Path
 
 import pandas as pd
 
-from radlib.config import Config
+from radlib.config import Config, project_root
 from radlib.data import Dataset, datasets_of, load_datasets
-from radlib.experiment import arms_of, package_versions, run_task
+from radlib.experiment import DEFAULT_SPECIFICATION, evaluate_task, package_versions
 from radlib.files import copy_atomically, write_parquet_atomically, write_text_atomically
 from radlib.records import evaluation_keys
+from radlib.samples import (
+    MissingSynthesisError,
+    TaskSamples,
+    arms_of,
+    code_version,
+    read_samples,
+    samples_path,
+    synthesize_task,
+    write_samples,
+)
+from radlib.specifications import specification_configs
 
 __all__ = [
     "GridLockedError",
@@ -48,6 +59,8 @@ __all__ = [
     "dask_client",
     "run_lock",
     "run_grid",
+    "specification_results",
+    "portable_params",
     "publish_records",
 ]
 
@@ -148,10 +161,6 @@ def run_lock(folder: Path) -> Iterator[None]:
         handle.close()
 
 
-#: The former private name, still re-exported by :mod:`radlib.experiment`.
-_run_lock = run_lock
-
-
 @contextmanager
 def dask_client(n_jobs: int, scheduler: str | None = None, worker_plugins: Sequence = ()) -> Iterator:
     """A Dask client on a new local cluster or on an existing scheduler; everything closed on exit.
@@ -198,41 +207,50 @@ def dask_client(n_jobs: int, scheduler: str | None = None, worker_plugins: Seque
             cluster.close()
 
 
-def _task_records(dataset: Dataset, repetition: int, config: Config) -> pd.DataFrame:
-    """Worker entry point: run a task with torch and BLAS limited to the configured threads.
+def _task_records(
+    dataset: Dataset, repetition: int, configs: dict[str, Config], samples_file: Path | None
+) -> tuple[TaskSamples | None, dict[str, pd.DataFrame]]:
+    """Worker entry point: synthesize the task unless its stored samples are given, then evaluate each specification.
 
-    Two workers on two cores, each free to start several BLAS or torch threads, slow
-    down badly; one thread per worker is the fast setting here.
+    Torch and BLAS are limited to the configured threads: two workers on two cores, each free
+    to start several BLAS or torch threads, slow down badly; one thread per worker is the fast
+    setting here. Returns the new samples (None when they were given) and the records per
+    specification.
     """
     import torch
     from threadpoolctl import threadpool_limits
 
+    config = next(iter(configs.values()))
     threads = config["synthesis"]["torch_threads"]
     torch.set_num_threads(threads)
     with threadpool_limits(limits=threads):
-        return run_task(dataset, repetition, config)
+        if samples_file is None:
+            synthesized = synthesize_task(dataset, repetition, config)
+            return synthesized, evaluate_task(dataset, repetition, configs, synthesized)
+        return None, evaluate_task(dataset, repetition, configs, read_samples(samples_file))
 
 
 def _execute(
-    pending: list[tuple[Dataset, int]],
-    config: Config,
+    pending: list[tuple[Dataset, int, dict[str, Config], Path | None]],
     n_jobs: int,
     scheduler: str | None,
     worker_plugins: Sequence,
-    on_done: Callable[[str, int, pd.DataFrame], None],
+    on_done: Callable[[str, int, tuple], None],
     progress,
 ) -> dict[tuple[str, int], str]:
     """Run the pending tasks, calling ``on_done`` for each finished one; returns the failures' errors.
 
-    One local job runs in-process (no Dask); otherwise on :func:`dask_client`.
+    Each pending task is (dataset, repetition, its specifications' configurations, its stored
+    samples' file or None to synthesize). One local job runs in-process (no Dask); otherwise on
+    :func:`dask_client`.
     """
     failures: dict[tuple[str, int], str] = {}
     if not pending:
         return failures
     if scheduler is None and n_jobs == 1:
-        for dataset, repetition in pending:
+        for dataset, repetition, configs, samples_file in pending:
             try:
-                on_done(dataset.name, repetition, _task_records(dataset, repetition, config))
+                on_done(dataset.name, repetition, _task_records(dataset, repetition, configs, samples_file))
             except Exception as exc:
                 failures[(dataset.name, repetition)] = f"{type(exc).__name__}: {exc}"
                 log.error("task %s r%d failed: %s", dataset.name, repetition, exc)
@@ -244,14 +262,15 @@ def _execute(
 
     with dask_client(n_jobs, scheduler, worker_plugins) as client:
         futures = {}
-        for dataset, repetition in pending:
+        for dataset, repetition, configs, samples_file in pending:
             future = client.submit(
                 _task_records,
                 dataset,
                 repetition,
-                config,
+                configs,
+                samples_file,
                 pure=False,
-                key=f"task-{config.hash}-{dataset.name}-{repetition}",
+                key=f"task-{'-'.join(sorted(c.hash for c in configs.values()))[:60]}-{dataset.name}-{repetition}",
             )
             futures[future] = (dataset.name, repetition)
         for future in as_completed(futures):
@@ -283,6 +302,33 @@ def _runs_of(path: Path, config_hash: str) -> list[dict]:
     return list(stored.get("runs", [])) if stored.get("config_hash") == config_hash else []
 
 
+def portable_params(config: Config) -> dict:
+    """The configuration's parameters with no absolute path of this machine (for committed manifests).
+
+    The mirror folder is written as the environment variable that set it, or relative to the
+    project root, or by its name alone.
+    """
+    params = json.loads(json.dumps(config.params, default=str))
+    mirror = params["data"]["mirror_dir"]
+    if mirror and os.environ.get("RADLIB_RADMLBENCH_DIR") == mirror:
+        params["data"]["mirror_dir"] = "$RADLIB_RADMLBENCH_DIR"
+    elif mirror and Path(mirror).is_absolute():
+        path = Path(mirror)
+        params["data"]["mirror_dir"] = (
+            str(path.relative_to(project_root())) if path.is_relative_to(project_root()) else f"<{path.name}>"
+        )
+    return params
+
+
+def _commits_of(frames: list[pd.DataFrame]) -> list[str]:
+    """The code commits that computed the given task files (their records' ``versions``)."""
+    commits = set()
+    for frame in frames:
+        if len(frame) and "versions" in frame:
+            commits.add(json.loads(frame["versions"].iloc[0]).get("radlib_commit", "unknown (engine v2)"))
+    return sorted(commits)
+
+
 def run_grid(
     config: Config,
     datasets: list[str | Dataset] | None = None,
@@ -290,8 +336,15 @@ def run_grid(
     scheduler: str | None = None,
     show_progress: bool = True,
     worker_plugins: Sequence = (),
+    specifications: list[str] | None = None,
+    synthesize: bool = True,
 ) -> GridResult:
     """Run every (dataset, repetition) task of a configuration, skipping finished ones.
+
+    A task synthesizes its samples (:func:`radlib.samples.synthesize_task`), stores them under
+    ``<processed>/samples/<synthesis hash>/`` and evaluates every requested specification
+    from them; with ``synthesize=False`` (``radlib evaluate``) it reads the stored samples and
+    fits nothing.
 
     Parameters
     ----------
@@ -308,22 +361,33 @@ def run_grid(
     worker_plugins : sequence of distributed.WorkerPlugin
         Registered on the Dask workers of a parallel run (:func:`dask_client`); an
         in-process run (one local job) does not use them.
+    specifications : list of str, optional
+        The specifications to evaluate (:mod:`radlib.specifications`). Default: with
+        ``synthesize``, every specification of the profile; without, the default alone.
+    synthesize : bool
+        Synthesize the samples a task lacks (``radlib run``). False: evaluate from the stored
+        samples only; a task without them raises :class:`MissingSynthesisError` before anything runs.
 
     Returns
     -------
     GridResult
-        The consolidated records (also written to ``<processed>/results.parquet``) and the
-        manifest (``<processed>/manifest.json``): configuration and hash, versions, counts of
-        tasks done, failed and skipped datasets, undefined AUCs, failed arms, wall time, and
-        ``runs``: the history of this configuration's runs (wall time, tasks computed and reused,
-        ``interrupted``).
+        The default specification's consolidated records (``<processed>/results.parquet``;
+        with ``synthesize=False``, the first specification's, under
+        ``<processed>/specifications/``) and the manifest: configuration and hashes,
+        versions, counts of tasks done, failed and skipped datasets, undefined AUCs, failed
+        arms, the commits that computed the task files, wall time, ``specifications`` (per
+        name: configuration hash, records, file) and ``runs``: the history of this
+        configuration's runs (wall time, tasks computed and reused, commit, ``interrupted``).
+        Every other specification's records are in ``<processed>/specifications/<name>/results.parquet``.
 
     Raises
     ------
     KeyboardInterrupt
         After writing the records and the manifest of what finished, when the run was interrupted.
     GridLockedError
-        Another run is writing to the same ``processed`` folder.
+        Another run is writing to the same folder.
+    MissingSynthesisError
+        ``synthesize=False`` and a task's samples are not stored.
     WorkerPluginError
         A worker plug-in failed to register.
     """
@@ -335,9 +399,12 @@ def run_grid(
     names = [d for d in wanted if not isinstance(d, Dataset)]
     n_jobs = n_jobs or config["run"]["n_jobs"]
     scheduler = scheduler or config["run"]["scheduler"]
+    configs = specification_configs(config, specifications if specifications or synthesize else [DEFAULT_SPECIFICATION])
     processed = config.path("processed")
-    expected = expected_records(config)
-    with run_lock(processed):
+    # An evaluation from stored samples writes its own folder, so it may run beside a synthesis.
+    folder = processed if synthesize else processed / "specifications"
+    expected = {name: expected_records(spec) for name, spec in configs.items()}
+    with run_lock(folder):
         loaded, skipped = load_datasets(config, names)
         loaded = given + loaded
         for reason in skipped.values():
@@ -346,34 +413,58 @@ def run_grid(
         by_name = {d.name: d for d in loaded}
         if len(by_name) < len(loaded):
             raise ValueError("two datasets share a name; names key the records, so they must be unique")
-        frames = {}
+        frames: dict[str, dict[tuple[str, int], pd.DataFrame]] = {name: {} for name in configs}
         pending = []
+        missing_samples = []
         for dataset, repetition in tasks:
-            frame = read_task(task_path(config, dataset, repetition), expected)
-            if frame is None:
-                pending.append((dataset, repetition))
-            else:
-                frames[(dataset.name, repetition)] = frame
-        reused = len(frames)
+            found = {
+                name: read_task(task_path(spec, dataset, repetition), expected[name]) for name, spec in configs.items()
+            }
+            if all(frame is not None for frame in found.values()):
+                for name, frame in found.items():
+                    frames[name][(dataset.name, repetition)] = frame
+                continue
+            stored = samples_path(config, dataset, repetition)
+            if not synthesize and not stored.exists():
+                missing_samples.append(f"{dataset.name} r{repetition}")
+            pending.append((dataset, repetition, configs, stored if stored.exists() else None))
+        if missing_samples:
+            raise MissingSynthesisError(
+                f"no stored samples of synthesis {config.synthesis_hash} for {len(missing_samples)} task(s) "
+                f"({', '.join(missing_samples[:3])}{', ...' if len(missing_samples) > 3 else ''}) under "
+                f"{processed / 'samples'}; make them with `radlib run --profile {config.profile}` (the same --set options)"
+            )
+        reused = len(tasks) - len(pending)
+        computed = [0]
 
-        progress_path = processed / RUN_IN_PROGRESS
+        progress_path = folder / RUN_IN_PROGRESS
+        manifest_path = folder / "manifest.json"
         killed_runs = _runs_of(progress_path, config.hash)
-        previous_runs = _runs_of(processed / "manifest.json", config.hash) + killed_runs
+        previous_runs = _runs_of(manifest_path, config.hash) + killed_runs
 
         def this_run(interrupted: bool) -> dict:
             return {
                 "finished": datetime.now(UTC).isoformat(timespec="seconds"),
                 "wall_seconds": round(time.perf_counter() - started, 1),
                 "interrupted": interrupted,
-                "tasks_computed": len(frames) - reused,
+                "tasks_computed": computed[0],
                 "tasks_reused": reused,
+                "commit": code_version(),
+                "specifications": len(configs),
+                "synthesized": synthesize,
                 "n_jobs": n_jobs,
                 "scheduler": scheduler,
             }
 
-        def store(name: str, repetition: int, frame: pd.DataFrame) -> None:
-            write_parquet_atomically(frame, task_path(config, by_name[name], repetition))
-            frames[(name, repetition)] = frame
+        def store(name: str, repetition: int, result: tuple) -> None:
+            samples, records = result
+            dataset = by_name[name]
+            if samples is not None:
+                write_samples(samples, samples_path(config, dataset, repetition))
+            for spec_name, frame in records.items():
+                write_parquet_atomically(frame, task_path(configs[spec_name], dataset, repetition))
+                frames[spec_name][(name, repetition)] = frame
+            computed[0] += 1
             progress_record = {"config_hash": config.hash, "runs": [*killed_runs, this_run(interrupted=True)]}
             write_text_atomically(json.dumps(progress_record, default=str), progress_path)
 
@@ -382,23 +473,37 @@ def run_grid(
             total=len(tasks), initial=reused, desc=f"grid {config.profile}", unit="task", disable=not show_progress
         ) as progress:
             try:
-                failures = _execute(pending, config, n_jobs, scheduler, worker_plugins, store, progress)
+                failures = _execute(pending, n_jobs, scheduler, worker_plugins, store, progress)
             except KeyboardInterrupt:  # Ctrl-C or SIGINT: record what this run finished, then stop
                 interrupted, failures = True, {}
 
-        ordered = [frames[key] for key in sorted(frames)]
-        records = pd.concat(ordered, ignore_index=True) if ordered else pd.DataFrame()
-        results_path = processed / "results.parquet"
-        write_parquet_atomically(records, results_path)
+        consolidated = {}
+        for name in configs:
+            ordered = [frames[name][key] for key in sorted(frames[name])]
+            consolidated[name] = pd.concat(ordered, ignore_index=True) if ordered else pd.DataFrame()
+            write_parquet_atomically(consolidated[name], specification_results(config, name))
+        main_name = DEFAULT_SPECIFICATION if DEFAULT_SPECIFICATION in configs else next(iter(configs))
+        records = consolidated[main_name]
+        results_path = (
+            processed / "results.parquet"
+            if synthesize and main_name == DEFAULT_SPECIFICATION
+            else specification_results(config, main_name)
+        )
+        if results_path != specification_results(config, main_name):
+            write_parquet_atomically(records, results_path)
+        commits = _commits_of(list(frames[main_name].values()))
         manifest = {
             "profile": config.profile,
             "config_hash": config.hash,
-            "config": config.params,
+            "synthesis_hash": config.synthesis_hash,
+            "config": portable_params(config),
             "versions": package_versions(),
+            "commits": commits,
+            "spans_commits": len(commits) > 1,
             "datasets_requested": len(wanted),
             "datasets_skipped": skipped,
             "tasks_total": len(tasks),
-            "tasks_ok": len(frames),
+            "tasks_ok": len(frames[main_name]),
             "tasks_reused": reused,
             "tasks_failed": {f"{n} r{r}": error for (n, r), error in sorted(failures.items())},
             "records": len(records),
@@ -407,23 +512,36 @@ def run_grid(
             "undefined_external_folds": int(records.groupby(evaluation_keys(records))["undefined"].first().sum())
             if len(records)
             else 0,
+            "specifications": {
+                name: {
+                    "config_hash": spec.hash,
+                    "records": len(consolidated[name]),
+                    "tasks_ok": len(frames[name]),
+                    "file": str(specification_results(config, name).relative_to(processed)),
+                }
+                for name, spec in configs.items()
+            },
             "n_jobs": n_jobs,
             "scheduler": scheduler,
         }
-        manifest_path = processed / "manifest.json"
         # The history of the runs that computed this configuration's records: a rerun that only
         # read the cache computed nothing and is not one of them (unless there is no history to
         # keep), so rerunning a finished grid (`make all`) keeps the history and wall_seconds, what
         # the records cost: the history's sum.
         run = {**this_run(interrupted), "tasks_failed": len(failures)}
-        computed = interrupted or run["tasks_computed"] > 0 or bool(failures)
-        manifest["runs"] = [*previous_runs, run] if computed or not previous_runs else previous_runs
+        did_compute = interrupted or run["tasks_computed"] > 0 or bool(failures)
+        manifest["runs"] = [*previous_runs, run] if did_compute or not previous_runs else previous_runs
         manifest["wall_seconds"] = round(sum(entry["wall_seconds"] for entry in manifest["runs"]), 1)
         write_text_atomically(json.dumps(manifest, indent=2, default=str), manifest_path)
         progress_path.unlink(missing_ok=True)  # its entry is in the manifest now
     if interrupted:  # the manifest keeps the run's wall time and tasks; a rerun computes only the rest
-        raise KeyboardInterrupt(f"grid interrupted after {len(frames) - reused} new tasks; rerun to finish")
+        raise KeyboardInterrupt(f"grid interrupted after {computed[0]} new tasks; rerun to finish")
     return GridResult(records, manifest, results_path, manifest_path)
+
+
+def specification_results(config: Config, name: str) -> Path:
+    """Where the consolidated records of a specification are written: ``<processed>/specifications/<name>/``."""
+    return config.path("processed") / "specifications" / name / "results.parquet"
 
 
 def publish_records(result: GridResult, config: Config) -> list[Path]:

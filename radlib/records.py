@@ -41,9 +41,14 @@ REAL_ARM = "real"
 #: SMOTE interpolation: an augmentation arm, compared with the generators but never one of them.
 SMOTE_ARM = "smote"
 #: The classifiers of the study, in the order of every table.
-CLASSIFIERS = ("logreg", "rf")
+CLASSIFIERS = ("logreg", "rf", "logreg_strong", "hgb")
 #: Their names in prose (verdicts, summaries, figure titles).
-CLASSIFIER_LABELS = {"logreg": "logistic regression", "rf": "random forest"}
+CLASSIFIER_LABELS = {
+    "logreg": "logistic regression",
+    "rf": "random forest",
+    "logreg_strong": "logistic regression (C 0.05)",
+    "hgb": "gradient boosting",
+}
 #: The composite quality score (analysis 4), wherever a metric name is expected.
 COMPOSITE = "composite"
 #: Group label of an analysis over all generator pairs together.
