@@ -38,7 +38,7 @@ __all__ = [
     "parse_override",
 ]
 
-PROFILES = ("smoke", "quick", "full")
+PROFILES = ("smoke", "quick", "full", "internal")
 
 # Sections that say where and how to run; they do not change any record, so they are
 # left out of the configuration hash (cached results stay valid when they change).
@@ -54,6 +54,7 @@ EVALUATION_KEYS = (
     "evaluation.predictor_classifiers",
     "metrics.detection_folds",
     "metrics.mmd_max_rows",
+    *(f"classifiers.{name}.arms" for name in CLASSIFIERS),
 )
 # Protocol sections that only evaluation reads.
 EVALUATION_SECTIONS = ("classifiers", "evaluation", "metrics", "sensitivity")

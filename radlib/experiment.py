@@ -61,7 +61,7 @@ from radlib.samples import (
     synthesize_task,
     synthetic_counts,
 )
-from radlib.shift import ExternalSplit, simulate_external_folds
+from radlib.shift import ExternalSplit
 
 __all__ = [
     "arms_of",
@@ -136,7 +136,7 @@ class _TaskEvaluation:
             self.cache[key] = compute()
         return self.cache[key]
 
-    def folds(self, config: Config) -> list[InternalFold | Exception]:
+    def folds(self, config: Config) -> list[InternalFold]:
         return self.once(
             ("folds", config["shift"]["severity"]), lambda: prepare_folds(self.dataset, self.repetition, config)
         )
@@ -197,6 +197,7 @@ def _new_record(base: dict, arm: str, seed: int) -> dict:
         "n_synthetic": 0,
         "status": "ok",
         "error": "",
+        "predictor_error": "",
         **{metric: np.nan for metric in registered_metrics()},  # measured for a non-empty synthetic sample
         **{column: 0.0 for column in TIMING_COLUMNS},
     }
@@ -284,7 +285,7 @@ class _FoldEvaluation:
         wanted = {external_column(m): np.nan for m in registered_metrics()} if evaluation["external_metrics"] else {}
         for classifier in evaluation["predictor_classifiers"]:
             wanted.update({tstr_column(classifier): np.nan, icv_column(classifier): np.nan})
-        record.update(wanted, predictor_error="")
+        record.update(wanted)
         try:
             if evaluation["external_metrics"] and len(y_synth):
                 record.update(
@@ -330,11 +331,11 @@ def _evaluate(task: _TaskEvaluation, config: Config, specification: str) -> pd.D
         )
     arms = arms_of(config)
     records: list[dict] = []
-    for index, prepared in enumerate(task.folds(config)):
-        if isinstance(prepared, InternalFold):
+    for prepared in task.folds(config):
+        if prepared.error is None:
             records.extend(_fold_records(task, prepared, config, specification, arms))
         else:  # the fold's arms are failed records that say why; the other folds go on
-            records.extend(_failed_fold_records(task, index, prepared, config, specification, arms))
+            records.extend(_failed_fold_records(task, prepared, config, specification, arms))
     order = {arm: i for i, arm in enumerate(arms)}
     records.sort(key=lambda record: (record["fold"], order[record["arm"]]))
     return pd.DataFrame(records)
@@ -364,15 +365,12 @@ def _fold_records(
 
 
 def _failed_fold_records(
-    task: _TaskEvaluation, index: int, error: Exception, config: Config, specification: str, arms: list[str]
+    task: _TaskEvaluation, fold: InternalFold, config: Config, specification: str, arms: list[str]
 ) -> list[dict]:
     """A fold that could not be prepared: every arm a failed record with the fold's sizes and the reason."""
-    splits = simulate_external_folds(
-        task.dataset.X, config["shift"], config.seed(task.dataset.name, task.repetition, "split")
-    )
-    base = _fold_base(task.dataset, task.repetition, splits[index], config, specification)
-    message = f"{type(error).__name__}: {error}"
-    log.warning("%s r%d fold %d failed: %s", task.dataset.name, task.repetition, index, message)
+    base = _fold_base(task.dataset, task.repetition, fold.split, config, specification)
+    message = f"{type(fold.error).__name__}: {fold.error}"
+    log.warning("%s r%d fold %d failed: %s", task.dataset.name, task.repetition, fold.split.fold, message)
     no_auc = {column(c): np.nan for c in config.evaluated_classifiers() for column in (auc_column, delta_column)}
     return [{**_new_record(base, arm, NO_SEED), **no_auc, "status": "failed", "error": message} for arm in arms]
 

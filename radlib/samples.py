@@ -128,10 +128,12 @@ def snapshot_fractions(generator: str, config: Config) -> tuple[float, ...]:
 def arms_of(config: Config) -> list[str]:
     """The arms of one evaluation: real-only, each generator's snapshot arms, then SMOTE if enabled.
 
-    Snapshot arms are stored at ratio ``min(1, max_ratio)``; an evaluation at a larger ratio has
-    the study's arms only.
+    Snapshot arms are evaluated when an evaluated classifier takes them (``arms: all``) and the
+    ratio is at most the one they are stored at, ``min(1, max_ratio)``; otherwise the evaluation
+    has the study's arms only.
     """
-    with_snapshots = config["synthesis"]["ratio"] <= _stored_ratio(config, study=False)
+    takes_snapshots = any(params["arms"] == "all" for params in config.evaluated_classifiers().values())
+    with_snapshots = takes_snapshots and config["synthesis"]["ratio"] <= _stored_ratio(config, study=False)
     return [REAL_ARM] + [
         arm
         for source in sources_of(config)
@@ -186,28 +188,31 @@ class ArmSample:
 
 @dataclass
 class InternalFold:
-    """A site-fold's split and its internal set in the selected feature space."""
+    """A site-fold's split and its internal set in the selected feature space, or why it is unusable."""
 
     split: ExternalSplit
-    pipeline: object
-    Z_internal: np.ndarray
-    y_internal: np.ndarray
+    pipeline: object = None
+    Z_internal: np.ndarray | None = None
+    y_internal: np.ndarray | None = None
+    #: What makes the fold unusable (a FoldError when its internal set holds one class); None when usable.
+    error: Exception | None = None
 
 
 class FoldError(ValueError):
     """A site-fold that cannot be evaluated (e.g. its internal set holds one class); its arms fail, not the task."""
 
 
-def prepare_folds(dataset: Dataset, repetition: int, config: Config) -> list[InternalFold | Exception]:
+def prepare_folds(dataset: Dataset, repetition: int, config: Config) -> list[InternalFold]:
     """Split a task into its site-folds and fit the development pipeline on each internal set.
 
-    Returns, per fold in order, an :class:`InternalFold`, or the exception that makes the fold
-    unusable (a :class:`FoldError` when its internal set holds one class). The external rows
-    carry the acquisition shift of ``config``'s severity; the internal sets do not depend on it.
+    Returns, per fold in order, an :class:`InternalFold`; one that cannot be used carries the
+    exception that says why (``error``: a :class:`FoldError` when its internal set holds one
+    class). The external rows carry the acquisition shift of ``config``'s severity; the internal
+    sets do not depend on it.
     """
     name = dataset.name
     splits = simulate_external_folds(dataset.X, config["shift"], config.seed(name, repetition, "split"))
-    prepared: list[InternalFold | Exception] = []
+    prepared: list[InternalFold] = []
     for split in splits:
         X_internal, y_internal = dataset.X[split.internal_idx], dataset.y[split.internal_idx]
         try:
@@ -219,7 +224,7 @@ def prepare_folds(dataset: Dataset, repetition: int, config: Config) -> list[Int
             pipeline = development_pipeline(config["features"]["k"], dataset.p).fit(X_internal, y_internal)
             prepared.append(InternalFold(split, pipeline, pipeline.transform(X_internal), y_internal))
         except Exception as exc:  # this fold's arms become failed records that say why
-            prepared.append(exc)
+            prepared.append(InternalFold(split, error=exc))
     return prepared
 
 
@@ -288,7 +293,7 @@ def synthesize_task(dataset: Dataset, repetition: int, config: Config) -> TaskSa
     folds = {
         prepared.split.fold: prepared
         for prepared in prepare_folds(dataset, repetition, config)
-        if isinstance(prepared, InternalFold)
+        if prepared.error is None
     }
     samples = TaskSamples(name, dataset.fingerprint, repetition, config.synthesis_hash, code_version())
     for source in sources_of(config) if folds else ():

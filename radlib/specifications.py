@@ -15,10 +15,11 @@ The profile's ``specifications`` section names the others by a design:
     each classifier of ``factorial_classifiers``, every ratio of ``ratios`` crossed with every
     severity of ``severities``; for each of ``one_factor_classifiers``, the default point
     (ratio 1, the profile's severity) and one factor at a time around it. Each curve
-    specification evaluates one classifier; its name says its choices, e.g.
+    specification evaluates one classifier on the study's arms; its name says its choices, e.g.
     ``logreg_strong_r2_s0.3`` (:func:`specification_name`). The predictors of the gain
     (``ext_`` metrics, TSTR, naive internal ΔAUC) are computed in the specifications of the
-    first factorial classifier at the profile's severity (the default's predictors across ratios).
+    first factorial classifier at the profile's severity, as far as the profile computes them (the
+    default's predictors across ratios).
 """
 
 from __future__ import annotations
@@ -54,15 +55,20 @@ def _curve(config: Config) -> dict[str, dict[str, Any]]:
         points += [(classifier, r, default_severity) for r in section["ratios"] if r != default_ratio]
         points += [(classifier, default_ratio, s) for s in section["severities"] if s != default_severity]
     predictor_classifier = (section["factorial_classifiers"] or [None])[0]
+    evaluation = config["evaluation"]
     overrides = {}
     for classifier, ratio, severity in points:
+        # The profile's predictors, for the first factorial classifier at the profile's severity.
         with_predictors = classifier == predictor_classifier and severity == default_severity
         overrides[specification_name(classifier, ratio, severity)] = {
             "synthesis.ratio": float(ratio),
             "shift.severity": float(severity),
             "evaluation.classifiers": [classifier],
-            "evaluation.external_metrics": with_predictors,
-            "evaluation.predictor_classifiers": [classifier] if with_predictors else [],
+            f"classifiers.{classifier}.arms": "study",  # the curve compares the study's arms only
+            "evaluation.external_metrics": with_predictors and evaluation["external_metrics"],
+            "evaluation.predictor_classifiers": [classifier]
+            if with_predictors and evaluation["predictor_classifiers"]
+            else [],
         }
     return overrides
 

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from toy_tasks import comparable, toy_dataset
 
-from radlib import experiment, generators, shift
+from radlib import generators, samples, shift
 from radlib.experiment import arms_of, run_task, snapshot_fractions, synthetic_counts
 from radlib.generators.base import Generator
 from radlib.quality import METRICS
@@ -183,12 +183,12 @@ def _with_external_fold_0(splits, X, external):
 
 def test_a_single_class_external_fold_is_undefined_for_that_fold_only(smote_config, monkeypatch):
     dataset = toy_dataset()
-    original = experiment.simulate_external_folds
+    original = samples.simulate_external_folds
 
     def first_fold_one_class(X, params, seed):
         return _with_external_fold_0(original(X, params, seed), X, np.flatnonzero(dataset.y == 0)[:30])
 
-    monkeypatch.setattr(experiment, "simulate_external_folds", first_fold_one_class)
+    monkeypatch.setattr(samples, "simulate_external_folds", first_fold_one_class)
     records = run_task(dataset, 0, smote_config)
     undefined = records.groupby("fold")["undefined"].all()
     assert undefined.tolist() == [True, False, False, False, False]
@@ -223,13 +223,13 @@ def test_a_fold_whose_internal_set_holds_one_class_fails_alone(smote_config, mon
     # All 20 positives of this dataset fall in fold 0's external site: the other folds' internal
     # sets keep both classes, but fold 0's internal set is all negatives.
     dataset = toy_dataset()
-    original = experiment.simulate_external_folds
+    original = samples.simulate_external_folds
 
     def positives_in_fold_0(X, params, seed):
         splits = original(X, params, seed)
         return _with_external_fold_0(splits, X, np.union1d(splits[0].external_idx, np.flatnonzero(dataset.y == 1)))
 
-    monkeypatch.setattr(experiment, "simulate_external_folds", positives_in_fold_0)
+    monkeypatch.setattr(samples, "simulate_external_folds", positives_in_fold_0)
     records = run_task(dataset, 0, smote_config)
     fold0, others = records[records["fold"] == 0], records[records["fold"] > 0]
     assert len(fold0) == 2 and (fold0["status"] == "failed").all()

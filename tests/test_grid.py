@@ -13,12 +13,11 @@ import pandas as pd
 import pytest
 from toy_tasks import comparable, toy_dataset
 
-from radlib import experiment, grid
+from radlib import grid
 from radlib.data import load_dataset
 from radlib.experiment import arms_of
 from radlib.grid import (
     GridLockedError,
-    GridResult,
     WorkerPluginError,
     dask_client,
     expected_records,
@@ -122,7 +121,7 @@ def test_two_tables_with_one_name_are_refused(fast_config):
 
 
 def test_second_run_on_the_same_folder_is_refused(fast_config):
-    with grid._run_lock(fast_config.path("processed")):
+    with grid.run_lock(fast_config.path("processed")):
         with pytest.raises(GridLockedError, match="another radlib run is writing"):
             run_grid(fast_config, show_progress=False)
     run_grid(fast_config.with_overrides({"repetitions": 1, "datasets": ["Ahn2021"]}), show_progress=False)
@@ -137,14 +136,6 @@ def test_records_and_manifest_are_published_to_the_results_folder(fast_config):
     assert copies[0].read_bytes() == result.results_path.read_bytes()
     assert copies[1].read_bytes() == result.manifest_path.read_bytes()
     assert sorted(p.name for p in tables.iterdir()) == ["manifest.json", "records.parquet"]
-
-
-def test_grid_names_stay_importable_from_experiment():
-    """radlib.audit and notebook 04 import these from radlib.experiment until they move to radlib.grid."""
-    assert experiment.run_grid is run_grid and experiment.GridResult is GridResult
-    assert experiment.task_path is task_path and experiment._run_lock is grid._run_lock
-    with pytest.raises(AttributeError, match="has no attribute 'read_task'"):
-        experiment.read_task  # noqa: B018
 
 
 # --- Dask ---------------------------------------------------------------------------------
@@ -322,11 +313,11 @@ def test_an_interrupted_run_records_what_it_finished_and_a_rerun_finishes(fast_c
     # and a manifest whose run is marked interrupted are written; the rerun computes only the rest.
     original, calls = grid._task_records, []
 
-    def interrupted_on_the_second_task(dataset, repetition, config):
+    def interrupted_on_the_second_task(dataset, repetition, *arguments):
         calls.append((dataset.name, repetition))
         if len(calls) == 2:
             raise KeyboardInterrupt
-        return original(dataset, repetition, config)
+        return original(dataset, repetition, *arguments)
 
     monkeypatch.setattr(grid, "_task_records", interrupted_on_the_second_task)
     with pytest.raises(KeyboardInterrupt, match="interrupted after 1 new tasks"):
@@ -345,11 +336,11 @@ def test_a_run_killed_outright_is_in_the_next_manifests_history(fast_config, mon
     # (written after every task), no manifest. The next run's history starts with the killed run.
     original, calls = grid._task_records, []
 
-    def killed_on_the_second_task(dataset, repetition, config):
+    def killed_on_the_second_task(dataset, repetition, *arguments):
         calls.append(1)
         if len(calls) == 2:
             raise SystemExit("killed")  # not caught by the grid, like a kill: no manifest is written
-        return original(dataset, repetition, config)
+        return original(dataset, repetition, *arguments)
 
     monkeypatch.setattr(grid, "_task_records", killed_on_the_second_task)
     with pytest.raises(SystemExit):

@@ -47,7 +47,8 @@ def test_generator_and_configuration_arms():
 
 def test_columns_and_classifiers_present():
     assert auc_column("rf") == "auc_rf" and delta_column("logreg") == "delta_auc_logreg"
-    assert classifiers_in(["auc_rf", "x", "auc_logreg"]) == list(CLASSIFIERS)
+    assert classifiers_in(["auc_rf", "x", "auc_logreg"]) == ["logreg", "rf"]
+    assert classifiers_in([f"auc_{c}" for c in reversed(CLASSIFIERS)]) == list(CLASSIFIERS)
     assert classifiers_in(["delta_auc_rf"]) == []
 
 
