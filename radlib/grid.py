@@ -60,6 +60,8 @@ __all__ = [
     "run_lock",
     "run_grid",
     "specification_results",
+    "save_checkpoint",
+    "restore_checkpoint",
     "portable_params",
     "publish_records",
 ]
@@ -567,3 +569,57 @@ def publish_records(result: GridResult, config: Config) -> list[Path]:
     for source, copy in zip((result.results_path, result.manifest_path), copies, strict=True):
         copy_atomically(source, copy)
     return copies
+
+
+def save_checkpoint(config: Config, folder: Path) -> list[Path]:
+    """Keep the finished task files of a running or stopped grid in a committable folder.
+
+    The processed folder (task cache, stored samples) does not outlive a working session; a
+    checkpoint holds each specification's finished tasks as one Parquet file
+    (``<folder>/<specification>.parquet``) and the run history (``run_in_progress.json`` or the
+    manifest), so a later session restores them (:func:`restore_checkpoint`) and the grid
+    computes only the rest. The stored samples are not kept (about 1 GiB for the full profile).
+
+    Returns
+    -------
+    list of Path
+        The files written.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, spec in specification_configs(config).items():
+        files = sorted((config.path("processed") / "tasks" / spec.hash).glob("*.parquet"))
+        frames = [frame for frame in (read_task(f, expected_records(spec)) for f in files) if frame is not None]
+        if frames:
+            path = folder / f"{name}.parquet"
+            write_parquet_atomically(pd.concat(frames, ignore_index=True), path, compression="zstd")
+            written.append(path)
+    for history in (RUN_IN_PROGRESS, "manifest.json"):
+        if (config.path("processed") / history).exists():
+            copy_atomically(config.path("processed") / history, folder / history)
+            written.append(folder / history)
+    return written
+
+
+def restore_checkpoint(config: Config, folder: Path) -> int:
+    """Write a checkpoint's tasks back into the task cache (:func:`save_checkpoint`); returns the task files written.
+
+    A task file already in the cache is left as it is; the run history goes back beside it when
+    the processed folder has none.
+    """
+    processed, written = config.path("processed"), 0
+    for name, spec in specification_configs(config).items():
+        path = folder / f"{name}.parquet"
+        if not path.exists():
+            continue
+        for (dataset, fingerprint, repetition), frame in pd.read_parquet(path).groupby(
+            ["dataset", "dataset_fingerprint", "repetition"], sort=True
+        ):
+            target = processed / "tasks" / spec.hash / f"{dataset}__{fingerprint}__r{int(repetition):03d}.parquet"
+            if not target.exists():
+                write_parquet_atomically(frame.reset_index(drop=True), target)
+                written += 1
+    for history in (RUN_IN_PROGRESS, "manifest.json"):
+        if (folder / history).exists() and not (processed / history).exists():
+            copy_atomically(folder / history, processed / history)
+    return written

@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -23,9 +24,12 @@ from radlib.grid import (
     expected_records,
     publish_records,
     read_task,
+    restore_checkpoint,
     run_grid,
+    save_checkpoint,
     task_path,
 )
+from radlib.samples import MissingSynthesisError, code_version
 
 
 @pytest.fixture
@@ -353,3 +357,68 @@ def test_a_run_killed_outright_is_in_the_next_manifests_history(fast_config, mon
     result = run_grid(fast_config, show_progress=False)
     assert [(run["interrupted"], run["tasks_computed"]) for run in result.manifest["runs"]] == [(True, 1), (False, 3)]
     assert not (processed / grid.RUN_IN_PROGRESS).exists()
+
+
+# --- Engine v3: stored samples, specifications, checkpoints ----------------------------------
+
+
+def _curve(config):
+    return config.with_overrides(
+        {
+            "specifications.design": "curve",
+            "specifications.ratios": [1.0, 2.0],
+            "specifications.severities": [0.1],
+            "specifications.factorial_classifiers": ["logreg"],
+            "specifications.one_factor_classifiers": ["hgb"],
+        }
+    )
+
+
+def test_evaluate_fits_nothing_and_its_default_equals_the_runs_records(fast_config, monkeypatch):
+    config = _curve(fast_config.with_overrides({"repetitions": 1}))
+    run = run_grid(config, show_progress=False)
+    assert sorted(run.manifest["specifications"]) == [
+        "default",
+        "hgb_r1_s0.1",
+        "hgb_r2_s0.1",
+        "logreg_r1_s0.1",
+        "logreg_r2_s0.1",
+    ]
+    samples = sorted((config.path("processed") / "samples" / config.synthesis_hash).glob("*.parquet"))
+    assert len(samples) == 2
+    fits = []
+    monkeypatch.setattr(grid, "synthesize_task", lambda *args: fits.append(args) or pytest.fail("refitted"))
+    evaluated = run_grid(config, show_progress=False, specifications=["default", "hgb_r2_s0.1"], synthesize=False)
+    assert fits == []
+    ignored = ["versions", "fit_seconds", "sample_seconds", "metric_seconds", "classifier_seconds"]
+    pd.testing.assert_frame_equal(evaluated.records.drop(columns=ignored), run.records.drop(columns=ignored))
+    hgb = pd.read_parquet(config.path("processed") / "specifications" / "hgb_r2_s0.1" / "results.parquet")
+    assert set(hgb["arm"]) == {"real", "smote"} and hgb["auc_hgb"].notna().all()
+    assert (hgb["n_synthetic"][hgb["arm"] == "smote"] == 2 * hgb["n_internal"][hgb["arm"] == "smote"]).all()
+
+
+def test_evaluate_without_stored_samples_names_the_command_that_makes_them(fast_config):
+    with pytest.raises(MissingSynthesisError, match=r"no stored samples of synthesis .* `radlib run --profile smoke`"):
+        run_grid(fast_config, show_progress=False, synthesize=False)
+
+
+def test_a_checkpoint_restores_every_task_and_the_rerun_computes_nothing(fast_config, tmp_path):
+    config = _curve(fast_config.with_overrides({"repetitions": 1}))
+    first = run_grid(config, show_progress=False)
+    saved = save_checkpoint(config, tmp_path / "checkpoint")
+    assert {p.name for p in saved} >= {"default.parquet", "logreg_r2_s0.1.parquet", "manifest.json"}
+    shutil.rmtree(config.path("processed"))
+    assert restore_checkpoint(config, tmp_path / "checkpoint") == 2 * 5
+    again = run_grid(config, show_progress=False)
+    assert again.manifest["tasks_reused"] == 2 and len(again.manifest["runs"]) == 1
+    pd.testing.assert_frame_equal(again.records, first.records)
+
+
+def test_the_manifest_names_the_commit_and_no_absolute_path(fast_config, monkeypatch):
+    monkeypatch.setenv("RADLIB_RADMLBENCH_DIR", str(fast_config.mirror_dir))
+    config = fast_config.with_overrides({"repetitions": 1})
+    result = run_grid(config, show_progress=False)
+    text = result.manifest_path.read_text()
+    assert str(fast_config.mirror_dir) not in text and "$RADLIB_RADMLBENCH_DIR" in text
+    assert result.manifest["runs"][-1]["commit"] == code_version() and result.manifest["commits"] == [code_version()]
+    assert json.loads(result.records["versions"].iloc[0])["radlib_commit"] == code_version()
