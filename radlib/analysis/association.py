@@ -34,6 +34,8 @@ __all__ = [
     "compute_by_metric",
     "adjust_fdr",
     "spearman_p_value",
+    "spearman_row",
+    "roc_row",
     "correlate_quality",
     "discriminate_quality",
 ]
@@ -156,10 +158,13 @@ def spearman_p_value(score: np.ndarray, delta: np.ndarray, asymptotic_p: float) 
     return float(exact.pvalue)
 
 
-def _spearman_row(subset: pd.DataFrame, metric: str, n_boot: int, seed: int, alpha: float) -> dict:
-    data = _scores_and_deltas(subset, metric)
+def spearman_row(data: pd.DataFrame, n_boot: int, seed: int, alpha: float) -> dict:
+    """Spearman ρ of ``data["score"]`` with ``data["delta"]``: ρ, p-value and a dataset-bootstrap CI.
+
+    ``data`` has ``dataset``, ``score`` and ``delta`` (no missing values); the p-value is
+    :func:`spearman_p_value`'s, the CI the cluster-bootstrap percentile interval over datasets.
+    """
     row = {
-        "metric": metric,
         "n": len(data),
         "rho": np.nan,
         "p_value": np.nan,
@@ -177,6 +182,10 @@ def _spearman_row(subset: pd.DataFrame, metric: str, n_boot: int, seed: int, alp
     score, delta = data["score"].to_numpy(), data["delta"].to_numpy()
     add_bootstrap_interval(row, data, lambda w: weighted_spearman(score, delta, w), n_boot, seed, alpha)
     return row
+
+
+def _spearman_row(subset: pd.DataFrame, metric: str, n_boot: int, seed: int, alpha: float) -> dict:
+    return {"metric": metric, **spearman_row(_scores_and_deltas(subset, metric), n_boot, seed, alpha)}
 
 
 def correlate_quality(
@@ -211,11 +220,10 @@ def correlate_quality(
     return table
 
 
-def _roc_row(subset: pd.DataFrame, metric: str, n_boot: int, seed: int, alpha: float) -> dict:
-    data = _scores_and_deltas(subset, metric)
+def roc_row(data: pd.DataFrame, n_boot: int, seed: int, alpha: float) -> dict:
+    """ROC AUC of ``data["score"]`` for ``data["delta"] > 0``, with a dataset-bootstrap CI."""
     label = (data["delta"] > 0).to_numpy()
     row = {
-        "metric": metric,
         "n": len(data),
         "n_improved": int(label.sum()),
         "auc": np.nan,
@@ -231,6 +239,10 @@ def _roc_row(subset: pd.DataFrame, metric: str, n_boot: int, seed: int, alpha: f
     score = data["score"].to_numpy()
     add_bootstrap_interval(row, data, lambda w: weighted_auc(score, label, w), n_boot, seed, alpha)
     return row
+
+
+def _roc_row(subset: pd.DataFrame, metric: str, n_boot: int, seed: int, alpha: float) -> dict:
+    return {"metric": metric, **roc_row(_scores_and_deltas(subset, metric), n_boot, seed, alpha)}
 
 
 def discriminate_quality(

@@ -108,7 +108,9 @@ def pair_table(
     if arms == "study":
         records = records[records["arm"].map(is_study_arm)]
     evaluations = records.groupby(evaluation_keys(records))["undefined"].any()
-    extras = [c for c in ("n_internal", *(f"{FLOOR_PREFIX}{m}" for m in METRICS)) if c in records.columns]
+    # Predictors of the gain (engine v3, radlib.predictors) are averaged like the metrics when present.
+    predictors = [c for c in records.columns if c.startswith(("ext_", "tstr_auc_", "icv_delta_auc_"))]
+    extras = [c for c in ("n_internal", *(f"{FLOOR_PREFIX}{m}" for m in METRICS), *predictors) if c in records.columns]
     arms = records[records["arm"] != REAL_ARM].copy()
     undefined = arms["undefined"].astype(bool).to_numpy()
     failed = (arms["status"] != "ok").to_numpy()
