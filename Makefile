@@ -102,6 +102,18 @@ $(BUILD)/05_ecological_fallacy_%.ipynb: $(FALLACY) $(RADLIB_SOURCES) $(STAMP)
 	$(PAPERMILL) notebooks/05_ecological_fallacy.ipynb $(@:.ipynb=.partial.ipynb) -p profile $(PROFILE) -p classifier $(word 1,$(subst _, ,$*)) -p subset $(word 2,$(subst _, ,$*))
 	$(SETTLE)
 
+# Notebook 09 of the full study also reads the internal-validation grid (profile internal; `make all` runs
+# it first, cached and resumable) and compares the curve's five ratios.
+ifeq ($(PROFILE),full)
+PREDICTOR_ARGS := -p internal_profile internal -y "ratios: [0.25, 0.5, 1.0, 2.0, 4.0]"
+INTERNAL_GRID := $(if $(filter True,$(RECOMPUTE)),$(VENV)/bin/radlib run --profile internal)
+endif
+$(BUILD)/09_what_predicts_the_gain.ipynb: notebooks/09_what_predicts_the_gain.ipynb $(RADLIB_SOURCES) $(STAMP)
+	@mkdir -p $(BUILD)
+	$(INTERNAL_GRID)
+	$(PAPERMILL) $< $(@:.ipynb=.partial.ipynb) -p profile $(PROFILE) $(PREDICTOR_ARGS)
+	$(SETTLE)
+
 # Later stages read what earlier ones wrote: every records notebook reads the grid that 04 runs in `make all`.
 $(filter-out $(BUILD)/04_%,$(RECORD_NOTEBOOKS)): $(BUILD)/04_external_validation.ipynb
 

@@ -36,7 +36,7 @@ from radlib.config import Config, project_root
 from radlib.data import Dataset, datasets_of, load_datasets
 from radlib.experiment import DEFAULT_SPECIFICATION, evaluate_task, package_versions
 from radlib.files import copy_atomically, write_parquet_atomically, write_text_atomically
-from radlib.records import evaluation_keys
+from radlib.records import evaluation_keys, is_study_arm
 from radlib.samples import (
     MissingSynthesisError,
     TaskSamples,
@@ -60,6 +60,8 @@ __all__ = [
     "run_lock",
     "run_grid",
     "specification_results",
+    "specification_records",
+    "publish_specifications",
     "save_checkpoint",
     "restore_checkpoint",
     "portable_params",
@@ -622,4 +624,53 @@ def restore_checkpoint(config: Config, folder: Path) -> int:
     for history in (RUN_IN_PROGRESS, "manifest.json"):
         if (folder / history).exists() and not (processed / history).exists():
             copy_atomically(folder / history, processed / history)
+    return written
+
+
+#: Columns of a specification's published records: what its analyses read (the rest stays in the cache).
+PUBLISHED_SPECIFICATION_DROP = ("versions", "error", "predictor_error", "synthesis_hash")
+
+
+def specification_records(config: Config) -> dict[str, pd.DataFrame]:
+    """Every specification's records of ``config``: the grid's output, else the published copy.
+
+    The grid's ``<processed>/specifications/<name>/results.parquet`` when it holds the
+    specification's configuration, else ``<tables>/specifications/<name>.parquet``
+    (:func:`publish_specifications`), so a fresh clone rebuilds the figures without fitting.
+
+    Raises
+    ------
+    FileNotFoundError
+        A specification has neither; the message names the command that computes it.
+    """
+    found = {}
+    for name, spec in specification_configs(config).items():
+        for path in (specification_results(config, name), config.path("tables") / "specifications" / f"{name}.parquet"):
+            if path.exists():
+                frame = pd.read_parquet(path)
+                if len(frame) and set(frame["config_hash"]) == {spec.hash}:
+                    found[name] = frame
+                    break
+        else:
+            raise FileNotFoundError(
+                f"no records of specification {name!r} (configuration {spec.hash}) in {config.path('processed')} "
+                f"or {config.path('tables')}; compute them with `radlib run --profile {config.profile}`"
+            )
+    return found
+
+
+def publish_specifications(config: Config) -> list[Path]:
+    """Copy every specification's records, study arms only and without per-record provenance text,
+    to ``<tables>/specifications/<name>.parquet`` (zstd): what the analyses of notebooks 08 and 09
+    read, small enough to commit; the manifest keeps the versions and commits.
+    """
+    written = []
+    for name in specification_configs(config):
+        records = pd.read_parquet(specification_results(config, name))
+        study = records[records["arm"].map(is_study_arm)].drop(
+            columns=list(PUBLISHED_SPECIFICATION_DROP), errors="ignore"
+        )
+        path = config.path("tables") / "specifications" / f"{name}.parquet"
+        write_parquet_atomically(study.reset_index(drop=True), path, compression="zstd")
+        written.append(path)
     return written

@@ -311,7 +311,9 @@ def comparators(pairs: pd.DataFrame, *, n_boot: int = 2000, seed: int = 0, alpha
             seed,
             alpha,
         ),
-        _summary("random choice (expected)", random_outcome, pd.Series("random", index=deltas.index), n_boot, seed, alpha),
+        _summary(
+            "random choice (expected)", random_outcome, pd.Series("random", index=deltas.index), n_boot, seed, alpha
+        ),
         _summary("oracle", _outcomes(deltas, oracle_choices), oracle_choices, n_boot, seed, alpha),
     ]
     return pd.DataFrame(rows)

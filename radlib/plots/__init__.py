@@ -14,6 +14,8 @@ module                    figures
 :mod:`.ladder`            06 · the fidelity ladder: slopes as the spread grows,
                           dose-response, placebo, sampling floor
 :mod:`.reliability`       07 · reliability, power, the positive control
+:mod:`.curve`             08 · the specification curve; 09 · predictors of the gain,
+                          decision value
 ========================  =====================================================
 
 Each figure function returns a matplotlib Figure drawn under one theme (seaborn's
