@@ -157,8 +157,9 @@ CHECK_LAB_NOTEBOOK ?= notebooks/01_data_ingestion.ipynb
 check-lab: $(STAMP) ## open a notebook in JupyterLab in headless Chromium, run it, save, screenshot (build/check-lab/); fails on errors, stderr, 5xx, a dead kernel
 	$(PY) tools/check_lab.py $(CHECK_LAB_NOTEBOOK) --screenshot build/check-lab -- $(LAB_ROOT) $(LAB_HOOK)
 
-bench: $(STAMP) ## benchmark the grid: v2 against v1's settings on the same tasks, 1 vs 2 workers, time per stage, memory
+bench: $(STAMP) ## benchmark the grid (v2 vs v1's settings, workers, stages, memory) and v3's evaluation stage (seconds per specification, store size)
 	$(PY) benchmarks/bench_grid.py
+	$(PY) benchmarks/bench_evaluation.py
 
 bench-generators: $(STAMP) ## benchmark the generators: K=5 batched fits vs one fit; seconds, memory, sample quality on three datasets
 	$(PY) benchmarks/bench_generators.py

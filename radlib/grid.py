@@ -65,6 +65,7 @@ __all__ = [
     "save_checkpoint",
     "restore_checkpoint",
     "portable_params",
+    "portable_text",
     "publish_records",
 ]
 
@@ -324,6 +325,16 @@ def portable_params(config: Config) -> dict:
     return params
 
 
+def portable_text(text: str, config: Config) -> str:
+    """``text`` with this machine's absolute paths replaced: the mirror by the variable that set it (or
+    its project-relative path), the project root by ``.``.
+    """
+    mirror = config.mirror_dir
+    if mirror is not None:
+        text = text.replace(str(mirror), portable_params(config)["data"]["mirror_dir"])
+    return text.replace(str(config.root), ".")
+
+
 def _commits_of(frames: list[pd.DataFrame]) -> list[str]:
     """The code commits that computed the given task files (their records' ``versions``)."""
     commits = set()
@@ -505,11 +516,11 @@ def run_grid(
             "commits": commits,
             "spans_commits": len(commits) > 1,
             "datasets_requested": len(wanted),
-            "datasets_skipped": skipped,
+            "datasets_skipped": {name: portable_text(reason, config) for name, reason in skipped.items()},
             "tasks_total": len(tasks),
             "tasks_ok": len(frames[main_name]),
             "tasks_reused": reused,
-            "tasks_failed": {f"{n} r{r}": error for (n, r), error in sorted(failures.items())},
+            "tasks_failed": {f"{n} r{r}": portable_text(error, config) for (n, r), error in sorted(failures.items())},
             "records": len(records),
             "arms_failed": int((records["status"] == "failed").sum()) if len(records) else 0,
             "external_folds": int(records.groupby(evaluation_keys(records)).ngroups) if len(records) else 0,

@@ -420,5 +420,8 @@ def test_the_manifest_names_the_commit_and_no_absolute_path(fast_config, monkeyp
     result = run_grid(config, show_progress=False)
     text = result.manifest_path.read_text()
     assert str(fast_config.mirror_dir) not in text and "$RADLIB_RADMLBENCH_DIR" in text
+    skipped = run_grid(config.with_overrides({"datasets": ["Ahn2021", "Zhang2024A"]}), show_progress=False)
+    message = skipped.manifest["datasets_skipped"]["Zhang2024A"]
+    assert "$RADLIB_RADMLBENCH_DIR" in message and str(config.root) not in skipped.manifest_path.read_text()
     assert result.manifest["runs"][-1]["commit"] == code_version() and result.manifest["commits"] == [code_version()]
     assert json.loads(result.records["versions"].iloc[0])["radlib_commit"] == code_version()
