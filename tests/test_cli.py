@@ -30,7 +30,10 @@ def test_run_reports_the_grid_and_where_it_wrote(run_args, offline_config, capsy
         + re.escape(f"(the records: {manifest['wall_seconds']} s over 1 computing run(s))"),
         out[0],
     )
-    assert out[1:] == [f"records: {manifest_path.with_name('results.parquet')}", f"manifest: {manifest_path}"]
+    assert out[1:3] == [f"records: {manifest_path.with_name('results.parquet')}", f"manifest: {manifest_path}"]
+    # The smoke profile's small specification curve, evaluated from the same samples.
+    assert out[3] == f"11 specification(s), records under {manifest_path.parent}:"
+    assert "  logreg_r2_s0.3: 10 records in specifications/logreg_r2_s0.3/results.parquet" in out[4:]
     assert cli.main(run_args) == 0
     assert capsys.readouterr().out.startswith("1 of 1 tasks done (1 reused)")
 
@@ -45,3 +48,14 @@ def test_bad_override_exits_2_naming_it(capsys):
     assert cli.main(["run", "--profile", "smoke", "--set", "repetitions"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("radlib: error: ") and "repetitions" in err
+
+
+def test_evaluate_reads_the_stored_samples_and_names_the_missing_synthesis(run_args, offline_config, capsys):
+    evaluate = ["evaluate", *run_args[1:], "--specifications", "default", "hgb_r2_s0.1"]
+    assert cli.main(evaluate) == 2
+    assert "`radlib run --profile smoke`" in capsys.readouterr().err
+    assert cli.main(run_args) == 0
+    capsys.readouterr()
+    assert cli.main(evaluate) == 0
+    out = capsys.readouterr().out
+    assert "2 specification(s)" in out and "hgb_r2_s0.1: 10 records" in out
