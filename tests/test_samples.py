@@ -28,9 +28,15 @@ def smote_config(offline_config):
     )
 
 
-def test_a_stored_sample_reads_back_bit_for_bit(smote_config):
+@pytest.fixture
+def toy_samples(smote_config):
+    """The toy task's samples under ``smote_config``, synthesized once per test."""
     dataset = toy_dataset()
-    samples = synthesize_task(dataset, 0, smote_config)
+    return dataset, synthesize_task(dataset, 0, smote_config)
+
+
+def test_a_stored_sample_reads_back_bit_for_bit(smote_config, toy_samples):
+    dataset, samples = toy_samples
     path = samples_path(smote_config, dataset, 0)
     write_samples(samples, path)
     stored = read_samples(path)
@@ -47,11 +53,10 @@ def test_missing_samples_are_a_clear_error(smote_config):
         read_samples(samples_path(smote_config, toy_dataset(), 3))
 
 
-def test_ratio_one_is_the_v2_draw_and_ratios_are_nested(smote_config):
+def test_ratio_one_is_the_v2_draw_and_ratios_are_nested(smote_config, toy_samples):
     """The ratio-1 rows are exactly a fresh model's ``sample(counts)`` (v2's draw, same seeds); smaller
     ratios are prefixes of each class, larger ones extend it."""
-    dataset = toy_dataset()
-    samples = synthesize_task(dataset, 0, smote_config)
+    dataset, samples = toy_samples
     fold = prepare_folds(dataset, 0, smote_config)[0]
     seed = smote_config.seed(dataset.name, 0, 0, SMOTE_ARM)
     (fitted,) = generators.from_config(SMOTE_ARM, smote_config).fit_folds(
@@ -72,9 +77,8 @@ def test_ratio_one_is_the_v2_draw_and_ratios_are_nested(smote_config):
         stored.take(synthetic_counts(fold.y_internal, 5.0))
 
 
-def test_snapshot_arms_are_stored_at_ratio_one_only(smote_config):
-    dataset = toy_dataset()
-    samples = synthesize_task(dataset, 0, smote_config)
+def test_snapshot_arms_are_stored_at_ratio_one_only(smote_config, toy_samples):
+    dataset, samples = toy_samples
     n_internal = len(prepare_folds(dataset, 0, smote_config)[0].y_internal)
     assert len(samples.arms[0, "cvae@0.25"].y) == n_internal
     assert len(samples.arms[0, "cvae"].y) == 4 * n_internal
@@ -102,9 +106,9 @@ def test_the_synthesis_hash_ignores_every_evaluation_setting(smote_config):
         assert smote_config.with_overrides(overrides).synthesis_hash != base, overrides
 
 
-def test_two_severities_share_one_synthesis(smote_config):
+def test_two_severities_share_one_synthesis(smote_config, toy_samples):
     """The acquisition shift touches the external rows only: internal sets and samples are identical."""
-    dataset = toy_dataset()
+    dataset, first = toy_samples  # at the profile's severity, 0.1
     mild, strong = (
         smote_config.with_overrides({"shift.severity": 0.0}),
         smote_config.with_overrides({"shift.severity": 0.3}),
@@ -113,16 +117,15 @@ def test_two_severities_share_one_synthesis(smote_config):
         assert np.array_equal(a.split.internal_idx, b.split.internal_idx)
         assert np.array_equal(a.Z_internal, b.Z_internal)
         assert not np.array_equal(a.split.X_external_shifted, b.split.X_external_shifted)
-    first, second = synthesize_task(dataset, 0, mild), synthesize_task(dataset, 0, strong)
-    assert first.synthesis_hash == second.synthesis_hash
+    second = synthesize_task(dataset, 0, strong)
+    assert first.synthesis_hash == second.synthesis_hash == mild.synthesis_hash
     for key, sample in first.arms.items():
         assert np.array_equal(sample.X, second.arms[key].X)
 
 
-def test_evaluating_stored_samples_equals_the_task_and_fits_nothing(smote_config, monkeypatch):
-    dataset = toy_dataset()
+def test_evaluating_stored_samples_equals_the_task_and_fits_nothing(smote_config, toy_samples, monkeypatch):
+    dataset, samples = toy_samples
     expected = run_task(dataset, 0, smote_config)
-    samples = synthesize_task(dataset, 0, smote_config)
     write_samples(samples, samples_path(smote_config, dataset, 0))
     stored = read_samples(samples_path(smote_config, dataset, 0))
 
