@@ -584,14 +584,25 @@ def publish_records(result: GridResult, config: Config) -> list[Path]:
     return copies
 
 
+def _checkpointed(folder: Path) -> set[tuple[str, str, int]]:
+    """The (dataset, fingerprint, repetition) of the tasks a specification's checkpoint parts hold."""
+    tasks: set[tuple[str, str, int]] = set()
+    for part in sorted(folder.glob("part-*.parquet")):
+        keys = pd.read_parquet(part, columns=["dataset", "dataset_fingerprint", "repetition"]).drop_duplicates()
+        tasks.update((d, f, int(r)) for d, f, r in keys.itertuples(index=False))
+    return tasks
+
+
 def save_checkpoint(config: Config, folder: Path) -> list[Path]:
     """Keep the finished task files of a running or stopped grid in a committable folder.
 
     The processed folder (task cache, stored samples) does not outlive a working session; a
-    checkpoint holds each specification's finished tasks as one Parquet file
-    (``<folder>/<specification>.parquet``) and the run history (``run_in_progress.json`` or the
-    manifest), so a later session restores them (:func:`restore_checkpoint`) and the grid
-    computes only the rest. The stored samples are not kept (about 1 GiB for the full profile).
+    checkpoint holds each specification's finished tasks as Parquet parts
+    (``<folder>/<specification>/part-NNN.parquet``, zstd) and the run history
+    (``run_in_progress.json`` or the manifest), so a later session restores them
+    (:func:`restore_checkpoint`) and the grid computes only the rest. Each save adds a part with
+    the tasks no earlier part holds, so the committed history grows by the new tasks only. The
+    stored samples are not kept (about 1 GiB for the full profile).
 
     Returns
     -------
@@ -601,10 +612,19 @@ def save_checkpoint(config: Config, folder: Path) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for name, spec in specification_configs(config).items():
+        spec_folder = folder / name
+        done = _checkpointed(spec_folder)
         files = sorted((config.path("processed") / "tasks" / spec.hash).glob("*.parquet"))
-        frames = [frame for frame in (read_task(f, expected_records(spec)) for f in files) if frame is not None]
+        frames = []
+        for path in files:
+            dataset, fingerprint, repetition = path.stem.split("__")
+            if (dataset, fingerprint, int(repetition.removeprefix("r"))) in done:
+                continue
+            frame = read_task(path, expected_records(spec))
+            if frame is not None:
+                frames.append(frame)
         if frames:
-            path = folder / f"{name}.parquet"
+            path = spec_folder / f"part-{len(list(spec_folder.glob('part-*.parquet'))):03d}.parquet"
             write_parquet_atomically(pd.concat(frames, ignore_index=True), path, compression="zstd")
             written.append(path)
     for history in (RUN_IN_PROGRESS, "manifest.json"):
@@ -622,16 +642,14 @@ def restore_checkpoint(config: Config, folder: Path) -> int:
     """
     processed, written = config.path("processed"), 0
     for name, spec in specification_configs(config).items():
-        path = folder / f"{name}.parquet"
-        if not path.exists():
-            continue
-        for (dataset, fingerprint, repetition), frame in pd.read_parquet(path).groupby(
-            ["dataset", "dataset_fingerprint", "repetition"], sort=True
-        ):
-            target = processed / "tasks" / spec.hash / f"{dataset}__{fingerprint}__r{int(repetition):03d}.parquet"
-            if not target.exists():
-                write_parquet_atomically(frame.reset_index(drop=True), target)
-                written += 1
+        for part in sorted((folder / name).glob("part-*.parquet")):
+            for (dataset, fingerprint, repetition), frame in pd.read_parquet(part).groupby(
+                ["dataset", "dataset_fingerprint", "repetition"], sort=True
+            ):
+                target = processed / "tasks" / spec.hash / f"{dataset}__{fingerprint}__r{int(repetition):03d}.parquet"
+                if not target.exists():
+                    write_parquet_atomically(frame.reset_index(drop=True), target)
+                    written += 1
     for history in (RUN_IN_PROGRESS, "manifest.json"):
         if (folder / history).exists() and not (processed / history).exists():
             copy_atomically(folder / history, processed / history)

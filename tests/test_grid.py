@@ -404,14 +404,24 @@ def test_evaluate_without_stored_samples_names_the_command_that_makes_them(fast_
 
 def test_a_checkpoint_restores_every_task_and_the_rerun_computes_nothing(fast_config, tmp_path):
     config = _curve(fast_config.with_overrides({"repetitions": 1}))
-    first = run_grid(config, show_progress=False)
+    one = run_grid(config, datasets=["Ahn2021"], show_progress=False)
+    assert one.manifest["tasks_ok"] == 1
     saved = save_checkpoint(config, tmp_path / "checkpoint")
-    assert {p.name for p in saved} >= {"default.parquet", "logreg_r2_s0.1.parquet", "manifest.json"}
+    assert {p.relative_to(tmp_path / "checkpoint").as_posix() for p in saved} >= {
+        "default/part-000.parquet",
+        "manifest.json",
+    }
+    # A second save adds a part with the new task only.
+    run_grid(config, show_progress=False)
+    saved = save_checkpoint(config, tmp_path / "checkpoint")
+    part = pd.read_parquet(tmp_path / "checkpoint" / "logreg_r2_s0.1" / "part-001.parquet")
+    assert set(part["dataset"]) == {"HNSCC"}
     shutil.rmtree(config.path("processed"))
     assert restore_checkpoint(config, tmp_path / "checkpoint") == 2 * 5
+    first = pd.read_parquet(tmp_path / "checkpoint" / "default" / "part-000.parquet")
     again = run_grid(config, show_progress=False)
-    assert again.manifest["tasks_reused"] == 2 and len(again.manifest["runs"]) == 1
-    pd.testing.assert_frame_equal(again.records, first.records)
+    assert again.manifest["tasks_reused"] == 2
+    pd.testing.assert_frame_equal(again.records[again.records["dataset"] == "Ahn2021"].reset_index(drop=True), first)
 
 
 def test_the_manifest_names_the_commit_and_no_absolute_path(fast_config, monkeypatch):
