@@ -17,6 +17,7 @@ __all__ = [
     "SMOTE_ARM",
     "CLASSIFIERS",
     "CLASSIFIER_LABELS",
+    "STUDY_CLASSIFIERS",
     "COMPOSITE",
     "POOLED",
     "TIMING_COLUMNS",
@@ -42,6 +43,8 @@ REAL_ARM = "real"
 SMOTE_ARM = "smote"
 #: The classifiers of the study, in the order of every table.
 CLASSIFIERS = ("logreg", "rf", "logreg_strong", "hgb")
+#: The classifiers of the study's own analyses (version 2's records): logistic regression and the forest.
+STUDY_CLASSIFIERS = ("logreg", "rf")
 #: Their names in prose (verdicts, summaries, figure titles).
 CLASSIFIER_LABELS = {
     "logreg": "logistic regression",

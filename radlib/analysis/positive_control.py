@@ -60,10 +60,10 @@ from radlib.analysis.power import (
 from radlib.analysis.reliability import DELTA_AUC
 from radlib.config import derive_seed
 from radlib.records import (
-    CLASSIFIERS,
     COMPOSITE,
     POOLED,
     REAL_ARM,
+    STUDY_CLASSIFIERS,
     auc_column,
     check_classifier,
     delta_column,
@@ -250,7 +250,7 @@ def simulate_records(
     records.insert(4, "status", "ok")
     records.insert(5, "error", None)
     records.insert(6, "undefined", False)
-    for name in CLASSIFIERS:
+    for name in STUDY_CLASSIFIERS:
         planted = name == classifier
         records[auc_column(name)] = parameters["auc_real"] + records[DELTA_AUC] if planted else np.nan
         records[delta_column(name)] = records[DELTA_AUC] if planted else np.nan

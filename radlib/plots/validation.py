@@ -12,7 +12,7 @@ import seaborn as sns
 from matplotlib import MatplotlibDeprecationWarning
 
 from radlib.plots.style import arm_style, themed
-from radlib.records import CLASSIFIER_LABELS, CLASSIFIERS, REAL_ARM, delta_column, valid_mask
+from radlib.records import CLASSIFIER_LABELS, REAL_ARM, STUDY_CLASSIFIERS, delta_column, valid_mask
 
 __all__ = ["plot_delta_auc"]
 
@@ -43,7 +43,7 @@ def _jittered_points(
 
 
 @themed
-def plot_delta_auc(records: pd.DataFrame, classifiers: Sequence[str] = CLASSIFIERS, seed: int = 0) -> plt.Figure:
+def plot_delta_auc(records: pd.DataFrame, classifiers: Sequence[str] = STUDY_CLASSIFIERS, seed: int = 0) -> plt.Figure:
     """ΔAUC per arm for each classifier: one point per valid record, over a box plot per arm.
 
     One panel per classifier (a seaborn ``FacetGrid`` sharing the ΔAUC axis). The records
