@@ -11,6 +11,7 @@ folder's swap in test_audit_folder.py.
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -68,9 +69,11 @@ def _command(*args) -> list[str]:
     return [sys.executable, "-m", "radlib.cli", "audit", *map(str, args)]
 
 
-def audit_cli(*args, timeout=300) -> subprocess.CompletedProcess:
-    """Run ``radlib audit`` with ``args`` in a new process; stdout and stderr as text."""
-    return subprocess.run(_command(*args), capture_output=True, text=True, env=ENV, cwd=ROOT, timeout=timeout)
+def audit_cli(*args, timeout=300, cwd=ROOT, env=None) -> subprocess.CompletedProcess:
+    """Run ``radlib audit`` with ``args`` in a new process (in ``cwd``, ``env`` added); stdout and stderr as text."""
+    return subprocess.run(
+        _command(*args), capture_output=True, text=True, env={**ENV, **(env or {})}, cwd=cwd, timeout=timeout
+    )
 
 
 def assert_no_traceback(run: subprocess.CompletedProcess) -> None:
@@ -397,3 +400,137 @@ def test_one_feature_column_says_no_arm_differs_from_real_only(tmp_path):
     assert "No arm differs from real-only training: every ΔAUC is exactly 0" in logreg
     assert "largest mean gain" not in logreg
     assert_no_traceback(run)
+
+
+# --- issue 21, 1. --out never removes or overwrites a file an audit did not write -----------
+
+
+def _every_file(folder: Path) -> dict[str, str]:
+    """SHA-256 of every file under ``folder`` (git's own folder left out), by relative path."""
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and ".git" not in p.relative_to(folder).parts
+    }
+
+
+@pytest.fixture
+def project_clone(tmp_path):
+    """A git repository standing in for the project (``RADLIB_ROOT``): committed figures, a committed
+    study manifest, and a user's table in ``data/``."""
+    repo = tmp_path / "project"
+    for name, text in {
+        "figures/full/05_key.png": "figure",
+        "results/full/manifest.json": '{"config_hash": "e0c216f7c940"}',
+        "results/full/records.parquet": "records",
+        "pyproject.toml": "[project]",
+    }.items():
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        (repo / name).write_text(text)
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "study"], check=True)
+    (repo / "data").mkdir()
+    make_table().to_csv(repo / "data" / "cohort.csv", index=False)
+    return repo
+
+
+@pytest.mark.parametrize(
+    ("out", "message"),
+    [
+        (".", "is the project folder"),
+        ("", "--out is empty (an unset variable?)"),
+        ("results/full", "holds 2 file(s) tracked by git (manifest.json, records.parquet)"),
+        ("figures", "holds 1 file(s) tracked by git (full/05_key.png)"),
+    ],
+)
+def test_out_in_the_project_or_empty_is_refused_and_nothing_is_touched(project_clone, out, message):
+    before = _every_file(project_clone)
+    run = audit_cli(
+        "--csv", "data/cohort.csv", "--target", "Target", *FAST, "--generators", "smote", "--out", out,
+        cwd=project_clone, env={"RADLIB_ROOT": str(project_clone)},
+    )  # fmt: skip
+    assert_refused(run, message)
+    assert _every_file(project_clone) == before
+
+
+def test_a_user_folder_with_files_is_refused_and_its_files_stay(tmp_path):
+    make_table().to_csv(tmp_path / "cohort.csv", index=False)
+    out = tmp_path / "thesis"
+    (out / "figures").mkdir(parents=True)
+    (out / "tables").mkdir()
+    (out / "figures" / "my_plot.png").write_text("my plot")
+    (out / "tables" / "thesis_table1.csv").write_text("a,b")
+    run = audit_cli(
+        "--csv", tmp_path / "cohort.csv", "--target", "Target", *FAST, "--generators", "smote", "--out", out
+    )
+    assert_refused(run, f"--out {out} already holds 2 entries that no audit wrote (figures, tables)")
+    assert _every_file(out) == {
+        "figures/my_plot.png": hashlib.sha256(b"my plot").hexdigest(),
+        "tables/thesis_table1.csv": hashlib.sha256(b"a,b").hexdigest(),
+    }
+
+
+def test_the_input_tables_folder_is_refused(tmp_path):
+    make_table().to_csv(tmp_path / "cohort.csv", index=False)
+    before = _every_file(tmp_path)
+    for paths in (["cohort.csv"], ["."]):  # the table, or its folder
+        run = audit_cli("--csv", *paths, "--target", "Target", *FAST, "--out", ".", cwd=tmp_path)
+        assert_refused(run, f"--out {tmp_path} holds the input table {tmp_path / 'cohort.csv'}")
+    assert _every_file(tmp_path) == before
+
+
+@pytest.fixture(scope="module")
+def earlier_audit(tmp_path_factory):
+    """A folder an audit wrote (SMOTE only), and the table it read."""
+    folder = tmp_path_factory.mktemp("earlier")
+    make_table().to_csv(folder / "cohort.csv", index=False)
+    out = folder / "out"
+    run = audit_cli("--csv", folder / "cohort.csv", "--target", "Target", *FAST, "--generators", "smote", "--out", out)
+    assert run.returncode == 0, run.stderr[-3000:]
+    return folder / "cohort.csv", out
+
+
+def test_an_audit_marks_its_folder_and_a_rerun_replaces_only_its_own_files(earlier_audit, tmp_path):
+    table, first = earlier_audit
+    out = tmp_path / "out"
+    shutil.copytree(first, out, symlinks=True)
+    marker = json.loads((out / ".radlib-audit.json").read_text())
+    assert "verdict.md" in marker["files"] and "figures/delta_auc.png" in marker["files"]
+    run = audit_cli("--csv", table, "--target", "Target", *FAST, "--generators", "smote", "--out", out)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "2 of 2 tasks done (2 reused)" in run.stdout
+
+    # A file of the user's among the audit's outputs stops the next audit before anything moves.
+    (out / "figures" / "my_plot.png").write_text("my plot")
+    before = _every_file(out)
+    run = audit_cli("--csv", table, "--target", "Target", *FAST, "--generators", "smote", "--out", out)
+    assert_refused(run, f"--out {out} holds 1 file(s) that no audit wrote (figures/my_plot.png)")
+    after = _every_file(out)
+    assert after.pop(".run.lock") and before.pop(".run.lock")  # the lock's holder (pid) changed, nothing else
+    assert after == before
+
+
+def test_the_audits_own_records_as_input_are_refused(earlier_audit):
+    _, out = earlier_audit
+    before = _every_file(out)
+    run = audit_cli("--csv", out / "results.parquet", "--target", "arm", *FAST, "--out", out)
+    assert_refused(run, f"--out {out} holds the input table {out / 'results.parquet'}")
+    assert _every_file(out) == before
+
+
+@pytest.mark.parametrize(("name", "kind"), [("tasks", "file"), (".previous", "file"), ("verdict.md", "folder")])
+def test_an_entry_of_the_wrong_kind_in_an_audits_folder_is_refused_before_the_grid(earlier_audit, tmp_path, name, kind):
+    table, first = earlier_audit
+    out = tmp_path / "out"
+    shutil.copytree(first, out, symlinks=True)
+    path = out / name
+    if path.is_dir():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
+    path.mkdir() if kind == "folder" else path.write_text("x")
+    run = audit_cli("--csv", table, "--target", "Target", *FAST, "--generators", "smote", "--out", out)
+    where = "keeps a folder" if kind == "file" else "writes a file"
+    assert_refused(run, f"--out {out}: '{name}' is a {kind} where an audit {where}")

@@ -23,12 +23,12 @@ One module per job:
 :mod:`.inputs`           reading and checking the tables; plug-ins (also on Dask workers)
 :mod:`.summaries`        per-arm summaries with t-intervals; rank agreement
 :mod:`.verdict`          the plain-language verdicts
-:mod:`.folder`           the output folder: checked, and written as one set
+:mod:`.folder`           the output folder: checked, owned, and written as one set
 :mod:`.run`              configuration, the grid run, and every output written
 =======================  ============================================================
 """
 
-from radlib.audit.folder import OUTPUTS, check_out_folder, staged_outputs
+from radlib.audit.folder import MARKER, OUTPUTS, check_out_folder, claim_out_folder, staged_outputs
 from radlib.audit.inputs import (
     MAX_NAME_BYTES,
     MIN_CLASS_ROWS,
@@ -58,8 +58,10 @@ __all__ = [
     "AuditError",
     "AuditResult",
     "AuditFailedError",
+    "MARKER",
     "OUTPUTS",
     "check_out_folder",
+    "claim_out_folder",
     "staged_outputs",
     "PluginLoader",
     "find_tables",

@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from radlib import analysis, generators, plots, quality, report
-from radlib.audit.folder import check_out_folder, staged_outputs
+from radlib.audit.folder import check_out_folder, claim_out_folder, staged_outputs
 from radlib.audit.inputs import (
     MIN_CLASS_ROWS,
     AuditError,
@@ -482,7 +482,9 @@ def audit(
         A bad profile, override or generator name.
     AuditError
         A broken plug-in, no tables, tables with the same name, ``min_class_rows`` below 1,
-        or an output folder that is a file.
+        an output folder that is a file, an empty ``out``, or an output folder an audit may not
+        write into (:func:`radlib.audit.folder.check_out_folder`: the project, a folder git
+        tracks files in, the input's folder, a folder of files no audit wrote).
     GridLockedError
         Another run is writing to the same output folder.
     AuditFailedError
@@ -501,10 +503,17 @@ def audit(
     load_config(profile, overrides)  # profile and override errors first, before any file is read
     if generator_names is not None:
         check_generators(generator_names)
+    if out is not None and not str(out).strip():
+        raise AuditError(
+            "--out is empty (an unset variable?); give the output folder, or leave --out out for the default "
+            "results/audit/<table name>"
+        )
     table_paths = find_tables(paths)
-    out = check_out_folder(Path(out).resolve() if out is not None else _default_out(table_paths, paths))
+    out = Path(out).resolve() if out is not None else _default_out(table_paths, paths)
+    check_out_folder(out, table_paths)
     datasets = [load_table(p, target, id_column, min_class_rows, positive_class, keep) for p in table_paths]
     config = audit_config(profile, overrides, out, generator_names, [d.name for d in datasets])
+    claim_out_folder(out)
     with run_lock(out), staged_outputs(out) as staging:
         staged = config.with_overrides(
             {
