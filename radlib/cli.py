@@ -120,6 +120,7 @@ def _audit(args: argparse.Namespace) -> int:
             min_class_rows=MIN_CLASS_ROWS if args.min_class_rows is None else args.min_class_rows,
             positive_class=args.positive_class,
             keep=args.keep,
+            first_row_per_id=args.first_row_per_id,
         )
     except GridLockedError as exc:
         return _fail(exc, 3)
@@ -180,6 +181,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="COLUMN",
         help="numeric column(s) that look like patient IDs but are features (otherwise refused)",
+    )
+    audit.add_argument(
+        "--first-row-per-id",
+        action="store_true",
+        help="a patient ID on several rows: keep its first row, drop the others (listed); otherwise refused",
     )
     audit.add_argument(
         "--positive-class",

@@ -534,3 +534,106 @@ def test_an_entry_of_the_wrong_kind_in_an_audits_folder_is_refused_before_the_gr
     run = audit_cli("--csv", table, "--target", "Target", *FAST, "--generators", "smote", "--out", out)
     where = "keeps a folder" if kind == "file" else "writes a file"
     assert_refused(run, f"--out {out}: '{name}' is a {kind} where an audit {where}")
+
+
+# --- issue 21, 2. identifiers that leak, patients counted twice, a copy of the outcome -----
+
+
+def _twice(frame: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
+    """Every patient of ``frame`` on two consecutive rows, the second with slightly different features."""
+    rng = np.random.default_rng(seed)
+    second = frame.copy()
+    features = [c for c in frame.columns if c.startswith("f")]
+    second[features] += rng.normal(scale=0.01, size=(len(frame), len(features)))
+    return pd.concat([frame, second]).sort_index(kind="stable").reset_index(drop=True)
+
+
+def test_an_accession_on_two_rows_per_patient_is_refused_then_its_repeats(tmp_path):
+    frame = _twice(make_table(n=40).drop(columns="ID"))
+    frame.insert(0, "Accession", np.repeat(np.arange(7_001, 7_041), 2))
+    frame.to_csv(tmp_path / "cohort.csv", index=False)
+    args = ["--csv", tmp_path / "cohort.csv", "--target", "Target", *FAST, "--out", tmp_path / "out"]
+    run = audit_cli(*args)
+    assert_refused(run, "'Accession' look(s) like a patient identifier (Accession: named like an identifier")
+    run = audit_cli(*args, "--id", "Accession")
+    assert_refused(
+        run, "40 row(s) repeat a patient ID (e.g. Accession 7001 on rows 1, 2), so the same patient could sit"
+    )
+    assert "--first-row-per-id" in run.stderr and not (tmp_path / "out").exists()
+
+
+def test_an_mrn_of_floats_with_a_missing_value_is_refused(tmp_path):
+    frame = make_table()
+    frame.insert(1, "mrn", np.random.default_rng(3).permutation(80) * 17.0 + 4_000_000)
+    frame.loc[5, "mrn"] = np.nan
+    frame.to_csv(tmp_path / "cohort.csv", index=False)
+    run = audit_cli("--csv", tmp_path / "cohort.csv", "--target", "Target", *FAST, "--out", tmp_path / "out")
+    assert_refused(run, "'mrn' look(s) like a patient identifier (mrn: named like an identifier, integer values)")
+
+
+def test_the_same_id_on_two_rows_is_refused_or_each_patients_first_row_kept(tmp_path):
+    frame = make_table(n=120)
+    frame = pd.concat([frame, _twice(frame.iloc[:30]).iloc[1::2]], ignore_index=True)  # 30 patients again
+    frame.to_csv(tmp_path / "cohort.csv", index=False)
+    args = ["--csv", tmp_path / "cohort.csv", "--target", "Target", *FAST, "--generators", "smote"]
+    run = audit_cli(*args, "--out", tmp_path / "out")
+    assert_refused(run, "30 row(s) repeat a patient ID (e.g. ID 'p000' on rows 1, 121)")
+    run = audit_cli(*args, "--first-row-per-id", "--out", tmp_path / "out")
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "cohort: 120 patients (60 of class 0, 60 of class 1)" in run.stdout
+    assert (
+        "30 rows of a patient ID seen before dropped (--first-row-per-id): 121 (= row 1), 122 (= row 2)" in run.stdout
+    )
+    assert pd.read_parquet(tmp_path / "out" / "results.parquet")["status"].eq("ok").all()
+
+
+def pyradiomics_export(n: int = 80, seed: int = 0) -> pd.DataFrame:
+    """A table as pyradiomics' batch extraction writes it: paths, ``diagnostics_*`` columns, shape features
+    that are whole numbers distinct in every row, a first-order energy beyond 2^53, and an outcome."""
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % 2
+    voxels = rng.choice(np.arange(500, 90_000), size=n, replace=False) + 300 * y
+    return pd.DataFrame(
+        {
+            "Image": [f"/data/case{i:03d}/image.nrrd" for i in range(n)],
+            "Mask": [f"/data/case{i:03d}/mask.nrrd" for i in range(n)],
+            "outcome": y,
+            "diagnostics_Versions_PyRadiomics": "v3.1.0",
+            "diagnostics_Configuration_Settings": "{'binWidth': 25, 'resampledPixelSpacing': None}",
+            "diagnostics_Image-original_Hash": [f"{rng.integers(2**60):x}" for _ in range(n)],
+            "diagnostics_Image-original_Mean": rng.normal(100, 10, n),
+            "diagnostics_Mask-original_VoxelNum": voxels,
+            "diagnostics_Mask-original_BoundingBox": [f"({i}, 3, 7, 20, 20, 9)" for i in range(n)],
+            "original_shape_VoxelVolume": voxels,
+            "original_shape_MeshVolume": voxels * 0.98 + rng.normal(0, 5, n),
+            "original_firstorder_Energy": (rng.uniform(1, 4, n) + y) * 2.0**60,
+            "original_glcm_Id": rng.uniform(0.2, 0.9, n) + 0.1 * y,
+            "original_glrlm_RunEntropy": rng.normal(4, 0.5, n) + 0.8 * y,
+        }
+    )
+
+
+def test_a_pyradiomics_export_gets_a_verdict_without_a_flag(tmp_path):
+    pyradiomics_export().to_csv(tmp_path / "features.csv", index=False)
+    run = audit_cli("--csv", tmp_path / "features.csv", "--target", "outcome", *FAST, "--generators", "smote",
+                    "--out", tmp_path / "out")  # fmt: skip
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "features: 80 patients (40 of class 0, 40 of class 1), 5 of 13 feature columns used" in run.stdout
+    assert (
+        "excluded 6 diagnostics_* columns (pyradiomics' versions, settings, image and mask statistics; not features): "
+        "diagnostics_Versions_PyRadiomics, diagnostics_Configuration_Settings" in run.stdout
+    )
+    assert "dropped 2 non-numeric: Image, Mask" in run.stdout
+    assert (tmp_path / "out" / "verdict.md").is_file()
+
+
+def test_a_copy_of_the_outcome_is_named_in_a_warning(tmp_path):
+    frame = make_table()
+    frame["f_leak"] = frame["Target"] * 3.0 + np.random.default_rng(5).normal(0, 0.1, len(frame))
+    frame.to_csv(tmp_path / "cohort.csv", index=False)
+    run = audit_cli("--csv", tmp_path / "cohort.csv", "--target", "Target", *FAST, "--generators", "smote",
+                    "--out", tmp_path / "out")  # fmt: skip
+    assert run.returncode == 0, run.stderr[-3000:]
+    warning = "warning: f_leak alone separates the classes (AUC 1.000): a copy of the outcome, or measured after it?"
+    assert warning in run.stdout and warning in (tmp_path / "out" / "verdict.md").read_text()
+    assert "f0 alone" not in run.stdout

@@ -121,7 +121,12 @@ def test_one_table_end_to_end_with_messy_columns_a_user_generator_and_a_user_met
 
     dataset = result.datasets[0]
     assert dataset.name == "my_cohort" and dataset.p == 8
-    assert dataset.report["dropped"] == {"non_numeric": ["site"], "all_missing": ["empty"], "constant": ["flat"]}
+    assert dataset.report["dropped"] == {
+        "non_numeric": ["site"],
+        "all_missing": ["empty"],
+        "constant": ["flat"],
+        "excluded": [],
+    }
     assert dataset.report["infinite_values"] == 2
     text = A.describe_dataset(dataset)
     assert "dropped 1 non-numeric: site" in text and "all missing: empty" in text and "constant: flat" in text

@@ -30,8 +30,10 @@ One module per job:
 
 from radlib.audit.folder import MARKER, OUTPUTS, check_out_folder, claim_out_folder, staged_outputs
 from radlib.audit.inputs import (
+    DIAGNOSTICS_PREFIX,
     MAX_NAME_BYTES,
     MIN_CLASS_ROWS,
+    SEPARATING_AUC,
     TABLE_SUFFIXES,
     AuditError,
     PluginLoader,
@@ -39,6 +41,7 @@ from radlib.audit.inputs import (
     find_tables,
     load_plugin,
     load_table,
+    separating_features,
     table_name,
 )
 from radlib.audit.run import AuditFailedError, AuditResult, audit, audit_config, check_generators
@@ -54,6 +57,9 @@ from radlib.audit.verdict import render_collection_verdict, render_run, render_v
 __all__ = [
     "MIN_CLASS_ROWS",
     "MAX_NAME_BYTES",
+    "SEPARATING_AUC",
+    "DIAGNOSTICS_PREFIX",
+    "separating_features",
     "TABLE_SUFFIXES",
     "AuditError",
     "AuditResult",

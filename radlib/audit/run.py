@@ -425,6 +425,7 @@ def audit(
     show_progress: bool = True,
     positive_class: str | None = None,
     keep: Sequence[str] = (),
+    first_row_per_id: bool = False,
 ) -> AuditResult:
     """Run the study's protocol on one or several of your own tables.
 
@@ -469,6 +470,9 @@ def audit(
         The target value coded 1, for a target that is not 0/1, True/False or "0"/"1".
     keep : sequence of str
         Numeric columns that look like patient identifiers but are features.
+    first_row_per_id : bool
+        An ID on several rows: keep its first row (the others are dropped and listed)
+        instead of refusing the table.
 
     Returns
     -------
@@ -511,7 +515,9 @@ def audit(
     table_paths = find_tables(paths)
     out = Path(out).resolve() if out is not None else _default_out(table_paths, paths)
     check_out_folder(out, table_paths)
-    datasets = [load_table(p, target, id_column, min_class_rows, positive_class, keep) for p in table_paths]
+    datasets = [
+        load_table(p, target, id_column, min_class_rows, positive_class, keep, first_row_per_id) for p in table_paths
+    ]
     config = audit_config(profile, overrides, out, generator_names, [d.name for d in datasets])
     claim_out_folder(out)
     with run_lock(out), staged_outputs(out) as staging:
