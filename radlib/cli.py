@@ -27,6 +27,17 @@ def _add_profile_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _worker_count(text: str) -> int:
+    """``--n-jobs``: a whole number of local worker processes, at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number of worker processes, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1 (local worker processes), got {value}")
+    return value
+
+
 def _overrides(args: argparse.Namespace) -> dict:
     return dict(parse_override(text) for text in args.overrides)
 
@@ -148,7 +159,9 @@ def build_parser() -> argparse.ArgumentParser:
     datasets.set_defaults(handler=_datasets)
     run = commands.add_parser("run", help="run the experiment grid (parallel, cached, resumable)")
     _add_profile_arguments(run)
-    run.add_argument("--n-jobs", type=int, default=None, help="local worker processes (default: the profile's)")
+    run.add_argument(
+        "--n-jobs", type=_worker_count, default=None, help="local worker processes (default: the profile's)"
+    )
     run.add_argument("--scheduler", default=None, help="address of an existing Dask scheduler, e.g. tcp://host:8786")
     run.add_argument("--datasets", nargs="+", default=None, help="restrict to these datasets")
     run.set_defaults(handler=_run)
@@ -202,7 +215,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="generators to run instead of the profile's (registered names; 'smote' adds SMOTE)",
     )
     audit.add_argument("--out", default=None, help="output folder (default: results/audit/<table name>/)")
-    audit.add_argument("--n-jobs", type=int, default=None, help="local worker processes (default: the profile's)")
+    audit.add_argument(
+        "--n-jobs", type=_worker_count, default=None, help="local worker processes (default: the profile's)"
+    )
     audit.add_argument("--scheduler", default=None, help="address of an existing Dask scheduler")
     audit.add_argument(
         "--plugin",
@@ -229,6 +244,9 @@ def main(argv: list[str] | None = None) -> int:
         return args.handler(args)
     except (ConfigError, DataError) as exc:
         return _fail(exc, 2)
+    except OSError as exc:  # a folder that cannot be written (read-only, /proc), a file that cannot be read
+        where = f" {exc.filename}" if exc.filename else ""
+        return _fail(f"cannot use{where}: {exc.strerror or exc}", 1)
     except KeyboardInterrupt as exc:  # finished tasks are kept; the same command resumes
         print(f"radlib: interrupted: {exc or 'stopped'}; finished tasks are kept", file=sys.stderr)
         return 130

@@ -637,3 +637,84 @@ def test_a_copy_of_the_outcome_is_named_in_a_warning(tmp_path):
     warning = "warning: f_leak alone separates the classes (AUC 1.000): a copy of the outcome, or measured after it?"
     assert warning in run.stdout and warning in (tmp_path / "out" / "verdict.md").read_text()
     assert "f0 alone" not in run.stdout
+
+
+# --- issue 21, 3. settings that cannot be computed are refused before anything runs ---------
+
+BROKEN_PLUGIN = """
+from radlib.generators import Generator, register
+
+
+class Broken(Generator):
+    def _fit(self, X, y, seed):
+        raise RuntimeError("this generator always fails")
+
+    def _sample_class(self, label, n, seed):
+        raise RuntimeError("never fitted")
+
+
+register("broken", Broken, replace=True)
+"""
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--set", "shift.severity=.nan"], "'shift.severity' must be a finite number, got nan"),
+        (["--set", "synthesis.ratio=.inf"], "'synthesis.ratio' must be a finite number, got inf"),
+        (["--set", "shift.severity=.inf"], "'shift.severity' must be a finite number, got inf"),
+        (["--set", "metrics.mmd_max_rows=0"], "'metrics.mmd_max_rows' must lie in [2, 20000], got 0"),
+        (["--set", "repetitions=1000000000"], "'repetitions' must lie in [1, 1000], got 1000000000"),
+        (["--set", "synthesis.ratio=1e6"], "'synthesis.ratio' must lie in (0, 100], got 1000000.0"),
+        (["--set", "k=!!python/object/apply:os.getpid []"], "could not determine a constructor for the tag"),
+        (["--set", "shift.severity=[1,"], "override 'shift.severity': the value '[1,' is not valid YAML here"),
+        (["--set", "synthesis.params={a: &a [1, 1], b: [*a, *a], c: [*a, *a]}"], "YAML aliases (*name) are not accepted"),
+        (["--set", "paths.processed=/tmp/elsewhere"], "--set paths.processed: an audit does not use 'paths'"),
+        (["--set", "datasets=[Ahn2021]"], "--set datasets: an audit does not use 'datasets'"),
+    ],
+)  # fmt: skip
+def test_a_setting_that_cannot_be_computed_is_one_sentence_and_the_previous_outputs_stay(
+    earlier_audit, tmp_path, options, message
+):
+    table, first = earlier_audit
+    out = tmp_path / "out"
+    shutil.copytree(first, out, symlinks=True)
+    before = _every_file(out)
+    run = audit_cli("--csv", table, "--target", "Target", *FAST, "--generators", "smote", *options, "--out", out)
+    assert_refused(run, message)
+    assert _every_file(out) == before
+
+
+@pytest.mark.parametrize("value", ["-1", "0", "two"])
+def test_n_jobs_below_one_is_refused(tmp_path, value):
+    make_table().to_csv(tmp_path / "cohort.csv", index=False)
+    run = audit_cli("--csv", tmp_path / "cohort.csv", "--target", "Target", "--n-jobs", value, "--out", tmp_path / "o")
+    assert run.returncode == 2 and "argument --n-jobs: must be" in run.stderr.splitlines()[-1], run.stderr[-2000:]
+    assert_no_traceback(run)
+
+
+def test_a_profile_that_is_a_folder_or_binary_and_an_unwritable_out_are_one_sentence(tmp_path):
+    make_table().to_csv(tmp_path / "cohort.csv", index=False)
+    (tmp_path / "lab.yaml").mkdir()
+    (tmp_path / "bin.yaml").write_bytes(bytes(range(256)))
+    args = ["--csv", tmp_path / "cohort.csv", "--target", "Target"]
+    assert_refused(audit_cli(*args, "--profile", tmp_path / "lab.yaml"), "cannot be read as a file")
+    assert_refused(audit_cli(*args, "--profile", tmp_path / "bin.yaml"), f"profile file {tmp_path / 'bin.yaml'} is not")
+    assert_refused(audit_cli(*args, *FAST, "--out", "/proc/radlib-audit"), "cannot create the output folder there")
+
+
+def test_nothing_valid_computed_exits_1_and_keeps_the_previous_outputs(earlier_audit, tmp_path):
+    table, first = earlier_audit
+    out = tmp_path / "out"
+    shutil.copytree(first, out, symlinks=True)
+    before = _every_file(out)
+    (tmp_path / "broken.py").write_text(BROKEN_PLUGIN)
+    run = audit_cli("--csv", table, "--target", "Target", *FAST, "--plugin", tmp_path / "broken.py",
+                    "--generators", "broken", "--set", "synthesis.smote=false", "--out", out)  # fmt: skip
+    assert_refused(run, "nothing valid was computed: no arm with synthetic rows has a defined external AUC", code=1)
+    assert "this generator always fails" in run.stderr and f"{out} keeps its previous outputs" in run.stderr
+    after = _every_file(out)
+    assert after.pop(".run.lock") and before.pop(".run.lock")
+    assert {k: v for k, v in after.items() if not k.startswith("tasks/")} == {
+        k: v for k, v in before.items() if not k.startswith("tasks/")
+    }

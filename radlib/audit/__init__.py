@@ -44,7 +44,16 @@ from radlib.audit.inputs import (
     separating_features,
     table_name,
 )
-from radlib.audit.run import AuditFailedError, AuditResult, audit, audit_config, check_generators
+from radlib.audit.run import (
+    UNUSED_SETTINGS,
+    AuditFailedError,
+    AuditResult,
+    audit,
+    audit_config,
+    check_generators,
+    check_overrides,
+    estimate_memory,
+)
 from radlib.audit.summaries import (
     interval_decision,
     rank_agreement,
@@ -77,6 +86,9 @@ __all__ = [
     "load_plugin",
     "check_generators",
     "audit_config",
+    "UNUSED_SETTINGS",
+    "check_overrides",
+    "estimate_memory",
     "summarize_arms",
     "summarize_quantities",
     "interval_decision",

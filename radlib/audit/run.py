@@ -13,6 +13,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from radlib import analysis, generators, plots, quality, report
@@ -33,11 +34,26 @@ from radlib.config import Config, ConfigError, load_config, project_root
 from radlib.data import Dataset
 from radlib.files import write_text_atomically
 from radlib.grid import GridResult, WorkerPluginError, run_grid, run_lock, task_path
-from radlib.records import COMPOSITE, REAL_ARM, classifiers_in
+from radlib.records import COMPOSITE, REAL_ARM, classifiers_in, valid_mask
 
-__all__ = ["AuditResult", "AuditFailedError", "check_generators", "audit_config", "audit"]
+__all__ = [
+    "AuditResult",
+    "AuditFailedError",
+    "UNUSED_SETTINGS",
+    "check_generators",
+    "check_overrides",
+    "audit_config",
+    "estimate_memory",
+    "audit",
+]
 
 log = logging.getLogger(__name__)
+
+#: Settings an audit sets itself or does not read: ``--set`` of one of them is refused.
+UNUSED_SETTINGS = ("datasets", "paths", "data")
+#: Memory of one worker process before it holds any data: Python, NumPy, scikit-learn, torch
+#: (measured: about 600 MB resident for the full profile on a 569 x 30 table, 2026-12).
+_WORKER_BASE_BYTES = 600 * 2**20
 
 
 # --- configuration -----------------------------------------------------------------------
@@ -92,6 +108,57 @@ def audit_config(
     config = config.with_overrides(settings)
     check_generators(config["synthesis"]["generators"])
     return config
+
+
+def check_overrides(overrides: Mapping[str, Any] | None) -> None:
+    """Raise :class:`ConfigError` for a ``--set`` of a setting the audit does not use (:data:`UNUSED_SETTINGS`)."""
+    for key in overrides or {}:
+        section = str(key).split(".")[0]
+        if section in UNUSED_SETTINGS:
+            raise ConfigError(
+                f"--set {key}: an audit does not use '{section}' (it reads the tables given by --csv and writes "
+                "everything under --out); leave it out"
+            )
+
+
+def estimate_memory(config: Config, datasets: Sequence[Dataset], n_jobs: int) -> int:
+    """Bytes an audit needs at its peak, estimated before it starts: ``n_jobs`` workers at once on the largest table.
+
+    Per worker: :data:`_WORKER_BASE_BYTES`; the table and its shifted copy (2 n p floats); each
+    arm's training set of the internal rows and ``synthesis.ratio`` times as many synthetic rows
+    on the ``features.k`` selected features; and MMD's three kernel matrices of at most
+    ``metrics.mmd_max_rows`` rows per side. An estimate of the order of magnitude, not a bound.
+    """
+    worst = max(datasets, key=lambda d: d.n * d.p)
+    k = min(config["features"]["k"], worst.p)
+    rows = worst.n * (1 + config["synthesis"]["ratio"])
+    arms = 2 + len(config["synthesis"]["generators"]) * len(config["synthesis"]["snapshots"])
+    mmd_rows = min(config["metrics"]["mmd_max_rows"], rows)
+    floats = 2 * worst.n * worst.p + arms * rows * k + 3 * mmd_rows**2
+    return int(n_jobs * (_WORKER_BASE_BYTES + 8 * floats))
+
+
+def _available_memory() -> int | None:
+    """MemAvailable of /proc/meminfo in bytes, or None where there is no such file."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def _check_memory(config: Config, datasets: Sequence[Dataset], n_jobs: int) -> None:
+    """Raise :class:`AuditError` when :func:`estimate_memory` exceeds the memory this machine has free."""
+    needed, available = estimate_memory(config, datasets, n_jobs), _available_memory()
+    if available is not None and needed > available:
+        raise AuditError(
+            f"the audit would need about {needed / 2**30:.1f} GiB of memory ({n_jobs} worker(s), synthesis.ratio "
+            f"{config['synthesis']['ratio']:g}, the largest table {max(d.n * d.p for d in datasets):,} values), "
+            f"more than the {available / 2**30:.1f} GiB available; lower synthesis.ratio, metrics.mmd_max_rows "
+            "or --n-jobs"
+        )
 
 
 def _default_out(tables: Sequence[Path], paths: Sequence[str | Path]) -> Path:
@@ -362,6 +429,27 @@ def _no_task_message(grid: GridResult, out: Path) -> str:
     )
 
 
+def _anything_valid(records: pd.DataFrame) -> bool:
+    """Whether the records hold a valid evaluation (:func:`radlib.records.valid_mask`) of a synthetic arm.
+
+    Without a synthetic arm in the records (no generator, no SMOTE), a valid real-only evaluation counts.
+    """
+    valid = np.logical_or.reduce([valid_mask(records, c).to_numpy() for c in classifiers_in(records.columns)])
+    synthetic = (records["arm"] != REAL_ARM).to_numpy()
+    return bool(valid[synthetic].any()) if synthetic.any() else bool(valid.any())
+
+
+def _nothing_valid_message(records: pd.DataFrame, out: Path) -> str:
+    failed = int((records["status"] != "ok").sum())
+    undefined = int(((records["status"] == "ok") & records["undefined"].astype(bool)).sum())
+    first_error = next((e for e in records.loc[records["status"] != "ok", "error"] if e), "")
+    shown = f"; the first error: {first_error.splitlines()[0]}" if first_error else ""
+    return (
+        f"nothing valid was computed: no arm with synthetic rows has a defined external AUC; of {len(records)} records, {failed} failed and {undefined} have an undefined "
+        f"external AUC (a site with a single class){shown}; nothing was written: {out} keeps its previous outputs"
+    )
+
+
 def _write_outputs(
     config: Config,
     datasets: list[Dataset],
@@ -483,9 +571,11 @@ def audit(
     DataError
         A table that cannot be used (the message names the file and the problem).
     ConfigError
-        A bad profile, override or generator name.
+        A bad profile, override or generator name, or an override of a setting the audit
+        does not use (:data:`UNUSED_SETTINGS`).
     AuditError
-        A broken plug-in, no tables, tables with the same name, ``min_class_rows`` below 1,
+        ``n_jobs`` below 1, more memory than the machine has free (:func:`estimate_memory`),
+        a broken plug-in, no tables, tables with the same name, ``min_class_rows`` below 1,
         an output folder that is a file, an empty ``out``, or an output folder an audit may not
         write into (:func:`radlib.audit.folder.check_out_folder`: the project, a folder git
         tracks files in, the input's folder, a folder of files no audit wrote).
@@ -502,8 +592,11 @@ def audit(
             f"--min-class-rows must be at least 1, got {min_class_rows}: each class needs patients "
             "for training and for the simulated external site"
         )
+    if n_jobs is not None and n_jobs < 1:
+        raise AuditError(f"--n-jobs must be at least 1, got {n_jobs}")
     for spec in plugins:
         load_plugin(spec)
+    check_overrides(overrides)
     load_config(profile, overrides)  # profile and override errors first, before any file is read
     if generator_names is not None:
         check_generators(generator_names)
@@ -519,6 +612,7 @@ def audit(
         load_table(p, target, id_column, min_class_rows, positive_class, keep, first_row_per_id) for p in table_paths
     ]
     config = audit_config(profile, overrides, out, generator_names, [d.name for d in datasets])
+    _check_memory(config, datasets, 1 if scheduler else (n_jobs or config["run"]["n_jobs"]))
     claim_out_folder(out)
     with run_lock(out), staged_outputs(out) as staging:
         staged = config.with_overrides(
@@ -532,6 +626,8 @@ def audit(
         grid = _run(staged, datasets, n_jobs, scheduler, plugins, show_progress)
         if not len(grid.records):
             raise AuditFailedError(_no_task_message(grid, out))
+        if not _anything_valid(grid.records):
+            raise AuditFailedError(_nothing_valid_message(grid.records, out))
         grid.manifest["config"] = config.params  # the paths of the output folder, not of the staging one
         write_text_atomically(json.dumps(grid.manifest, indent=2, default=str), grid.manifest_path)
         result = _write_outputs(staged, datasets, grid, n_boot, alpha, n_jobs or config["run"]["n_jobs"])
