@@ -112,7 +112,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _audit(args: argparse.Namespace) -> int:
-    from radlib.audit import MIN_CLASS_ROWS, AuditError, AuditFailedError, audit, describe_dataset
+    from radlib.audit import MIN_CLASS_ROWS, AuditError, AuditFailedError, audit
     from radlib.grid import GridLockedError
 
     _log_warnings()
@@ -139,15 +139,13 @@ def _audit(args: argparse.Namespace) -> int:
         return _fail(exc, 2)
     except AuditFailedError as exc:
         return _fail(exc, 1)
-    for dataset in result.datasets:
-        print(describe_dataset(dataset))
-    print()
     print(result.verdict)
     print(f"{result.grid.summary()}; {result.seconds:.1f} s")
     print(
         f"written to {result.out}: records {result.grid.results_path.name}, manifest "
         f"{result.grid.manifest_path.name}, verdict.md, tables/ and figures/"
     )
+    print(f"verdict with its figures, to open in a browser: {result.out / 'verdict.html'}")
     return 1 if result.grid.manifest["tasks_failed"] or result.problems else 0
 
 

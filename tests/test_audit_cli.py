@@ -273,7 +273,8 @@ def test_a_class_of_two_rows_gets_a_verdict_naming_what_did_not_finish(tmp_path)
     assert run.returncode in (0, 1), run.stderr[-3000:]
     assert_no_traceback(run)
     verdict = (out / "verdict.md").read_text()
-    assert verdict.startswith("tiny: 60 patients (58 of class 0, 2 of class 1)")
+    assert verdict.startswith("Verdict for tiny: 60 patients")
+    assert "\ntiny: 60 patients (58 of class 0, 2 of class 1)" in verdict
     manifest = json.loads((out / "manifest.json").read_text())
     for task in manifest["tasks_failed"]:
         assert f"  {task}: " in verdict
@@ -718,3 +719,46 @@ def test_nothing_valid_computed_exits_1_and_keeps_the_previous_outputs(earlier_a
     assert {k: v for k, v in after.items() if not k.startswith("tasks/")} == {
         k: v for k, v in before.items() if not k.startswith("tasks/")
     }
+
+
+# --- issue 21, 6. a verdict a clinician can read ----------------------------------------------
+
+
+def test_the_breast_cancer_table_gets_a_readable_verdict_and_a_rerun_says_what_it_reused(tmp_path):
+    """scikit-learn's breast-cancer table (569 x 30) in the smoke profile, snapshot arms included, as a user runs it."""
+    from sklearn.datasets import load_breast_cancer
+
+    load_breast_cancer(as_frame=True).frame.to_csv(tmp_path / "breast_cancer.csv", index=False)
+    out = tmp_path / "out"
+    args = ["--csv", tmp_path / "breast_cancer.csv", "--target", "target", "--profile", "smoke",
+            "--set", "shift.folds=1", "--set", "classifiers.rf.n_estimators=10", "--n-jobs", "1",
+            "--generators", "cvae", "smote", "--out", out]  # fmt: skip
+    run = audit_cli(*args, timeout=900)
+    assert run.returncode == 0, run.stderr[-3000:]
+    verdict = (out / "verdict.md").read_text()
+    first, second = verdict.splitlines()[:2]
+    assert (
+        first
+        == "Verdict for breast_cancer: 569 patients, 30 features; generators cvae + SMOTE, 2 repetitions (profile smoke)."
+    )
+    assert second.startswith(
+        "Profile smoke: a quick check that the audit runs on your table, not a result: its generators are barely "
+        "trained (150 training steps instead of 800)"
+    )
+    assert "For results, run the full profile" in second and "569 patients and 30 features" in second
+    assert verdict.index("In short (logistic regression): ") < verdict.index("Details. ΔAUC")
+    assert "How stable: " in verdict and "configuration" not in verdict.split("Details.")[0]
+    assert "@" not in verdict  # the snapshot arms are the ladder's business, in the tables only
+    records = pd.read_parquet(out / "results.parquet")
+    assert {"cvae@0.0625", "cvae@0.25"} <= set(records["arm"])
+    assert f"verdict with its figures, to open in a browser: {out / 'verdict.html'}" in run.stdout
+    page = (out / "verdict.html").read_text()
+    assert page.count('src="data:image/png;base64,') == 3 and "http" not in page  # ΔAUC and 2 quality figures
+
+    rerun = audit_cli(*args, timeout=900)
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    finished = json.loads((out / "manifest.json").read_text())["runs"][-1]["finished"]
+    assert (
+        f"This audit computed nothing new: it reused all 2 finished tasks, whose records were computed by the run "
+        f"finished {finished}" in (out / "verdict.md").read_text()
+    )

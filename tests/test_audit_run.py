@@ -175,7 +175,7 @@ def test_one_table_end_to_end_with_messy_columns_a_user_generator_and_a_user_met
         assert (out / name).is_file(), name
     assert json.loads((out / "data_report.json").read_text())["my_cohort"]["dropped"]["non_numeric"] == ["site"]
     verdict = result.verdict
-    assert "Verdict for my_cohort (80 patients, 8 features" in verdict
+    assert "Verdict for my_cohort: 80 patients, 8 features" in verdict
     assert "Logistic regression: real-only external AUC" in verdict and "Random forest" in verdict
     assert "Did quality predict the gain? Best composite quality:" in verdict
     assert f"{arms.loc[('logreg', 'gauss'), 'delta_auc']:+.3f}" in verdict

@@ -55,13 +55,22 @@ from radlib.audit.run import (
     estimate_memory,
 )
 from radlib.audit.summaries import (
+    best_arm_by_repetition,
     interval_decision,
     rank_agreement,
     repetition_pairs,
     summarize_arms,
     summarize_quantities,
 )
-from radlib.audit.verdict import render_collection_verdict, render_run, render_verdict
+from radlib.audit.verdict import (
+    RECOMMENDED_PROFILE,
+    RECOMMENDED_PROFILE_TIME,
+    profile_lines,
+    render_collection_verdict,
+    render_run,
+    render_verdict,
+    verdict_html,
+)
 
 __all__ = [
     "MIN_CLASS_ROWS",
@@ -94,7 +103,12 @@ __all__ = [
     "interval_decision",
     "rank_agreement",
     "repetition_pairs",
+    "best_arm_by_repetition",
     "render_verdict",
+    "RECOMMENDED_PROFILE",
+    "RECOMMENDED_PROFILE_TIME",
+    "profile_lines",
+    "verdict_html",
     "render_collection_verdict",
     "render_run",
     "audit",

@@ -22,19 +22,18 @@ from radlib.audit.inputs import (
     MIN_CLASS_ROWS,
     AuditError,
     PluginLoader,
-    describe_dataset,
     find_tables,
     load_plugin,
     load_table,
     table_name,
 )
 from radlib.audit.summaries import rank_agreement, repetition_pairs, summarize_arms, summarize_quantities
-from radlib.audit.verdict import render_collection_verdict, render_run, render_verdict
+from radlib.audit.verdict import render_collection_verdict, render_run, render_verdict, verdict_html
 from radlib.config import Config, ConfigError, load_config, project_root
 from radlib.data import Dataset
 from radlib.files import write_text_atomically
 from radlib.grid import GridResult, WorkerPluginError, run_grid, run_lock, task_path
-from radlib.records import COMPOSITE, REAL_ARM, classifiers_in, valid_mask
+from radlib.records import COMPOSITE, REAL_ARM, classifiers_in, is_study_arm, valid_mask
 
 __all__ = [
     "AuditResult",
@@ -309,18 +308,23 @@ def _save(fig, folder: Path, stem: str) -> list[Path]:
 
 
 def _arm_outputs(result: AuditResult, delta_figure: str) -> None:
-    """The per-arm tables (``audit_arms``, ``audit_quantities``, ``audit_ranks``) and the ΔAUC figure."""
+    """The per-arm tables (``audit_arms``, ``audit_quantities``, ``audit_ranks``) and the ΔAUC figure.
+
+    The figure shows the study's arms (:func:`radlib.records.is_study_arm`); the snapshot arms
+    of the fidelity ladder are in ``audit_quantities``.
+    """
     config, records = result.config, result.grid.records
     tables = {"arms": result.arms, "quantities": result.quantities, "ranks": result.ranks}
     result.files += _guarded(
         result, "per-arm tables", lambda: report.write_tables(tables, config.path("tables"), "audit"), []
     )
-    if (records["arm"] != REAL_ARM).any():
+    shown = records[records["arm"].map(is_study_arm)]  # the study's arms; the snapshots are the ladder's
+    if (shown["arm"] != REAL_ARM).any():
         result.files += _guarded(
             result,
             f"figure {delta_figure}",
             lambda: _save(
-                plots.plot_delta_auc(records, classifiers_in(records.columns)), config.path("figures"), delta_figure
+                plots.plot_delta_auc(shown, classifiers_in(records.columns)), config.path("figures"), delta_figure
             ),
             [],
         )
@@ -467,7 +471,7 @@ def _write_outputs(
     result.ranks = _guarded(result, "quality ranking", lambda: rank_agreement(result.arms), empty)
     if len(datasets) == 1:
         _single_table_outputs(result, n_boot, alpha)
-        render = partial(render_verdict, result.arms, result.ranks, datasets[0], config, alpha)
+        render = partial(render_verdict, result.arms, result.ranks, datasets[0], config, alpha, records)
     else:
         numbers = _collection_outputs(result, n_boot, alpha, n_jobs)
         render = partial(render_collection_verdict, numbers, result.analyses, result.arms, datasets, config, alpha)
@@ -487,9 +491,13 @@ def _write_outputs(
     data_report = out / "data_report.json"
     write_text_atomically(json.dumps({d.name: d.report for d in datasets}, indent=2, default=str) + "\n", data_report)
     result.verdict = verdict + render_run(grid, datasets, result.problems)
-    verdict_path = out / "verdict.md"
-    write_text_atomically("\n\n".join(describe_dataset(d) for d in datasets) + "\n\n" + result.verdict, verdict_path)
-    result.files += [data_report, verdict_path]
+    verdict_path, html_path = out / "verdict.md", out / "verdict.html"
+    write_text_atomically(result.verdict, verdict_path)
+    figures = [path for path in result.files if path.suffix == ".png"]
+    write_text_atomically(
+        verdict_html(result.verdict, figures, f"radlib audit: {', '.join(d.name for d in datasets)}"), html_path
+    )
+    result.files += [data_report, verdict_path, html_path]
     return result
 
 
