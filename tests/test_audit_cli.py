@@ -762,3 +762,23 @@ def test_the_breast_cancer_table_gets_a_readable_verdict_and_a_rerun_says_what_i
         f"This audit computed nothing new: it reused all 2 finished tasks, whose records were computed by the run "
         f"finished {finished}" in (out / "verdict.md").read_text()
     )
+
+
+# --- issue 21, 4 (first point). a cached task file is checked against its own name -------------
+
+
+def test_a_task_file_copied_over_another_is_recomputed_not_reused(earlier_audit, tmp_path):
+    table, first = earlier_audit
+    out = tmp_path / "out"
+    shutil.copytree(first, out, symlinks=True)
+    (r0,) = out.glob("tasks/*/cohort__*__r000.parquet")
+    r1 = r0.with_name(r0.name.replace("__r000", "__r001"))
+    shutil.copyfile(r0, r1)  # repetition 0's records under repetition 1's name
+    run = audit_cli("--csv", table, "--target", "Target", *FAST, "--generators", "smote", "--out", out)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert f"cached task file {r1.name} will be recomputed: it holds the records of cohort (" in run.stderr
+    assert "2 of 2 tasks done (1 reused)" in run.stdout
+    records = pd.read_parquet(out / "results.parquet")
+    assert sorted(records["repetition"].unique()) == [0, 1]
+    assert records.groupby("repetition")["split_seed"].nunique().eq(1).all()
+    assert records.groupby("repetition")["split_seed"].first().nunique() == 2  # two different splits, not one twice

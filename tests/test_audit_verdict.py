@@ -59,7 +59,7 @@ def test_plain_words_come_before_the_numbers(verdict):
     assert "Adding synthetic patients clearly helped with g1 (+0.040)." in short
     assert "It clearly hurt with g3 (-0.030)." in short
     assert (
-        "(g2) was not the one that helped most (g1): choosing a generator by these quality scores would have picked"
+        "(g2) was not the generator that did best (g1): choosing a generator by these quality scores would have picked"
         in short
     )
     # ΔAUC per repetition (HAND_DELTA): g1 0.03, 0.05, 0.04 is the largest in each of the 3.

@@ -100,12 +100,12 @@ def _in_short(table: pd.DataFrame, ranks: pd.DataFrame, classifier: str, dataset
         )
     else:
         top = table.loc[table["delta_auc"].idxmax()]
-        gain = (
-            f"the largest mean gain, {signed(top['delta_auc'])} ({top['arm']}), is within the noise"
+        sentences.append(
+            f"No way of adding synthetic patients clearly helped: the largest mean gain, {signed(top['delta_auc'])} "
+            f"({top['arm']}), is within the noise."
             if top["delta_auc"] > 0
-            else "no way of adding them raised it on average"
+            else "No way of adding synthetic patients helped, not even on average."
         )
-        sentences.append(f"No way of adding synthetic patients clearly helped: {gain}.")
     if len(down):
         sentences.append(
             "It clearly hurt with " + ", ".join(f"{r.arm} ({signed(r.delta_auc)})" for r in down.itertuples()) + "."
@@ -115,10 +115,10 @@ def _in_short(table: pd.DataFrame, ranks: pd.DataFrame, classifier: str, dataset
         comp = own.loc[COMPOSITE]
         looked = f"The generator whose synthetic data looked most like your data ({comp['best_by_quality']})"
         if comp["same_best"]:
-            sentences.append(f"{looked} was also the one that helped most.")
+            sentences.append(f"{looked} was also the generator that did best.")
         else:
             sentences.append(
-                f"{looked} was not the one that helped most ({comp['best_by_delta']}): choosing a generator by "
+                f"{looked} was not the generator that did best ({comp['best_by_delta']}): choosing a generator by "
                 "these quality scores would have picked the wrong one."
             )
         if comp["rho"] == -1:
