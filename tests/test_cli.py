@@ -45,3 +45,17 @@ def test_bad_override_exits_2_naming_it(capsys):
     assert cli.main(["run", "--profile", "smoke", "--set", "repetitions"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("radlib: error: ") and "repetitions" in err
+
+
+def test_a_folder_that_cannot_be_written_is_one_sentence(capsys):
+    code = cli.main(["run", "--profile", "smoke", "--datasets", "Ahn2021", "--set", "paths.processed=/proc/radlib-run"])
+    err = capsys.readouterr().err
+    assert code == 1 and err == "radlib: error: cannot use /proc/radlib-run: No such file or directory\n"
+
+
+@pytest.mark.parametrize("value", ["0", "-1"])
+def test_run_refuses_fewer_than_one_worker(value, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["run", "--profile", "smoke", "--n-jobs", value])
+    assert exit_info.value.code == 2
+    assert f"argument --n-jobs: must be at least 1 (local worker processes), got {value}" in capsys.readouterr().err
