@@ -157,7 +157,8 @@ def test_a_run_where_no_task_finishes_leaves_the_previous_outputs_untouched(tmp_
     assert_refused(second, "no task finished (2 of 2 failed: cohort r0: ValueError:", code=1)
     assert f"nothing was written: {out} keeps its previous outputs" in second.stderr
     assert _digests(out) == before  # records, manifest, verdict, tables and figures of the first run
-    assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == [".run.lock"]  # no staging left
+    hidden = sorted(p.name for p in out.iterdir() if p.name.startswith("."))
+    assert hidden == [".radlib-audit.json", ".run.lock"]  # the marker and the lock; no staging left
 
 
 # --- 3. the ID column cannot leak into the features -----------------------------------------
