@@ -204,7 +204,8 @@ def load_table(
                 hint = " (a single column: the file may use ';' or tabs as separator; save it comma-separated)"
             raise DataError(f"table {path}: {role} column '{column}' not found; the columns are: {shown}{hint}")
     ids = ids or [c for c in ("ID",) if c in columns]
-    repeated = _repeated_ids(frame, [c for c in ids if c != target and c not in keep])  # a clash: clean_table says
+    # An ID column that is also the target or kept is a clash that clean_table names; not checked for repeats here.
+    repeated = _repeated_ids(frame, [c for c in ids if c != target and c not in keep])
     if repeated and not first_row_per_id:
         column, value, rows = repeated[0]
         n_rows = sum(len(r) - 1 for _, _, r in repeated)
