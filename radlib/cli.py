@@ -27,6 +27,17 @@ def _add_profile_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _worker_count(text: str) -> int:
+    """``--n-jobs``: a whole number of local worker processes, at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number of worker processes, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1 (local worker processes), got {value}")
+    return value
+
+
 def _overrides(args: argparse.Namespace) -> dict:
     return dict(parse_override(text) for text in args.overrides)
 
@@ -117,7 +128,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _audit(args: argparse.Namespace) -> int:
-    from radlib.audit import MIN_CLASS_ROWS, AuditError, AuditFailedError, audit, describe_dataset
+    from radlib.audit import MIN_CLASS_ROWS, AuditError, AuditFailedError, audit
     from radlib.grid import GridLockedError
 
     _log_warnings()
@@ -136,6 +147,7 @@ def _audit(args: argparse.Namespace) -> int:
             min_class_rows=MIN_CLASS_ROWS if args.min_class_rows is None else args.min_class_rows,
             positive_class=args.positive_class,
             keep=args.keep,
+            first_row_per_id=args.first_row_per_id,
         )
     except GridLockedError as exc:
         return _fail(exc, 3)
@@ -143,15 +155,13 @@ def _audit(args: argparse.Namespace) -> int:
         return _fail(exc, 2)
     except AuditFailedError as exc:
         return _fail(exc, 1)
-    for dataset in result.datasets:
-        print(describe_dataset(dataset))
-    print()
     print(result.verdict)
     print(f"{result.grid.summary()}; {result.seconds:.1f} s")
     print(
         f"written to {result.out}: records {result.grid.results_path.name}, manifest "
         f"{result.grid.manifest_path.name}, verdict.md, tables/ and figures/"
     )
+    print(f"verdict with its figures, to open in a browser: {result.out / 'verdict.html'}")
     return 1 if result.grid.manifest["tasks_failed"] or result.problems else 0
 
 
@@ -163,7 +173,9 @@ def build_parser() -> argparse.ArgumentParser:
     datasets.set_defaults(handler=_datasets)
     run = commands.add_parser("run", help="run the experiment grid (parallel, cached, resumable)")
     _add_profile_arguments(run)
-    run.add_argument("--n-jobs", type=int, default=None, help="local worker processes (default: the profile's)")
+    run.add_argument(
+        "--n-jobs", type=_worker_count, default=None, help="local worker processes (default: the profile's)"
+    )
     run.add_argument("--scheduler", default=None, help="address of an existing Dask scheduler, e.g. tcp://host:8786")
     run.add_argument("--datasets", nargs="+", default=None, help="restrict to these datasets")
     run.add_argument(
@@ -182,7 +194,9 @@ def build_parser() -> argparse.ArgumentParser:
         "from the samples `radlib run` stored; fails with one sentence when they are not there.",
     )
     _add_profile_arguments(evaluate)
-    evaluate.add_argument("--n-jobs", type=int, default=None, help="local worker processes (default: the profile's)")
+    evaluate.add_argument(
+        "--n-jobs", type=_worker_count, default=None, help="local worker processes (default: the profile's)"
+    )
     evaluate.add_argument("--scheduler", default=None, help="address of an existing Dask scheduler")
     evaluate.add_argument("--datasets", nargs="+", default=None, help="restrict to these datasets")
     evaluate.add_argument(
@@ -224,6 +238,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="numeric column(s) that look like patient IDs but are features (otherwise refused)",
     )
     audit.add_argument(
+        "--first-row-per-id",
+        action="store_true",
+        help="a patient ID on several rows: keep its first row, drop the others (listed); otherwise refused",
+    )
+    audit.add_argument(
         "--positive-class",
         default=None,
         metavar="VALUE",
@@ -238,7 +257,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="generators to run instead of the profile's (registered names; 'smote' adds SMOTE)",
     )
     audit.add_argument("--out", default=None, help="output folder (default: results/audit/<table name>/)")
-    audit.add_argument("--n-jobs", type=int, default=None, help="local worker processes (default: the profile's)")
+    audit.add_argument(
+        "--n-jobs", type=_worker_count, default=None, help="local worker processes (default: the profile's)"
+    )
     audit.add_argument("--scheduler", default=None, help="address of an existing Dask scheduler")
     audit.add_argument(
         "--plugin",
@@ -265,6 +286,9 @@ def main(argv: list[str] | None = None) -> int:
         return args.handler(args)
     except (ConfigError, DataError) as exc:
         return _fail(exc, 2)
+    except OSError as exc:  # a folder that cannot be written (read-only, /proc), a file that cannot be read
+        where = f" {exc.filename}" if exc.filename else ""
+        return _fail(f"cannot use{where}: {exc.strerror or exc}", 1)
     except KeyboardInterrupt as exc:  # finished tasks are kept; the same command resumes
         print(f"radlib: interrupted: {exc or 'stopped'}; finished tasks are kept", file=sys.stderr)
         return 130

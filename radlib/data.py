@@ -17,6 +17,7 @@ import difflib
 import gzip
 import hashlib
 import re
+import shlex
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -70,7 +71,8 @@ class Dataset:
         radMLBench's metadata for the dataset (empty for a user's own table).
     report : dict
         Cleaning report (:func:`clean_table`): ``n``, ``n_raw``, ``p_raw``, ``p_clean``,
-        ``id_columns`` (dropped), ``kept_identifier_like``, ``dropped`` (reason -> columns),
+        ``id_columns`` (dropped), ``kept_identifier_like``, ``dropped`` (reason -> columns:
+        ``non_numeric``, ``all_missing``, ``constant``, ``excluded`` by name prefix),
         ``infinite_values`` and ``extreme_values`` (counts set to missing),
         ``extreme_value_columns``, ``missing_values``, ``duplicate_rows`` ([row, earlier row
         it repeats]), ``duplicate_rows_dropped``, ``positive_class``, ``source`` (file read).
@@ -203,7 +205,8 @@ def read_table(path: str | Path) -> pd.DataFrame:
     Raises
     ------
     DataError
-        Missing, empty, truncated or corrupt file, a file that is not a text table (or,
+        Missing, empty, truncated or corrupt file, a spreadsheet workbook (Excel,
+        OpenDocument: save the sheet as CSV), a file that is not a text table (or,
         for ``.parquet``, not a Parquet file), or duplicate column names: pandas would
         silently rename a repeated CSV header ``x`` to ``x.1``, so the raw header is checked.
     """
@@ -215,6 +218,13 @@ def read_table(path: str | Path) -> pd.DataFrame:
         raise DataError(f"file {path} does not exist")
     if path.stat().st_size == 0:
         raise DataError(f"file {path} is empty")
+    with open(path, "rb") as fh:
+        start = fh.read(8)
+    if path.suffix.lower() in _SPREADSHEET_SUFFIXES or start.startswith(_SPREADSHEET_MAGIC):
+        raise DataError(
+            f"file {path} is a spreadsheet workbook (Excel or OpenDocument), not a table file; save the sheet "
+            "as CSV (File > Save As > CSV) and give that file"
+        )
     try:
         if path.suffix == ".parquet":
             repeated = _duplicates(pq.read_schema(path).names)
@@ -242,6 +252,9 @@ def read_table(path: str | Path) -> pd.DataFrame:
         raise DataError(f"file {path} could not be parsed as CSV: {exc}") from exc
 
 
+#: Spreadsheet workbooks: their file endings, and how their files start (a zip archive, or OLE2 for .xls).
+_SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
+_SPREADSHEET_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")
 _TARGET_SPELLINGS = {"0": 0, "1": 1, "false": 0, "true": 1}
 #: Largest magnitude a feature value may have. A float64 holds up to 1.8e308, so the squares
 #: the pipeline takes (variances, the covariances of the site PCA) overflow from |x| ~ 1.3e154;
@@ -249,8 +262,22 @@ _TARGET_SPELLINGS = {"0": 0, "1": 1, "false": 0, "true": 1}
 #: near it (a raw pyradiomics energy reaches ~1e12): such a value is an entry or export error,
 #: set to missing and counted, like ±inf.
 EXTREME_MAGNITUDE = 1e100
-#: Names (lower case, separators removed) of an integer column read as a patient identifier.
-_IDENTIFIER_NAME = re.compile(r"(patient|subject|case|pat|subj)(id|identifier|no|nr|num|number)?|id|identifier")
+#: Names (lower case, separators removed) of an integer column read as a patient identifier: a
+#: patient, subject or case number, a record, accession or DICOM UID (``PatientNo``, ``case_id``,
+#: ``MRN``, ``Accession``, ``StudyInstanceUID``). The whole name must match, so pyradiomics' float
+#: feature ``original_glcm_Id`` (inverse difference) is not one.
+_IDENTIFIER_NAME = re.compile(
+    r"(patient|subject|case|pat|subj)(id|identifier|no|nr|num|number|uid)?"
+    r"|(medical|hospital)?(record|exam|study|series|sop|image|visit|hospital)(instance)?(id|identifier|no|nr|num|number|uid)"
+    r"|id|identifier|uid|mrn|pid|accession(id|no|nr|num|number)?"
+)
+#: A pyradiomics feature name (``<image type>_<class>_<feature>``): a measurement, never an
+#: identifier, whatever its values (``original_shape_VoxelVolume`` is an integer, distinct in every row).
+_RADIOMICS_FEATURE = re.compile(r"(^|_)(shape|shape2d|firstorder|glcm|glrlm|glszm|gldm|ngtdm)_", re.IGNORECASE)
+#: Largest integer a float64 holds exactly: beyond it every float is a whole number.
+_EXACT_INTEGERS = 2.0**53
+#: Share of distinct values from which a column counts as (nearly) distinct in every row.
+_NEARLY_UNIQUE = 0.95
 
 
 def _as_binary(value) -> int | None:
@@ -312,17 +339,33 @@ def _binary_target(values: pd.Series, name: str, positive_class: str | None = No
 def identifier_reason(column: str, values: np.ndarray) -> str | None:
     """Why a numeric column looks like a patient identifier rather than a feature, or None.
 
-    An identifier holds integers and is either named like one (``id``, ``patient``,
-    ``subject_no``, ``CaseID``; the whole name, so pyradiomics' float feature ``Id``
-    (inverse difference) is not one) or distinct in every row.
+    An identifier holds whole numbers (below 2^53, where a float64 still tells them apart)
+    and is either named like one (:data:`_IDENTIFIER_NAME`, the whole name, any case:
+    ``PatientNo``, ``case_id``, ``MRN``, ``Accession``, ``StudyInstanceUID``) or, whatever its
+    name, a numbering: nearly distinct in every row (95 % of the values) and either in file
+    order (increasing or decreasing) or dense (its range at most twice its count of values,
+    as ``1..n`` shuffled); or repeated in blocks of consecutive rows (a patient's rows one
+    after another). A pyradiomics feature (``original_shape_VoxelVolume``) is never one; an
+    integer measurement that is neither ordered, dense nor in blocks is a feature.
     """
     finite = values[np.isfinite(values)]
-    if finite.size == 0 or not np.all(finite == np.round(finite)):
+    if finite.size == 0 or np.abs(finite).max() >= _EXACT_INTEGERS or not np.all(finite == np.round(finite)):
         return None
     if _IDENTIFIER_NAME.fullmatch(re.sub(r"[^a-z0-9]", "", column.lower())):
         return "named like an identifier, integer values"
-    if finite.size == values.size and np.unique(finite).size == values.size:
-        return "a different integer in every row"
+    if _RADIOMICS_FEATURE.search(column) or finite.size < 3:
+        return None
+    distinct = np.unique(finite).size
+    if distinct >= _NEARLY_UNIQUE * finite.size:
+        steps = np.diff(finite)
+        if np.all(steps > 0) or np.all(steps < 0):
+            return "a different integer in every row, numbered in file order"
+        if finite.max() - finite.min() + 1 <= 2 * distinct:
+            return "a different integer in every row, a dense numbering"
+        return None
+    runs = 1 + int(np.count_nonzero(np.diff(finite)))
+    if runs == distinct and 4 * distinct >= finite.size:
+        return "repeated in blocks of consecutive rows, as a patient's rows are"
     return None
 
 
@@ -357,6 +400,7 @@ def clean_table(
     positive_class: str | None = None,
     keep: Sequence[str] = (),
     drop_duplicates: bool = False,
+    excluded_prefixes: Sequence[str] = (),
 ) -> Dataset:
     """Clean a table following docs/protocol.md, step 1.
 
@@ -382,6 +426,9 @@ def clean_table(
         Numeric columns that look like identifiers (:func:`identifier_reason`) but are features.
     drop_duplicates : bool
         Drop repeated rows (the first copy stays); they are counted either way.
+    excluded_prefixes : sequence of str
+        Columns whose name starts with one of these are not features: dropped and listed
+        (``report["dropped"]["excluded"]``), e.g. pyradiomics' ``diagnostics_`` columns.
 
     Raises
     ------
@@ -411,9 +458,16 @@ def clean_table(
         raise DataError(f"dataset {name}: column '{clash}' cannot be kept as a feature: it is the target or an ID")
     y = _binary_target(frame[target], name, positive_class)
     ids = [c for c in ids if c in frame.columns]
-    repeats = _duplicate_rows(frame.drop(columns=ids))
-    features = frame.drop(columns=[target, *ids])
-    dropped: dict[str, list[str]] = {"non_numeric": [], "all_missing": [], "constant": []}
+    prefixes = tuple(excluded_prefixes)
+    excluded = [c for c in frame.columns if prefixes and c != target and c not in ids and str(c).startswith(prefixes)]
+    repeats = _duplicate_rows(frame.drop(columns=[*ids, *excluded]))
+    features = frame.drop(columns=[target, *ids, *excluded])
+    dropped: dict[str, list[str]] = {
+        "non_numeric": [],
+        "all_missing": [],
+        "constant": [],
+        "excluded": [str(c) for c in excluded],
+    }
     numeric = {}
     for column in features.columns:
         series = features[column]
@@ -432,7 +486,7 @@ def clean_table(
     reasons = {c: identifier_reason(c, X[:, j]) for j, c in enumerate(names)}
     suspects = {c: reason for c, reason in reasons.items() if reason and c not in keep}
     if suspects:
-        listed = " ".join(suspects)
+        listed = " ".join(map(shlex.quote, suspects))
         raise DataError(
             f"dataset {name}: {_column_list(list(suspects))} look(s) like a patient identifier ("
             + "; ".join(f"{c}: {reason}" for c, reason in suspects.items())
@@ -460,7 +514,7 @@ def clean_table(
     report = {
         "n": int(len(y)),
         "n_raw": int(frame.shape[0]),
-        "p_raw": int(features.shape[1]),
+        "p_raw": int(features.shape[1]) + len(excluded),
         "p_clean": len(keep_columns),
         "id_columns": ids,
         "kept_identifier_like": [c for c in keep if reasons.get(c)],

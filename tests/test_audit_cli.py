@@ -11,6 +11,7 @@ folder's swap in test_audit_folder.py.
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -68,9 +69,11 @@ def _command(*args) -> list[str]:
     return [sys.executable, "-m", "radlib.cli", "audit", *map(str, args)]
 
 
-def audit_cli(*args, timeout=300) -> subprocess.CompletedProcess:
-    """Run ``radlib audit`` with ``args`` in a new process; stdout and stderr as text."""
-    return subprocess.run(_command(*args), capture_output=True, text=True, env=ENV, cwd=ROOT, timeout=timeout)
+def audit_cli(*args, timeout=300, cwd=ROOT, env=None) -> subprocess.CompletedProcess:
+    """Run ``radlib audit`` with ``args`` in a new process (in ``cwd``, ``env`` added); stdout and stderr as text."""
+    return subprocess.run(
+        _command(*args), capture_output=True, text=True, env={**ENV, **(env or {})}, cwd=cwd, timeout=timeout
+    )
 
 
 def assert_no_traceback(run: subprocess.CompletedProcess) -> None:
@@ -154,7 +157,8 @@ def test_a_run_where_no_task_finishes_leaves_the_previous_outputs_untouched(tmp_
     assert_refused(second, "no task finished (2 of 2 failed: cohort r0: ValueError:", code=1)
     assert f"nothing was written: {out} keeps its previous outputs" in second.stderr
     assert _digests(out) == before  # records, manifest, verdict, tables and figures of the first run
-    assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == [".run.lock"]  # no staging left
+    hidden = sorted(p.name for p in out.iterdir() if p.name.startswith("."))
+    assert hidden == [".radlib-audit.json", ".run.lock"]  # the marker and the lock; no staging left
 
 
 # --- 3. the ID column cannot leak into the features -----------------------------------------
@@ -270,7 +274,8 @@ def test_a_class_of_two_rows_gets_a_verdict_naming_what_did_not_finish(tmp_path)
     assert run.returncode in (0, 1), run.stderr[-3000:]
     assert_no_traceback(run)
     verdict = (out / "verdict.md").read_text()
-    assert verdict.startswith("tiny: 60 patients (58 of class 0, 2 of class 1)")
+    assert verdict.startswith("Verdict for tiny: 60 patients")
+    assert "\ntiny: 60 patients (58 of class 0, 2 of class 1)" in verdict
     manifest = json.loads((out / "manifest.json").read_text())
     for task in manifest["tasks_failed"]:
         assert f"  {task}: " in verdict
@@ -397,3 +402,384 @@ def test_one_feature_column_says_no_arm_differs_from_real_only(tmp_path):
     assert "No arm differs from real-only training: every ΔAUC is exactly 0" in logreg
     assert "largest mean gain" not in logreg
     assert_no_traceback(run)
+
+
+# --- issue 21, 1. --out never removes or overwrites a file an audit did not write -----------
+
+
+def _every_file(folder: Path) -> dict[str, str]:
+    """SHA-256 of every file under ``folder`` (git's own folder left out), by relative path."""
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and ".git" not in p.relative_to(folder).parts
+    }
+
+
+@pytest.fixture
+def project_clone(tmp_path):
+    """A git repository standing in for the project (``RADLIB_ROOT``): committed figures, a committed
+    study manifest, and a user's table in ``data/``."""
+    repo = tmp_path / "project"
+    for name, text in {
+        "figures/full/05_key.png": "figure",
+        "results/full/manifest.json": '{"config_hash": "e0c216f7c940"}',
+        "results/full/records.parquet": "records",
+        "pyproject.toml": "[project]",
+    }.items():
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        (repo / name).write_text(text)
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "study"], check=True)
+    (repo / "data").mkdir()
+    make_table().to_csv(repo / "data" / "cohort.csv", index=False)
+    return repo
+
+
+@pytest.mark.parametrize(
+    ("out", "message"),
+    [
+        (".", "is the project folder"),
+        ("", "--out is empty (an unset variable?)"),
+        ("results/full", "holds 2 file(s) tracked by git (manifest.json, records.parquet)"),
+        ("figures", "holds 1 file(s) tracked by git (full/05_key.png)"),
+    ],
+)
+def test_out_in_the_project_or_empty_is_refused_and_nothing_is_touched(project_clone, out, message):
+    before = _every_file(project_clone)
+    run = audit_cli(
+        "--csv", "data/cohort.csv", "--target", "Target", *FAST, "--generators", "smote", "--out", out,
+        cwd=project_clone, env={"RADLIB_ROOT": str(project_clone)},
+    )  # fmt: skip
+    assert_refused(run, message)
+    assert _every_file(project_clone) == before
+
+
+def test_a_user_folder_with_files_is_refused_and_its_files_stay(tmp_path):
+    make_table().to_csv(tmp_path / "cohort.csv", index=False)
+    out = tmp_path / "thesis"
+    (out / "figures").mkdir(parents=True)
+    (out / "tables").mkdir()
+    (out / "figures" / "my_plot.png").write_text("my plot")
+    (out / "tables" / "thesis_table1.csv").write_text("a,b")
+    run = audit_cli(
+        "--csv", tmp_path / "cohort.csv", "--target", "Target", *FAST, "--generators", "smote", "--out", out
+    )
+    assert_refused(run, f"--out {out} already holds 2 entries that no audit wrote (figures, tables)")
+    assert _every_file(out) == {
+        "figures/my_plot.png": hashlib.sha256(b"my plot").hexdigest(),
+        "tables/thesis_table1.csv": hashlib.sha256(b"a,b").hexdigest(),
+    }
+
+
+def test_the_input_tables_folder_is_refused(tmp_path):
+    make_table().to_csv(tmp_path / "cohort.csv", index=False)
+    before = _every_file(tmp_path)
+    for paths in (["cohort.csv"], ["."]):  # the table, or its folder
+        run = audit_cli("--csv", *paths, "--target", "Target", *FAST, "--out", ".", cwd=tmp_path)
+        assert_refused(run, f"--out {tmp_path} holds the input table {tmp_path / 'cohort.csv'}")
+    assert _every_file(tmp_path) == before
+
+
+@pytest.fixture(scope="module")
+def earlier_audit(tmp_path_factory):
+    """A folder an audit wrote (SMOTE only), and the table it read."""
+    folder = tmp_path_factory.mktemp("earlier")
+    make_table().to_csv(folder / "cohort.csv", index=False)
+    out = folder / "out"
+    run = audit_cli("--csv", folder / "cohort.csv", "--target", "Target", *FAST, "--generators", "smote", "--out", out)
+    assert run.returncode == 0, run.stderr[-3000:]
+    return folder / "cohort.csv", out
+
+
+def test_an_audit_marks_its_folder_and_a_rerun_replaces_only_its_own_files(earlier_audit, tmp_path):
+    table, first = earlier_audit
+    out = tmp_path / "out"
+    shutil.copytree(first, out, symlinks=True)
+    marker = json.loads((out / ".radlib-audit.json").read_text())
+    assert "verdict.md" in marker["files"] and "figures/delta_auc.png" in marker["files"]
+    run = audit_cli("--csv", table, "--target", "Target", *FAST, "--generators", "smote", "--out", out)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "2 of 2 tasks done (2 reused)" in run.stdout
+
+    # A file of the user's among the audit's outputs stops the next audit before anything moves.
+    (out / "figures" / "my_plot.png").write_text("my plot")
+    before = _every_file(out)
+    run = audit_cli("--csv", table, "--target", "Target", *FAST, "--generators", "smote", "--out", out)
+    assert_refused(run, f"--out {out} holds 1 file(s) that no audit wrote (figures/my_plot.png)")
+    after = _every_file(out)
+    assert after.pop(".run.lock") and before.pop(".run.lock")  # the lock's holder (pid) changed, nothing else
+    assert after == before
+
+
+def test_the_audits_own_records_as_input_are_refused(earlier_audit):
+    _, out = earlier_audit
+    before = _every_file(out)
+    run = audit_cli("--csv", out / "results.parquet", "--target", "arm", *FAST, "--out", out)
+    assert_refused(run, f"--out {out} holds the input table {out / 'results.parquet'}")
+    assert _every_file(out) == before
+
+
+@pytest.mark.parametrize(("name", "kind"), [("tasks", "file"), (".previous", "file"), ("verdict.md", "folder")])
+def test_an_entry_of_the_wrong_kind_in_an_audits_folder_is_refused_before_the_grid(earlier_audit, tmp_path, name, kind):
+    table, first = earlier_audit
+    out = tmp_path / "out"
+    shutil.copytree(first, out, symlinks=True)
+    path = out / name
+    if path.is_dir():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
+    path.mkdir() if kind == "folder" else path.write_text("x")
+    run = audit_cli("--csv", table, "--target", "Target", *FAST, "--generators", "smote", "--out", out)
+    where = "keeps a folder" if kind == "file" else "writes a file"
+    assert_refused(run, f"--out {out}: '{name}' is a {kind} where an audit {where}")
+
+
+# --- issue 21, 2. identifiers that leak, patients counted twice, a copy of the outcome -----
+
+
+def _twice(frame: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
+    """Every patient of ``frame`` on two consecutive rows, the second with slightly different features."""
+    rng = np.random.default_rng(seed)
+    second = frame.copy()
+    features = [c for c in frame.columns if c.startswith("f")]
+    second[features] += rng.normal(scale=0.01, size=(len(frame), len(features)))
+    return pd.concat([frame, second]).sort_index(kind="stable").reset_index(drop=True)
+
+
+def test_an_accession_on_two_rows_per_patient_is_refused_then_its_repeats(tmp_path):
+    frame = _twice(make_table(n=40).drop(columns="ID"))
+    frame.insert(0, "Accession", np.repeat(np.arange(7_001, 7_041), 2))
+    frame.to_csv(tmp_path / "cohort.csv", index=False)
+    args = ["--csv", tmp_path / "cohort.csv", "--target", "Target", *FAST, "--out", tmp_path / "out"]
+    run = audit_cli(*args)
+    assert_refused(run, "'Accession' look(s) like a patient identifier (Accession: named like an identifier")
+    run = audit_cli(*args, "--id", "Accession")
+    assert_refused(
+        run, "40 row(s) repeat a patient ID (e.g. Accession 7001 on rows 1, 2), so the same patient could sit"
+    )
+    assert "--first-row-per-id" in run.stderr and not (tmp_path / "out").exists()
+
+
+def test_an_mrn_of_floats_with_a_missing_value_is_refused(tmp_path):
+    frame = make_table()
+    frame.insert(1, "mrn", np.random.default_rng(3).permutation(80) * 17.0 + 4_000_000)
+    frame.loc[5, "mrn"] = np.nan
+    frame.to_csv(tmp_path / "cohort.csv", index=False)
+    run = audit_cli("--csv", tmp_path / "cohort.csv", "--target", "Target", *FAST, "--out", tmp_path / "out")
+    assert_refused(run, "'mrn' look(s) like a patient identifier (mrn: named like an identifier, integer values)")
+
+
+def test_the_same_id_on_two_rows_is_refused_or_each_patients_first_row_kept(tmp_path):
+    frame = make_table(n=120)
+    frame = pd.concat([frame, _twice(frame.iloc[:30]).iloc[1::2]], ignore_index=True)  # 30 patients again
+    frame.to_csv(tmp_path / "cohort.csv", index=False)
+    args = ["--csv", tmp_path / "cohort.csv", "--target", "Target", *FAST, "--generators", "smote"]
+    run = audit_cli(*args, "--out", tmp_path / "out")
+    assert_refused(run, "30 row(s) repeat a patient ID (e.g. ID 'p000' on rows 1, 121)")
+    run = audit_cli(*args, "--first-row-per-id", "--out", tmp_path / "out")
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "cohort: 120 patients (60 of class 0, 60 of class 1)" in run.stdout
+    assert (
+        "30 rows of a patient ID seen before dropped (--first-row-per-id): 121 (= row 1), 122 (= row 2)" in run.stdout
+    )
+    assert pd.read_parquet(tmp_path / "out" / "results.parquet")["status"].eq("ok").all()
+
+
+def pyradiomics_export(n: int = 80, seed: int = 0) -> pd.DataFrame:
+    """A table as pyradiomics' batch extraction writes it: paths, ``diagnostics_*`` columns, shape features
+    that are whole numbers distinct in every row, a first-order energy beyond 2^53, and an outcome."""
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % 2
+    voxels = rng.choice(np.arange(500, 90_000), size=n, replace=False) + 300 * y
+    return pd.DataFrame(
+        {
+            "Image": [f"/data/case{i:03d}/image.nrrd" for i in range(n)],
+            "Mask": [f"/data/case{i:03d}/mask.nrrd" for i in range(n)],
+            "outcome": y,
+            "diagnostics_Versions_PyRadiomics": "v3.1.0",
+            "diagnostics_Configuration_Settings": "{'binWidth': 25, 'resampledPixelSpacing': None}",
+            "diagnostics_Image-original_Hash": [f"{rng.integers(2**60):x}" for _ in range(n)],
+            "diagnostics_Image-original_Mean": rng.normal(100, 10, n),
+            "diagnostics_Mask-original_VoxelNum": voxels,
+            "diagnostics_Mask-original_BoundingBox": [f"({i}, 3, 7, 20, 20, 9)" for i in range(n)],
+            "original_shape_VoxelVolume": voxels,
+            "original_shape_MeshVolume": voxels * 0.98 + rng.normal(0, 5, n),
+            "original_firstorder_Energy": (rng.uniform(1, 4, n) + y) * 2.0**60,
+            "original_glcm_Id": rng.uniform(0.2, 0.9, n) + 0.1 * y,
+            "original_glrlm_RunEntropy": rng.normal(4, 0.5, n) + 0.8 * y,
+        }
+    )
+
+
+def test_a_pyradiomics_export_gets_a_verdict_without_a_flag(tmp_path):
+    pyradiomics_export().to_csv(tmp_path / "features.csv", index=False)
+    run = audit_cli("--csv", tmp_path / "features.csv", "--target", "outcome", *FAST, "--generators", "smote",
+                    "--out", tmp_path / "out")  # fmt: skip
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "features: 80 patients (40 of class 0, 40 of class 1), 5 of 13 feature columns used" in run.stdout
+    assert (
+        "excluded 6 diagnostics_* columns (pyradiomics' versions, settings, image and mask statistics; not features): "
+        "diagnostics_Versions_PyRadiomics, diagnostics_Configuration_Settings" in run.stdout
+    )
+    assert "dropped 2 non-numeric: Image, Mask" in run.stdout
+    assert (tmp_path / "out" / "verdict.md").is_file()
+
+
+def test_a_copy_of_the_outcome_is_named_in_a_warning(tmp_path):
+    frame = make_table()
+    frame["f_leak"] = frame["Target"] * 3.0 + np.random.default_rng(5).normal(0, 0.1, len(frame))
+    frame.to_csv(tmp_path / "cohort.csv", index=False)
+    run = audit_cli("--csv", tmp_path / "cohort.csv", "--target", "Target", *FAST, "--generators", "smote",
+                    "--out", tmp_path / "out")  # fmt: skip
+    assert run.returncode == 0, run.stderr[-3000:]
+    warning = "warning: f_leak alone separates the classes (AUC 1.000): a copy of the outcome, or measured after it?"
+    assert warning in run.stdout and warning in (tmp_path / "out" / "verdict.md").read_text()
+    assert "f0 alone" not in run.stdout
+
+
+# --- issue 21, 3. settings that cannot be computed are refused before anything runs ---------
+
+BROKEN_PLUGIN = """
+from radlib.generators import Generator, register
+
+
+class Broken(Generator):
+    def _fit(self, X, y, seed):
+        raise RuntimeError("this generator always fails")
+
+    def _sample_class(self, label, n, seed):
+        raise RuntimeError("never fitted")
+
+
+register("broken", Broken, replace=True)
+"""
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--set", "shift.severity=.nan"], "'shift.severity' must be a finite number, got nan"),
+        (["--set", "synthesis.ratio=.inf"], "'synthesis.ratio' must be a finite number, got inf"),
+        (["--set", "shift.severity=.inf"], "'shift.severity' must be a finite number, got inf"),
+        (["--set", "metrics.mmd_max_rows=0"], "'metrics.mmd_max_rows' must lie in [2, 20000], got 0"),
+        (["--set", "repetitions=1000000000"], "'repetitions' must lie in [1, 1000], got 1000000000"),
+        (["--set", "synthesis.ratio=1e6"], "'synthesis.ratio' must lie in (0, 100], got 1000000.0"),
+        (["--set", "k=!!python/object/apply:os.getpid []"], "could not determine a constructor for the tag"),
+        (["--set", "shift.severity=[1,"], "override 'shift.severity': the value '[1,' is not valid YAML here"),
+        (["--set", "synthesis.params={a: &a [1, 1], b: [*a, *a], c: [*a, *a]}"], "YAML aliases (*name) are not accepted"),
+        (["--set", "paths.processed=/tmp/elsewhere"], "--set paths.processed: an audit does not use 'paths'"),
+        (["--set", "datasets=[Ahn2021]"], "--set datasets: an audit does not use 'datasets'"),
+    ],
+)  # fmt: skip
+def test_a_setting_that_cannot_be_computed_is_one_sentence_and_the_previous_outputs_stay(
+    earlier_audit, tmp_path, options, message
+):
+    table, first = earlier_audit
+    out = tmp_path / "out"
+    shutil.copytree(first, out, symlinks=True)
+    before = _every_file(out)
+    run = audit_cli("--csv", table, "--target", "Target", *FAST, "--generators", "smote", *options, "--out", out)
+    assert_refused(run, message)
+    assert _every_file(out) == before
+
+
+@pytest.mark.parametrize("value", ["-1", "0", "two"])
+def test_n_jobs_below_one_is_refused(tmp_path, value):
+    make_table().to_csv(tmp_path / "cohort.csv", index=False)
+    run = audit_cli("--csv", tmp_path / "cohort.csv", "--target", "Target", "--n-jobs", value, "--out", tmp_path / "o")
+    assert run.returncode == 2 and "argument --n-jobs: must be" in run.stderr.splitlines()[-1], run.stderr[-2000:]
+    assert_no_traceback(run)
+
+
+def test_a_profile_that_is_a_folder_or_binary_and_an_unwritable_out_are_one_sentence(tmp_path):
+    make_table().to_csv(tmp_path / "cohort.csv", index=False)
+    (tmp_path / "lab.yaml").mkdir()
+    (tmp_path / "bin.yaml").write_bytes(bytes(range(256)))
+    args = ["--csv", tmp_path / "cohort.csv", "--target", "Target"]
+    assert_refused(audit_cli(*args, "--profile", tmp_path / "lab.yaml"), "cannot be read as a file")
+    assert_refused(audit_cli(*args, "--profile", tmp_path / "bin.yaml"), f"profile file {tmp_path / 'bin.yaml'} is not")
+    assert_refused(audit_cli(*args, *FAST, "--out", "/proc/radlib-audit"), "cannot create the output folder there")
+
+
+def test_nothing_valid_computed_exits_1_and_keeps_the_previous_outputs(earlier_audit, tmp_path):
+    table, first = earlier_audit
+    out = tmp_path / "out"
+    shutil.copytree(first, out, symlinks=True)
+    before = _every_file(out)
+    (tmp_path / "broken.py").write_text(BROKEN_PLUGIN)
+    run = audit_cli("--csv", table, "--target", "Target", *FAST, "--plugin", tmp_path / "broken.py",
+                    "--generators", "broken", "--set", "synthesis.smote=false", "--out", out)  # fmt: skip
+    assert_refused(run, "nothing valid was computed: no arm with synthetic rows has a defined external AUC", code=1)
+    assert "this generator always fails" in run.stderr and f"{out} keeps its previous outputs" in run.stderr
+    after = _every_file(out)
+    assert after.pop(".run.lock") and before.pop(".run.lock")
+    assert {k: v for k, v in after.items() if not k.startswith("tasks/")} == {
+        k: v for k, v in before.items() if not k.startswith("tasks/")
+    }
+
+
+# --- issue 21, 6. a verdict a clinician can read ----------------------------------------------
+
+
+def test_the_breast_cancer_table_gets_a_readable_verdict_and_a_rerun_says_what_it_reused(tmp_path):
+    """scikit-learn's breast-cancer table (569 x 30) in the smoke profile, snapshot arms included, as a user runs it."""
+    from sklearn.datasets import load_breast_cancer
+
+    load_breast_cancer(as_frame=True).frame.to_csv(tmp_path / "breast_cancer.csv", index=False)
+    out = tmp_path / "out"
+    args = ["--csv", tmp_path / "breast_cancer.csv", "--target", "target", "--profile", "smoke",
+            "--set", "shift.folds=1", "--set", "classifiers.rf.n_estimators=10", "--n-jobs", "1",
+            "--generators", "cvae", "smote", "--out", out]  # fmt: skip
+    run = audit_cli(*args, timeout=900)
+    assert run.returncode == 0, run.stderr[-3000:]
+    verdict = (out / "verdict.md").read_text()
+    first, second = verdict.splitlines()[:2]
+    assert (
+        first
+        == "Verdict for breast_cancer: 569 patients, 30 features; generators cvae + SMOTE, 2 repetitions (profile smoke)."
+    )
+    assert second.startswith(
+        "Profile smoke: a quick check that the audit runs on your table, not a result: its generators are barely "
+        "trained (150 training steps instead of 800)"
+    )
+    assert "For results, run the full profile" in second and "569 patients and 30 features" in second
+    assert verdict.index("In short (logistic regression): ") < verdict.index("Details. ΔAUC")
+    assert "How stable: " in verdict and "configuration" not in verdict.split("Details.")[0]
+    assert "@" not in verdict  # the snapshot arms are the ladder's business, in the tables only
+    records = pd.read_parquet(out / "results.parquet")
+    assert {"cvae@0.0625", "cvae@0.25"} <= set(records["arm"])
+    assert f"verdict with its figures, to open in a browser: {out / 'verdict.html'}" in run.stdout
+    page = (out / "verdict.html").read_text()
+    assert page.count('src="data:image/png;base64,') == 3 and "http" not in page  # ΔAUC and 2 quality figures
+
+    rerun = audit_cli(*args, timeout=900)
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    finished = json.loads((out / "manifest.json").read_text())["runs"][-1]["finished"]
+    assert (
+        f"This audit computed nothing new: it reused all 2 finished tasks, whose records were computed by the run "
+        f"finished {finished}" in (out / "verdict.md").read_text()
+    )
+
+
+# --- issue 21, 4 (first point). a cached task file is checked against its own name -------------
+
+
+def test_a_task_file_copied_over_another_is_recomputed_not_reused(earlier_audit, tmp_path):
+    table, first = earlier_audit
+    out = tmp_path / "out"
+    shutil.copytree(first, out, symlinks=True)
+    (r0,) = out.glob("tasks/*/cohort__*__r000.parquet")
+    r1 = r0.with_name(r0.name.replace("__r000", "__r001"))
+    shutil.copyfile(r0, r1)  # repetition 0's records under repetition 1's name
+    run = audit_cli("--csv", table, "--target", "Target", *FAST, "--generators", "smote", "--out", out)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert f"cached task file {r1.name} will be recomputed: it holds the records of cohort (" in run.stderr
+    assert "2 of 2 tasks done (1 reused)" in run.stdout
+    records = pd.read_parquet(out / "results.parquet")
+    assert sorted(records["repetition"].unique()) == [0, 1]
+    assert records.groupby("repetition")["split_seed"].nunique().eq(1).all()
+    assert records.groupby("repetition")["split_seed"].first().nunique() == 2  # two different splits, not one twice

@@ -19,6 +19,8 @@ from scipy import stats
 
 from radlib import analysis, cli, generators, quality
 from radlib import audit as A
+from radlib.audit import run as R
+from radlib.data import Dataset
 from radlib.generators.base import Generator
 
 # Small settings: 2 repetitions, a small forest, few permutations for the sensitivity subset.
@@ -121,7 +123,12 @@ def test_one_table_end_to_end_with_messy_columns_a_user_generator_and_a_user_met
 
     dataset = result.datasets[0]
     assert dataset.name == "my_cohort" and dataset.p == 8
-    assert dataset.report["dropped"] == {"non_numeric": ["site"], "all_missing": ["empty"], "constant": ["flat"]}
+    assert dataset.report["dropped"] == {
+        "non_numeric": ["site"],
+        "all_missing": ["empty"],
+        "constant": ["flat"],
+        "excluded": [],
+    }
     assert dataset.report["infinite_values"] == 2
     text = A.describe_dataset(dataset)
     assert "dropped 1 non-numeric: site" in text and "all missing: empty" in text and "constant: flat" in text
@@ -168,7 +175,7 @@ def test_one_table_end_to_end_with_messy_columns_a_user_generator_and_a_user_met
         assert (out / name).is_file(), name
     assert json.loads((out / "data_report.json").read_text())["my_cohort"]["dropped"]["non_numeric"] == ["site"]
     verdict = result.verdict
-    assert "Verdict for my_cohort (80 patients, 8 features" in verdict
+    assert "Verdict for my_cohort: 80 patients, 8 features" in verdict
     assert "Logistic regression: real-only external AUC" in verdict and "Random forest" in verdict
     assert "Did quality predict the gain? Best composite quality:" in verdict
     assert f"{arms.loc[('logreg', 'gauss'), 'delta_auc']:+.3f}" in verdict
@@ -433,3 +440,16 @@ def test_an_output_that_cannot_be_made_is_named_in_the_verdict_and_the_rest_is_w
     )
     assert "Logistic regression: real-only external AUC" in verdict and verdict.split("\n\n", 1)[1] in stdout
     assert (out / "tables" / "audit_arms.csv").is_file() and not (out / "figures" / "delta_auc.png").exists()
+
+
+def test_the_memory_estimate_counts_workers_table_training_sets_and_mmd(monkeypatch):
+    config = A.audit_config("smoke", {"synthesis.ratio": 3.0, "features.k": 4}, generator_names=["cvae", "smote"])
+    dataset = Dataset("t", np.zeros((100, 10)), np.arange(100) % 2, [f"f{j}" for j in range(10)])
+    # Per worker: 600 MiB; the table and its shifted copy 2 * 100 * 10 floats; 2 + 1 generator x 3 snapshots = 5
+    # arms of 100 * (1 + 3) = 400 rows on k = 4 features; MMD 3 * 400^2 (400 < mmd_max_rows 1000).
+    per_worker = 600 * 2**20 + 8 * (2_000 + 5 * 400 * 4 + 3 * 400**2)
+    assert A.estimate_memory(config, [dataset], n_jobs=2) == 2 * per_worker
+    monkeypatch.setattr(R, "_available_memory", lambda: per_worker)
+    with pytest.raises(A.AuditError, match=r"would need about 1.2 GiB of memory \(2 worker\(s\), synthesis.ratio 3"):
+        R._check_memory(config, [dataset], 2)
+    R._check_memory(config, [dataset], 1)  # one worker fits

@@ -1,6 +1,7 @@
 """Tests of radlib.audit.summaries: per-arm means with t-intervals, and rank agreement, against hand calculations and scipy."""
 
 import numpy as np
+import pandas as pd
 import pytest
 from audit_tables import HAND_DELTA, hand_records
 from scipy import stats
@@ -77,3 +78,15 @@ def test_rank_agreement_orients_a_user_metric_by_its_ideal(monkeypatch):
     # g1 (1, 1), g2 (3, 2), g3 (2, 3) -> ρ = 1 - 6·(0 + 1 + 1) / (3·8) = 0.5 (hand).
     assert ranks.loc["sd_ratio", "quality_order"] == "g1 > g3 > g2"
     assert ranks.loc["sd_ratio", "rho"] == pytest.approx(0.5) and ranks.loc["sd_ratio", "same_best"]
+
+
+def test_the_best_arm_of_each_repetition_leaves_out_snapshots_and_breaks_ties_by_name():
+    records = hand_records()
+    snapshot = records[records["arm"] == "g3"].assign(arm="g3@0.25", delta_auc_logreg=0.5)  # would win every time
+    records = pd.concat([records, snapshot], ignore_index=True)
+    records.loc[(records["repetition"] == 1) & (records["arm"] == "g2"), "delta_auc_logreg"] = 0.05  # ties g1 in r1
+    best = A.best_arm_by_repetition(records, "logreg", "T")
+    assert best.to_dict() == {0: "g1", 1: "g1", 2: "g1"}
+    records.loc[(records["repetition"] == 2) & (records["arm"] == "g3"), "delta_auc_logreg"] = 0.2
+    assert A.best_arm_by_repetition(records, "logreg", "T").to_dict() == {0: "g1", 1: "g1", 2: "g3"}
+    assert A.best_arm_by_repetition(records, "logreg", "other table").empty

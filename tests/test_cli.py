@@ -59,3 +59,17 @@ def test_evaluate_reads_the_stored_samples_and_names_the_missing_synthesis(run_a
     assert cli.main(evaluate) == 0
     out = capsys.readouterr().out
     assert "2 specification(s)" in out and "hgb_r2_s0.1: 10 records" in out
+
+
+def test_a_folder_that_cannot_be_written_is_one_sentence(capsys):
+    code = cli.main(["run", "--profile", "smoke", "--datasets", "Ahn2021", "--set", "paths.processed=/proc/radlib-run"])
+    err = capsys.readouterr().err
+    assert code == 1 and err == "radlib: error: cannot use /proc/radlib-run: No such file or directory\n"
+
+
+@pytest.mark.parametrize("value", ["0", "-1"])
+def test_run_refuses_fewer_than_one_worker(value, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["run", "--profile", "smoke", "--n-jobs", value])
+    assert exit_info.value.code == 2
+    assert f"argument --n-jobs: must be at least 1 (local worker processes), got {value}" in capsys.readouterr().err

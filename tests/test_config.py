@@ -1,6 +1,8 @@
+import re
+
 import pytest
 
-from radlib.config import PROFILES, ConfigError, derive_seed, load_config, parse_override
+from radlib.config import NUMERIC_RANGES, PROFILES, ConfigError, derive_seed, load_config, parse_override
 
 
 @pytest.mark.parametrize("profile", PROFILES)
@@ -116,7 +118,7 @@ def test_scientific_notation_is_a_number_in_overrides(text, value):
     """PyYAML (YAML 1.1) alone reads 1e-3 as the string '1e-3'; YAML 1.2 and Python read a number."""
     key, parsed = parse_override(f"shift.severity={text}")
     assert parsed == value == float(text) and type(parsed) is type(value)
-    assert load_config("smoke", {key: abs(parsed)})["shift"]["severity"] == abs(value)
+    assert load_config("smoke", {"classifiers.logreg.C": abs(parsed)})["classifiers"]["logreg"]["C"] == abs(value)
 
 
 def test_scientific_notation_is_a_number_in_profile_files_and_text_stays_text(tmp_path):
@@ -128,3 +130,53 @@ def test_scientific_notation_is_a_number_in_profile_files_and_text_stays_text(tm
     profile.write_text("repetitions: !!python/object/apply:os.getpid []\n")  # still a safe loader
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_config(profile)
+
+
+@pytest.mark.parametrize(
+    "key, value, message",
+    [
+        ("shift.severity", float("nan"), "'shift.severity' must be a finite number, got nan"),
+        ("shift.severity", float("inf"), "'shift.severity' must be a finite number, got inf"),
+        ("synthesis.ratio", float("-inf"), "'synthesis.ratio' must be a finite number, got -inf"),
+        ("synthesis.params.cvae.lr", float("nan"), "'synthesis.params.cvae.lr' must be a finite number, got nan"),
+        ("synthesis.ratio", 0.0, r"'synthesis.ratio' must lie in \(0, 100\], got 0.0"),
+        ("synthesis.ratio", 1e6, r"'synthesis.ratio' must lie in \(0, 100\], got 1000000.0"),
+        ("metrics.mmd_max_rows", 0, r"'metrics.mmd_max_rows' must lie in \[2, 20000\], got 0"),
+        ("repetitions", 1_000_000_000, r"'repetitions' must lie in \[1, 1000\], got 1000000000"),
+        ("shift.external_fraction", 1.0, r"'shift.external_fraction' must lie in \(0, 1\), got 1.0"),
+        ("run.n_jobs", 0, r"'run.n_jobs' must lie in \[1, 1024\], got 0"),
+    ],
+)
+def test_every_number_is_finite_and_in_its_range(key, value, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config("smoke", {key: value})
+
+
+def test_the_closed_bounds_of_every_range_are_accepted():
+    for key, interval in NUMERIC_RANGES.items():
+        low, high = interval[1:-1].split(", ")
+        for bound, closed in ((low, interval[0] == "["), (high, interval[-1] == "]")):
+            if closed:
+                load_config("smoke", {key: int(bound)})  # no error
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("k=!!python/object/apply:os.getpid []", "could not determine a constructor for the tag"),
+        ("shift.severity=[1,", "the value '[1,' is not valid YAML here"),
+        ("synthesis.params={a: &a [1, 1], b: [*a, *a]}", "YAML aliases (*name) are not accepted in --set"),
+    ],
+)
+def test_bad_yaml_and_aliases_in_an_override_are_one_sentence(text, message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        parse_override(text)
+
+
+def test_a_profile_that_is_a_folder_or_binary_is_named(tmp_path):
+    (tmp_path / "lab.yaml").mkdir()
+    with pytest.raises(ConfigError, match="cannot be read as a file"):
+        load_config(tmp_path / "lab.yaml")
+    (tmp_path / "bin.yaml").write_bytes(b"\xff\xfe\x00\x81binary")
+    with pytest.raises(ConfigError, match="profile file .*bin.yaml is (not a text file|not valid YAML)"):
+        load_config(tmp_path / "bin.yaml")

@@ -2,6 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from radlib import data as data_module
 from radlib.data import (
     DataError,
     check_name,
@@ -57,12 +58,17 @@ def test_clean_drops_and_reports_columns():
         text=["a"] * n,
         empty=[np.nan] * n,
         flat=[3.0] * n,
-        inf=[np.inf, -np.inf] + list(range(n - 2)),
+        inf=[np.inf, -np.inf] + [float(i % 5) for i in range(n - 2)],
         flag=[True, False] * (n // 2),
     )
     data = clean_table(frame, "toy")
     assert data.feature_names == ["f1", "f2", "inf", "flag"]
-    assert data.report["dropped"] == {"non_numeric": ["text"], "all_missing": ["empty"], "constant": ["flat"]}
+    assert data.report["dropped"] == {
+        "non_numeric": ["text"],
+        "all_missing": ["empty"],
+        "constant": ["flat"],
+        "excluded": [],
+    }
     assert data.report["infinite_values"] == 2
     assert np.isnan(data.X[:2, 2]).all()  # +-inf became missing
     assert data.report["p_raw"] == 7 and data.report["p_clean"] == 4
@@ -292,3 +298,62 @@ def test_bool_target_dataset_from_mirror(mirror_config):
     data = load_dataset("Fusco2022", mirror_config)
     assert set(np.unique(data.y)) == {0, 1}
     assert data.X.dtype == float and not np.isinf(data.X).any()
+
+
+@pytest.mark.parametrize(
+    "column, values, reason",
+    [
+        ("Accession", [501, 501, 502, 502, 503, 503, 777, 777] * 1, "named like an identifier"),
+        ("MRN", [9_000_123.0, np.nan, 9_000_077.0, 9_000_045.0, 9_001_999.0, 9_000_500.0, 9_000_006.0, 9_000_001.0],
+         "named like an identifier"),
+        ("study_instance_uid", [4, 8, 15, 16, 23, 42, 108, 4], "named like an identifier"),
+        ("sopinstanceUID", [1, 2, 3, 4, 5, 6, 7, 8], "named like an identifier"),
+        ("rowkey", [10, 12, 13, 19, 30, 31, 40, 41], "numbered in file order"),
+        ("rowkey", [5, 2, 8, 1, 3, 7, 6, 4], "a dense numbering"),
+        ("rowkey", [70, 70, 12, 12, 12, 5, 5, 40], "repeated in blocks of consecutive rows"),
+    ],
+)  # fmt: skip
+def test_identifiers_by_name_in_any_case_or_by_values(column, values, reason):
+    assert reason in data_module.identifier_reason(column, np.asarray(values, float))
+
+
+@pytest.mark.parametrize(
+    "column, values",
+    [
+        ("original_shape_VoxelVolume", [10, 11, 12, 13, 14, 15, 16, 17]),  # a pyradiomics feature, even in order
+        ("VoxelCount", [1033, 87, 45_001, 912, 3_500, 77_777, 640, 12_345]),  # distinct, unordered, sparse
+        ("energy", [2.0**53, 2.0**54, 3 * 2.0**53, 2.0**55, 2.0**53 + 2, 2.0**56, 5 * 2.0**53, 2.0**57]),
+        ("grade", [1, 2, 1, 3, 3, 2, 1, 2]),  # repeated, not in blocks
+        ("original_glcm_Id", [0.2, 0.4, 0.3, 0.9, 0.5, 0.6, 0.1, 0.7]),
+        ("Study", [1] * 20 + [2] * 20),  # a centre, not a study UID (that needs the suffix); sorted, but few values
+    ],
+)
+def test_measurements_are_not_identifiers(column, values):
+    assert data_module.identifier_reason(column, np.asarray(values, float)) is None
+
+
+def test_the_suggested_id_is_shell_quoted():
+    frame = _table(20, **{"Unnamed: 0": list(range(20))})
+    with pytest.raises(
+        DataError, match=r"Drop it with --id 'Unnamed: 0', or use it as a feature with --keep 'Unnamed: 0'"
+    ):
+        clean_table(frame, "toy")
+
+
+def test_columns_with_an_excluded_prefix_are_listed_and_ignored_by_the_repeat_check():
+    frame = _table(20, diagnostics_Versions_PyRadiomics=["v3.1.0"] * 20, diagnostics_Mask_VoxelNum=list(range(20)))
+    frame = pd.concat([frame, frame.iloc[[4]].assign(diagnostics_Mask_VoxelNum=99)], ignore_index=True)
+    data = clean_table(frame, "toy", excluded_prefixes=("diagnostics_",))
+    assert data.report["dropped"]["excluded"] == ["diagnostics_Versions_PyRadiomics", "diagnostics_Mask_VoxelNum"]
+    assert data.feature_names == ["f1", "f2"] and data.report["p_raw"] == 4
+    assert data.report["duplicate_rows"] == [[21, 5]]
+
+
+@pytest.mark.parametrize(
+    "suffix, start", [(".xlsx", b"PK\x03\x04rest"), (".csv", b"PK\x03\x04rest"), (".xls", b"a,b\n")]
+)
+def test_a_spreadsheet_says_save_it_as_csv(tmp_path, suffix, start):
+    path = tmp_path / f"cohort{suffix}"
+    path.write_bytes(start)
+    with pytest.raises(DataError, match="is a spreadsheet workbook .*save the sheet as CSV"):
+        read_table(path)

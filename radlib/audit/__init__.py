@@ -23,15 +23,17 @@ One module per job:
 :mod:`.inputs`           reading and checking the tables; plug-ins (also on Dask workers)
 :mod:`.summaries`        per-arm summaries with t-intervals; rank agreement
 :mod:`.verdict`          the plain-language verdicts
-:mod:`.folder`           the output folder: checked, and written as one set
+:mod:`.folder`           the output folder: checked, owned, and written as one set
 :mod:`.run`              configuration, the grid run, and every output written
 =======================  ============================================================
 """
 
-from radlib.audit.folder import OUTPUTS, check_out_folder, staged_outputs
+from radlib.audit.folder import MARKER, OUTPUTS, check_out_folder, claim_out_folder, staged_outputs
 from radlib.audit.inputs import (
+    DIAGNOSTICS_PREFIX,
     MAX_NAME_BYTES,
     MIN_CLASS_ROWS,
+    SEPARATING_AUC,
     TABLE_SUFFIXES,
     AuditError,
     PluginLoader,
@@ -39,27 +41,51 @@ from radlib.audit.inputs import (
     find_tables,
     load_plugin,
     load_table,
+    separating_features,
     table_name,
 )
-from radlib.audit.run import AuditFailedError, AuditResult, audit, audit_config, check_generators
+from radlib.audit.run import (
+    UNUSED_SETTINGS,
+    AuditFailedError,
+    AuditResult,
+    audit,
+    audit_config,
+    check_generators,
+    check_overrides,
+    estimate_memory,
+)
 from radlib.audit.summaries import (
+    best_arm_by_repetition,
     interval_decision,
     rank_agreement,
     repetition_pairs,
     summarize_arms,
     summarize_quantities,
 )
-from radlib.audit.verdict import render_collection_verdict, render_run, render_verdict
+from radlib.audit.verdict import (
+    RECOMMENDED_PROFILE,
+    RECOMMENDED_PROFILE_TIME,
+    profile_lines,
+    render_collection_verdict,
+    render_run,
+    render_verdict,
+    verdict_html,
+)
 
 __all__ = [
     "MIN_CLASS_ROWS",
     "MAX_NAME_BYTES",
+    "SEPARATING_AUC",
+    "DIAGNOSTICS_PREFIX",
+    "separating_features",
     "TABLE_SUFFIXES",
     "AuditError",
     "AuditResult",
     "AuditFailedError",
+    "MARKER",
     "OUTPUTS",
     "check_out_folder",
+    "claim_out_folder",
     "staged_outputs",
     "PluginLoader",
     "find_tables",
@@ -69,12 +95,20 @@ __all__ = [
     "load_plugin",
     "check_generators",
     "audit_config",
+    "UNUSED_SETTINGS",
+    "check_overrides",
+    "estimate_memory",
     "summarize_arms",
     "summarize_quantities",
     "interval_decision",
     "rank_agreement",
     "repetition_pairs",
+    "best_arm_by_repetition",
     "render_verdict",
+    "RECOMMENDED_PROFILE",
+    "RECOMMENDED_PROFILE_TIME",
+    "profile_lines",
+    "verdict_html",
     "render_collection_verdict",
     "render_run",
     "audit",

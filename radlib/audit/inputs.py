@@ -4,10 +4,13 @@ Bad input
 ---------
 Every problem with a table is a :class:`radlib.data.DataError` naming the file and the
 problem, raised before any training (see :func:`load_table`); columns that cannot be used
-(non-numeric, all missing, constant) are dropped and listed, ±inf and extreme values become
-missing and are counted, repeated rows are dropped and listed, and a numeric column that
-looks like a patient identifier is an error unless ``--id`` drops it or ``--keep`` keeps it.
-A class with fewer than :data:`MIN_CLASS_ROWS` rows is an error.
+(non-numeric, all missing, constant) are dropped and listed, pyradiomics' ``diagnostics_*``
+columns are excluded and listed, ±inf and extreme values become missing and are counted,
+repeated rows are dropped and listed, and a numeric column that looks like a patient
+identifier is an error unless ``--id`` drops it or ``--keep`` keeps it. A patient ID on more
+than one row is an error unless ``--first-row-per-id`` keeps each patient's first row. A
+class with fewer than :data:`MIN_CLASS_ROWS` rows is an error. A feature that alone
+separates the classes (:data:`SEPARATING_AUC`) is reported as a warning.
 
 Plug-ins
 --------
@@ -28,11 +31,16 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
+from scipy import stats
 
 from radlib.data import EXTREME_MAGNITUDE, DataError, Dataset, clean_table, read_table
 
 __all__ = [
     "MIN_CLASS_ROWS",
+    "SEPARATING_AUC",
+    "DIAGNOSTICS_PREFIX",
+    "separating_features",
     "MAX_NAME_BYTES",
     "TABLE_SUFFIXES",
     "AuditError",
@@ -55,6 +63,12 @@ TABLE_SUFFIXES = (".csv", ".csv.gz", ".gz", ".parquet")
 #: Longest dataset name, in UTF-8 bytes, taken from a file name (:func:`table_name`).
 MAX_NAME_BYTES = 100
 _PLUGIN_PREFIX = "radlib_plugin_"
+#: Single-feature AUC (either direction) from which a feature is said to separate the classes
+#: alone: a copy of the outcome, or a measurement taken after it, rather than a predictor.
+SEPARATING_AUC = 0.99
+#: pyradiomics' diagnostic columns (versions, hashes, settings, image and mask statistics):
+#: a description of the extraction, not features of the patient; excluded and listed.
+DIAGNOSTICS_PREFIX = "diagnostics_"
 
 
 class AuditError(ValueError):
@@ -130,6 +144,7 @@ def load_table(
     min_class_rows: int = MIN_CLASS_ROWS,
     positive_class: str | None = None,
     keep: Sequence[str] = (),
+    first_row_per_id: bool = False,
 ) -> Dataset:
     """Read and clean one table for the audit; every problem is a clear :class:`DataError`.
 
@@ -142,8 +157,12 @@ def load_table(
     :data:`radlib.data.EXTREME_MAGNITUDE` become missing (counted); a numeric column that
     looks like a patient identifier is refused unless dropped (``id_column``) or kept
     (``keep``); repeated rows are dropped (listed), so that no patient is both a training
-    and an external row. Then each class needs at least ``min_class_rows`` rows
-    (:data:`MIN_CLASS_ROWS`).
+    and an external row; pyradiomics' ``diagnostics_*`` columns are excluded (listed). Then
+    each class needs at least ``min_class_rows`` rows (:data:`MIN_CLASS_ROWS`). A value of an
+    ID column on more than one row (the same patient twice, with slightly different
+    features) is refused, or with ``first_row_per_id`` each ID's first row is kept and the
+    others are dropped (listed in ``report["repeated_id_rows"]``). Features that alone
+    separate the classes are listed in ``report["separating_features"]`` (a warning).
 
     Any number of features is accepted: the development pipeline keeps the top
     ``features.k`` by ANOVA F on the internal set, so 20,000 features cost memory for the
@@ -163,6 +182,8 @@ def load_table(
         The target value coded 1 when the target is not 0/1, True/False or "0"/"1".
     keep : sequence of str
         Columns that look like identifiers but are features.
+    first_row_per_id : bool
+        Keep each ID's first row when an ID occurs on several rows (else refused).
 
     Returns
     -------
@@ -182,16 +203,35 @@ def load_table(
             if len(columns) == 1 and any(sep in columns[0] for sep in (";", "\t", "|")):
                 hint = " (a single column: the file may use ';' or tabs as separator; save it comma-separated)"
             raise DataError(f"table {path}: {role} column '{column}' not found; the columns are: {shown}{hint}")
+    ids = ids or [c for c in ("ID",) if c in columns]
+    # An ID column that is also the target or kept is a clash that clean_table names; not checked for repeats here.
+    repeated = _repeated_ids(frame, [c for c in ids if c != target and c not in keep])
+    if repeated and not first_row_per_id:
+        column, value, rows = repeated[0]
+        n_rows = sum(len(r) - 1 for _, _, r in repeated)
+        raise DataError(
+            f"table {path}: {n_rows} row(s) repeat a patient ID (e.g. {column} {value!r} on rows "
+            f"{', '.join(map(str, rows[:5]))}), so the same patient could sit in the training and the simulated "
+            "external set; keep one row per patient with --first-row-per-id (each ID's first row, the others "
+            "listed), or merge the rows yourself"
+        )
+    dropped_rows = sorted({(row, r[0]) for _, _, r in repeated for row in r[1:]})
+    if dropped_rows:
+        frame = frame.drop(index=frame.index[[row - 1 for row, _ in dropped_rows]]).reset_index(drop=True)
     dataset = clean_table(
         frame,
         name,
         target=target,
-        id_column=ids or "ID",
+        id_column=ids,
         source=path,
         positive_class=positive_class,
         keep=keep,
         drop_duplicates=True,
+        excluded_prefixes=(DIAGNOSTICS_PREFIX,),
     )
+    dataset.report["n_raw"] += len(dropped_rows)
+    dataset.report["repeated_id_rows"] = [list(pair) for pair in dropped_rows]
+    dataset.report["separating_features"] = separating_features(dataset)
     counts = np.bincount(dataset.y, minlength=2)
     if counts.min() < min_class_rows:
         small = int(np.argmin(counts))
@@ -201,6 +241,48 @@ def load_table(
             "simulated external site and the training set both hold patients of each class"
         )
     return dataset
+
+
+def _repeated_ids(frame: pd.DataFrame, ids: Sequence[str]) -> list[tuple[str, object, list[int]]]:
+    """(ID column, value, its rows) for every ID value on more than one row; rows are 1-based data rows.
+
+    Missing IDs are not compared.
+    """
+    found = []
+    for column in ids:
+        values = frame[column]
+        repeated = values[values.notna() & values.duplicated(keep=False)]
+        for value, rows in repeated.groupby(repeated, sort=False).groups.items():
+            found.append((column, value.item() if hasattr(value, "item") else value, [int(r) + 1 for r in rows]))
+    return found
+
+
+def separating_features(dataset: Dataset, threshold: float = SEPARATING_AUC) -> dict[str, float]:
+    """Features whose values alone separate the classes: single-feature AUC >= ``threshold`` either way.
+
+    The AUC of each feature as a score for class 1 (ties count half, missing values left
+    out), folded to ``max(AUC, 1 - AUC)``. Such a feature is a copy of the outcome, or
+    measured after it: the real-only AUC will be near 1 and no augmentation can help.
+
+    Returns
+    -------
+    dict
+        Feature name -> folded AUC (4 decimals), in the order of the features.
+    """
+    found = {}
+    for j, name in enumerate(dataset.feature_names):
+        present = np.isfinite(dataset.X[:, j])
+        y = dataset.y[present]
+        n_positive = int(y.sum())
+        n_negative = len(y) - n_positive
+        if not n_positive or not n_negative:
+            continue
+        ranks = stats.rankdata(dataset.X[present, j])
+        auc = (ranks[y == 1].sum() - n_positive * (n_positive + 1) / 2) / (n_positive * n_negative)
+        folded = max(auc, 1 - auc)
+        if folded >= threshold:
+            found[name] = round(float(folded), 4)
+    return found
 
 
 def _listed(names: Sequence, limit: int = 10) -> str:
@@ -223,6 +305,23 @@ def describe_dataset(dataset: Dataset) -> str:
     if rep.get("kept_identifier_like"):
         lines.append(
             f"  kept as features (--keep) although they look like identifiers: {_listed(rep['kept_identifier_like'])}"
+        )
+    for column, auc in rep.get("separating_features", {}).items():
+        lines.append(
+            f"  warning: {column} alone separates the classes (AUC {auc:.3f}): a copy of the outcome, or measured "
+            "after it? The real-only AUC will be near 1 and no synthetic data can improve it"
+        )
+    repeated_ids = rep.get("repeated_id_rows", [])
+    if repeated_ids:
+        pairs = [f"{row} (= row {first})" for row, first in repeated_ids]
+        lines.append(
+            f"  {len(repeated_ids)} rows of a patient ID seen before dropped (--first-row-per-id): {_listed(pairs)}"
+        )
+    excluded = rep.get("dropped", {}).get("excluded", [])
+    if excluded:
+        lines.append(
+            f"  excluded {len(excluded)} {DIAGNOSTICS_PREFIX}* columns (pyradiomics' versions, settings, image and "
+            f"mask statistics; not features): {_listed(excluded)}"
         )
     reasons = {"non_numeric": "non-numeric", "all_missing": "all missing", "constant": "constant"}
     for key, text in reasons.items():

@@ -22,9 +22,24 @@ from scipy import stats
 
 from radlib import analysis, quality
 from radlib.intervals import t_interval
-from radlib.records import COMPOSITE, REAL_ARM, auc_column, classifiers_in, delta_column, valid_mask
+from radlib.records import (
+    COMPOSITE,
+    REAL_ARM,
+    auc_column,
+    classifiers_in,
+    delta_column,
+    is_study_arm,
+    valid_mask,
+)
 
-__all__ = ["summarize_quantities", "summarize_arms", "interval_decision", "rank_agreement", "repetition_pairs"]
+__all__ = [
+    "summarize_quantities",
+    "summarize_arms",
+    "interval_decision",
+    "rank_agreement",
+    "repetition_pairs",
+    "best_arm_by_repetition",
+]
 
 
 def _metric_columns(records: pd.DataFrame) -> list[str]:
@@ -248,3 +263,25 @@ def repetition_pairs(records: pd.DataFrame, classifier: str) -> pd.DataFrame:
     relabelled = records.assign(dataset=records["dataset"] + " r" + records["repetition"].astype(str))
     pairs = analysis.pair_table(relabelled, classifier)
     return analysis.add_composite(pairs) if analysis.generators_of(pairs) else pairs
+
+
+def best_arm_by_repetition(records: pd.DataFrame, classifier: str, dataset: str) -> pd.Series:
+    """The arm with the largest ΔAUC in each repetition of one table: how stable the best arm is.
+
+    Over the study's synthetic arms (generators at their full budget and SMOTE; snapshot arms
+    and real-only left out), each repetition's ΔAUC is the mean over its valid site-folds;
+    ties go to the arm first in name order. A repetition without a valid synthetic arm is
+    left out.
+
+    Returns
+    -------
+    Series
+        Repetition -> arm, sorted by repetition.
+    """
+    valid = records[valid_mask(records, classifier) & (records["dataset"] == dataset)]
+    valid = valid[(valid["arm"] != REAL_ARM) & valid["arm"].map(is_study_arm)]
+    if not len(valid):
+        return pd.Series(dtype=object, name="arm")
+    means = valid.groupby(["repetition", "arm"])[delta_column(classifier)].mean().reset_index()
+    means = means.sort_values(["repetition", delta_column(classifier), "arm"], ascending=[True, False, True])
+    return means.groupby("repetition")["arm"].first()
