@@ -49,7 +49,13 @@ def _timed_run(config, sample, workers: int) -> tuple[float, pd.DataFrame, float
         config = config.with_overrides({"repetitions": 1, "paths.processed": tmp})
         with dask_client(workers) as client:
             started = time.perf_counter()
-            result = run_grid(config, datasets=sample, scheduler=client.scheduler.address, show_progress=False)
+            result = run_grid(
+                config,
+                datasets=sample,
+                scheduler=client.scheduler.address,
+                show_progress=False,
+                specifications=["default"],
+            )
             wall = time.perf_counter() - started
             peak = max(client.run(_peak_rss_mib).values())
     if result.manifest["tasks_failed"]:

@@ -31,6 +31,7 @@ from radlib.audit.summaries import rank_agreement, repetition_pairs, summarize_a
 from radlib.audit.verdict import render_collection_verdict, render_run, render_verdict, verdict_html
 from radlib.config import Config, ConfigError, load_config, project_root
 from radlib.data import Dataset
+from radlib.experiment import DEFAULT_SPECIFICATION
 from radlib.files import write_text_atomically
 from radlib.grid import GridResult, WorkerPluginError, run_grid, run_lock, task_path
 from radlib.records import COMPOSITE, REAL_ARM, classifiers_in, is_study_arm, valid_mask
@@ -247,6 +248,7 @@ def _run(
             scheduler=scheduler or config["run"]["scheduler"],
             show_progress=show_progress,
             worker_plugins=[PluginLoader(plugins)] if plugins else (),
+            specifications=[DEFAULT_SPECIFICATION],  # the study's protocol; the curve is the compendium's
         )
     except WorkerPluginError as exc:
         raise AuditError(str(exc)) from exc
