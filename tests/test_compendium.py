@@ -19,7 +19,7 @@ import pytest
 import yaml
 from jupyter_client.kernelspec import KernelSpecManager
 
-from radlib.notebook import refresh_git_index
+from radlib.notebook_files import refresh_git_index
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))

@@ -29,7 +29,7 @@ def test_lab_takes_extra_arguments_and_saves_through_the_git_hook():
     line = _lab_command("LAB_ARGS=--no-browser --port 8899 --ip 0.0.0.0")
     assert line.startswith(".venv/bin/jupyter lab --notebook-dir=notebooks")
     assert line.endswith("--no-browser --port 8899 --ip 0.0.0.0") and line.count("--no-browser") == 1
-    assert "--ContentsManager.post_save_hook=radlib.notebook.refresh_git_index" in line
+    assert "--ContentsManager.post_save_hook=radlib.notebook_files.refresh_git_index" in line
 
 
 @pytest.mark.skipif(shutil.which("id") is None, reason="needs id(1)")

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from radlib import quality
+from radlib.evaluations import count_undefined
 from radlib.quality import FLOOR_PREFIX
 from radlib.records import (
     REAL_ARM,
@@ -21,7 +22,6 @@ from radlib.records import (
     classifiers_in,
     configuration_arms,
     delta_column,
-    evaluation_keys,
     is_study_arm,
     valid_mask,
 )
@@ -107,7 +107,7 @@ def pair_table(
 
     if arms == "study":
         records = records[records["arm"].map(is_study_arm)]
-    evaluations = records.groupby(evaluation_keys(records))["undefined"].any()
+    evaluations = count_undefined(records)
     extras = [c for c in ("n_internal", *(f"{FLOOR_PREFIX}{m}" for m in METRICS)) if c in records.columns]
     arms = records[records["arm"] != REAL_ARM].copy()
     undefined = arms["undefined"].astype(bool).to_numpy()
@@ -167,8 +167,8 @@ def pair_table(
         "records_total": int(len(arms)),
         "records_valid": int(reasons.get("valid", 0)),
         **{f"records_{r}": int(reasons.get(r, 0)) for r in EXCLUSION_REASONS},
-        "evaluations_total": int(len(evaluations)),
-        "evaluations_undefined": int(evaluations.sum()),
+        "evaluations_total": evaluations.total,
+        "evaluations_undefined": evaluations.undefined,
         "metric_values_missing": int(valid[list(METRICS)].isna().sum().sum()),
         "pairs": int(len(pairs)),
         "pairs_without_valid": dropped,

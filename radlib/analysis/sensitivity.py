@@ -20,11 +20,9 @@ from radlib.classifiers import make_classifier
 from radlib.config import derive_seed
 from radlib.features import development_pipeline
 from radlib.files import write_parquet_atomically
+from radlib.outputs import CHANCE_FILE
 
 __all__ = ["CHANCE_FILE", "chance_test", "assess_chance", "chance_table", "sensitivity_subset"]
-
-#: File name of the cached chance table in the configuration's ``interim`` folder.
-CHANCE_FILE = "chance.parquet"
 
 
 def _sensitivity_params(config_params: Mapping) -> tuple[dict, int, dict]:
