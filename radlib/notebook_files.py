@@ -144,10 +144,11 @@ WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
 def drop_widget_state(notebook: nbformat.NotebookNode) -> bool:
-    """Remove the ipywidgets state from ``notebook``: the notebook's ``widgets`` metadata and every widget view.
+    """Remove the ipywidgets state from ``notebook``: the notebook's ``widgets`` metadata and every widget output.
 
-    A progress bar's view keeps its plain-text rendering (the finished bar), so the page still
-    shows it; its state (model ids that change on every run) is gone.
+    A progress bar is the kernel's live state: its model ids change on every run and its text
+    (tqdm's) holds the elapsed time, so neither belongs in a page that must be the same bytes on
+    every run; the cell's other outputs stay.
 
     Returns
     -------
@@ -156,10 +157,11 @@ def drop_widget_state(notebook: nbformat.NotebookNode) -> bool:
     """
     changed = notebook.metadata.pop("widgets", None) is not None
     for cell in notebook.cells:
-        for output in cell.get("outputs", []):
-            if WIDGET_VIEW in output.get("data", {}):
-                del output["data"][WIDGET_VIEW]
-                changed = True
+        outputs = cell.get("outputs", [])
+        kept = [output for output in outputs if WIDGET_VIEW not in output.get("data", {})]
+        if len(kept) != len(outputs):
+            cell["outputs"] = kept
+            changed = True
     return changed
 
 

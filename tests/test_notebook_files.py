@@ -150,17 +150,18 @@ def test_a_notebook_without_an_injected_cell_is_left_untouched(tmp_path):
     assert (path.stat().st_mtime_ns, path.read_bytes()) == before
 
 
-def test_the_widget_state_of_a_progress_bar_is_dropped_and_its_text_kept(tmp_path):
+def test_a_progress_bar_and_its_widget_state_are_dropped_and_the_other_outputs_kept(tmp_path):
     notebook = nbformat.v4.new_notebook()
     notebook.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {"model-1": {}}}}
     cell = nbformat.v4.new_code_cell("run()")
-    view = {"application/vnd.jupyter.widget-view+json": {"model_id": "model-1"}, "text/plain": "grid 100%"}
-    cell.outputs = [nbformat.v4.new_output("display_data", data=view)]
+    view = {"application/vnd.jupyter.widget-view+json": {"model_id": "model-1"}, "text/plain": "grid 100% [00:03]"}
+    printed = nbformat.v4.new_output("stream", name="stdout", text="records: configuration abc\n")
+    cell.outputs = [nbformat.v4.new_output("display_data", data=view), printed]
     notebook.cells = [cell]
     path = tmp_path / "run.ipynb"
     nbformat.write(notebook, path)
     settle_executed_notebook(path)
     settled = nbformat.read(path, as_version=4)
     assert "widgets" not in settled.metadata
-    assert settled.cells[0].outputs[0]["data"] == {"text/plain": "grid 100%"}
+    assert settled.cells[0].outputs == [printed]
     assert drop_widget_state(settled) is False  # nothing left to drop

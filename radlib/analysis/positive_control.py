@@ -44,7 +44,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import joblib
 import numpy as np
 import pandas as pd
 
@@ -59,6 +58,7 @@ from radlib.analysis.power import (
 )
 from radlib.analysis.reliability import DELTA_AUC
 from radlib.config import derive_seed
+from radlib.parallel import run_calls
 from radlib.records import (
     CLASSIFIERS,
     COMPOSITE,
@@ -330,6 +330,7 @@ def recovery_table(
     seed: int = 0,
     alpha: float = 0.05,
     n_jobs: int = 1,
+    show_progress: bool = False,
 ) -> pd.DataFrame:
     """:func:`recover_structure` of ``n_replicates`` seeded :func:`simulate_records` per structure.
 
@@ -338,7 +339,8 @@ def recovery_table(
     drawn from the stream that made the records, and the table does not depend on ``n_jobs``
     (processes running the replicates, ``joblib.Parallel``; 1 runs them here). A structure
     that cannot be planted (:class:`~radlib.analysis.power.UnreachableCorrelation`) gets one
-    row with its reason in ``note`` and no results.
+    row with its reason in ``note`` and no results. With ``show_progress`` a progress bar per
+    structure counts its replicates and shows the time left.
 
     Returns
     -------
@@ -354,10 +356,9 @@ def recovery_table(
         frames.append(first)
         if first["replicate"].isna().all():
             continue
-        frames += joblib.Parallel(n_jobs=n_jobs)(
-            joblib.delayed(_recover_replicate)(structure, i, parameters, design, n_boot, seed, alpha)
-            for i in range(1, n_replicates)
-        )
+        replicates = [(structure, i, parameters, design, n_boot, seed, alpha) for i in range(1, n_replicates)]
+        label = f"positive control, {structure}" if show_progress else None
+        frames += run_calls(_recover_replicate, replicates, n_jobs=n_jobs, progress=label)
     return pd.concat(frames, ignore_index=True)
 
 

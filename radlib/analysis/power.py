@@ -68,7 +68,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import joblib
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -76,6 +75,7 @@ from scipy import stats
 from radlib import analysis
 from radlib.analysis.reliability import DELTA_AUC, evaluation_values, variance_components
 from radlib.config import derive_seed
+from radlib.parallel import run_calls
 from radlib.quality import METRICS
 from radlib.records import COMPOSITE, POOLED, classifiers_in
 
@@ -481,6 +481,7 @@ def power_table(
     n_datasets: int | None = None,
     arms: Sequence[str] | None = None,
     n_jobs: int = 1,
+    show_progress: bool = False,
 ) -> pd.DataFrame:
     """Power of the design for each classifier x quality score, with the records' variance components.
 
@@ -510,6 +511,8 @@ def power_table(
         Generator arms (default the study's generators).
     n_jobs : int
         Processes running the simulations (``joblib.Parallel``); 1 runs them here.
+    show_progress : bool
+        A progress bar over the simulation runs (``n_sim`` simulations each), with the time left.
 
     Returns
     -------
@@ -553,7 +556,8 @@ def power_table(
                 size_seed = derive_seed(seed, classifier, metric, scale, "size")
                 simulations.append((n, generators, rho, q, d, n_sim, effect_seed, alpha))
                 simulations.append((n, generators, 0.0, q, d, n_sim, size_seed, alpha))
-    outcomes = joblib.Parallel(n_jobs=n_jobs)(joblib.delayed(_simulate_or_note)(*args) for args in simulations)
+    label = f"power: runs of {n_sim} simulations" if show_progress else None
+    outcomes = run_calls(_simulate_or_note, simulations, n_jobs=n_jobs, progress=label)
     for row, (n, generators, *_), (result, note), (null, _) in zip(
         rows, simulations[::2], outcomes[::2], outcomes[1::2], strict=True
     ):
