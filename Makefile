@@ -32,7 +32,7 @@ RADLIB_SOURCES := $(shell find radlib -name '*.py' -o -name '*.yaml')
 # Notebooks run one after another: later stages read what earlier ones wrote.
 .NOTPARALLEL:
 .DEFAULT_GOAL := help
-.PHONY: help all figures record-notebooks check-lab git-refresh test test-fast lint lab clean venv bench bench-generators grid report git-filter
+.PHONY: help all figures record-notebooks check-regeneration check-lab git-refresh test test-fast lint lab clean venv bench bench-generators grid report git-filter
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sort | awk 'BEGIN {FS = ":.*## "}; {printf "  %-18s %s\n", $$1, $$2}'
@@ -127,6 +127,19 @@ test-fast: $(STAMP) ## run the unit tests except those marked slow, without the 
 lint: $(STAMP) ## check code style with ruff (lint + format) over the repository, notebooks included
 	$(RUFF) check .
 	$(RUFF) format --check .
+
+# Byte-stable regeneration: in a clone of HEAD (its own code on PYTHONPATH, this .venv), notebook 04 and the primary
+# run of notebook 05 rebuilt from the committed full records must leave every committed table, figure and page as it is.
+REGENERATION_CLONE := build/check-regeneration
+REGENERATED := build/full/from-records/05_ecological_fallacy_logreg_all.ipynb report/05_ecological_fallacy_logreg_all.html
+
+check-regeneration: $(STAMP) ## in a clone of HEAD: rerun notebooks 04 and 05 (full, committed records); git diff of results/full, figures/full, report must be empty
+	rm -rf $(REGENERATION_CLONE)
+	git clone --quiet --shared . $(REGENERATION_CLONE)
+	ln -s $(abspath $(VENV)) $(REGENERATION_CLONE)/.venv
+	cd $(REGENERATION_CLONE) && PYTHONPATH=$$(pwd) $(MAKE) --no-print-directory -o $(STAMP) PROFILE=full \
+	  BUILD=build/full/from-records RECOMPUTE=False $(REGENERATED)
+	cd $(REGENERATION_CLONE) && git status --porcelain && git diff --exit-code --stat -- results/full figures/full report
 
 # Jupyter refuses to run as root without --allow-root (containers, CI); a Linux machine without a display
 # has no browser to open. LAB_ARGS adds any `jupyter lab` option, e.g. LAB_ARGS="--no-browser --port 8899".
