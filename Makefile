@@ -119,14 +119,15 @@ report: $(REPORT_HTML) ## render the executed notebooks of PROFILE as HTML: repo
 # Notebook 04 reads the smoke records: the grid runs first (seconds when its tasks are cached).
 test: $(STAMP) ## run the unit tests and execute every notebook (nbval, smoke profile; fails on errors, stderr, stray results)
 	$(VENV)/bin/radlib run --profile smoke
-	$(PY) -m pytest tests notebooks --nbval-lax -p no:cacheprovider
+	$(PY) -m pytest tests radlib notebooks --nbval-lax --doctest-modules -p no:cacheprovider
 
 test-fast: $(STAMP) ## run the unit tests except those marked slow, without the notebooks (a quick check while editing)
 	$(PY) -m pytest tests -m "not slow" -p no:cacheprovider
 
-lint: $(STAMP) ## check code style with ruff (lint + format) over the repository, notebooks included
+lint: $(STAMP) ## check code style with ruff (lint + format) over the repository, notebooks included; types with mypy (lenient: pyproject.toml)
 	$(RUFF) check .
 	$(RUFF) format --check .
+	$(PY) -m mypy
 
 # Byte-stable regeneration: in a clone of HEAD (its own code on PYTHONPATH, this .venv), notebook 04 and the primary
 # run of notebook 05 rebuilt from the committed full records must leave every committed table, figure and page as it is.

@@ -9,8 +9,10 @@ import time
 
 import pandas as pd
 
+from radlib.audit import MIN_CLASS_ROWS, AuditError, AuditFailedError, audit, describe_dataset
 from radlib.config import ConfigError, load_config, parse_override
 from radlib.data import DataError, overview_table
+from radlib.grid import GridLockedError, run_grid
 
 __all__ = ["main"]
 
@@ -80,8 +82,6 @@ def _log_warnings() -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from radlib.grid import GridLockedError, run_grid
-
     _log_warnings()
     config = _config(args)
     started = time.perf_counter()
@@ -101,9 +101,6 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _audit(args: argparse.Namespace) -> int:
-    from radlib.audit import MIN_CLASS_ROWS, AuditError, AuditFailedError, audit, describe_dataset
-    from radlib.grid import GridLockedError
-
     _log_warnings()
     try:
         result = audit(

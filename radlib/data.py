@@ -16,6 +16,7 @@ import csv
 import difflib
 import gzip
 import hashlib
+import os
 import re
 import zlib
 from collections.abc import Sequence
@@ -352,7 +353,7 @@ def clean_table(
     target: str = TARGET_COLUMN,
     id_column: str | Sequence[str] | None = ID_COLUMN,
     metadata: dict | None = None,
-    source: str = "",
+    source: str | os.PathLike = "",
     *,
     positive_class: str | None = None,
     keep: Sequence[str] = (),
@@ -375,7 +376,7 @@ def clean_table(
     id_column : str or sequence of str, optional
         Identifier column(s) to drop (absent ones are ignored).
     metadata : dict, optional
-    source : str
+    source : str or path
     positive_class : str, optional
         The target value coded 1, for a target that is not 0/1, True/False or '0'/'1'.
     keep : sequence of str
@@ -468,7 +469,7 @@ def clean_table(
         "n_dropped": sum(len(v) for v in dropped.values()),
         "infinite_values": int(infinite.sum()),
         "extreme_values": int(extreme.sum()),
-        "extreme_value_columns": [c for c, hit in zip(names, extreme.any(axis=0)) if hit],
+        "extreme_value_columns": [c for c, hit in zip(names, np.asarray(extreme.any(axis=0)).tolist()) if hit],
         "missing_values": int(np.isnan(X[:, keep_columns]).sum()),
         "duplicate_rows": repeats,
         "duplicate_rows_dropped": bool(drop_duplicates and repeats),

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from radlib.analysis.sensitivity import chance_table
+from radlib.chance import chance_table
 from radlib.config import Config
 from radlib.data import datasets_of
 from radlib.files import copy_atomically
@@ -214,10 +214,10 @@ def load_records(
 
 
 def load_chance_table(config: Config, *, publish: bool = False) -> pd.DataFrame:
-    """The chance tests of the sensitivity subset (:func:`radlib.analysis.chance_table`).
+    """The chance tests of the sensitivity subset (:func:`radlib.chance.chance_table`).
 
     When the interim cache lacks the table, the committed copy ``<tables>/chance.parquet`` is put
-    in its place; :func:`radlib.analysis.chance_table` then uses it only if its configuration hash
+    in its place; :func:`radlib.chance.chance_table` then uses it only if its configuration hash
     matches and recomputes otherwise (from the raw data). With ``publish`` the table in use is
     published to the results folder, next to the records it goes with.
     """

@@ -17,7 +17,7 @@ never typed. :func:`check_summary_agrees` re-derives the numbers from the CSV ta
 lists every disagreement; the test suite runs it on the committed results.
 
 The sensitivity subset (datasets whose real-only classifier beats chance) comes from
-:func:`radlib.analysis.chance_table` and :func:`radlib.analysis.sensitivity_subset`.
+:func:`radlib.chance.chance_table` and :func:`radlib.chance.sensitivity_subset`.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from typing import Any
 import pandas as pd
 
 from radlib import analysis
+from radlib.files import write_text_atomically
 from radlib.formatting import CSV_FLOAT_FORMAT, interval, p_value, published_float, signed, value_range
 from radlib.markdown import markdown_table
 from radlib.outputs import ANALYSIS_TABLES, SUMMARY_JSON, SUMMARY_MD
@@ -47,6 +48,7 @@ __all__ = [
     "analysis_label",
     "write_tables",
     "read_tables",
+    "write_numbers",
     "save_label_summary",
     "collect_summaries",
     "render_summary",
@@ -119,6 +121,19 @@ def write_tables(
         md_path.write_text(markdown_table(table, floatfmt=floatfmt) + "\n")
         paths += [csv_path, md_path]
     return paths
+
+
+def write_numbers(numbers: Mapping[str, Any], path: str | os.PathLike) -> Path:
+    """Write key numbers (a flat mapping) as JSON, floats to the published digits, NaN as null (atomically).
+
+    Returns
+    -------
+    Path
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_text_atomically(json.dumps({key: _plain(value) for key, value in numbers.items()}, indent=2) + "\n", path)
+    return path
 
 
 def read_tables(folder: str | os.PathLike, prefix: str, names=TABLES) -> dict[str, pd.DataFrame]:

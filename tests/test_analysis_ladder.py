@@ -412,3 +412,21 @@ def test_adjusted_by_set_uses_the_pre_specified_bh_families(within):
         assert np.allclose(family["partial_q_value"], partial), (name, metric)
     summary = L.summarize_ladder(within)
     assert summary["S3_partial_q"] == pytest.approx(pooled.loc[("S3", COMPOSITE), "partial_q_value"])
+
+
+def test_the_result_s_tables_are_its_parts_flat_and_its_summary_the_key_numbers(between):
+    assert isinstance(between, L.LadderResult) and between["classifier"] == "logreg"
+    tables = between.tables()
+    assert list(tables) == [name for name in L.LADDER_TABLES if name != "placebo"]  # no permutations were run
+    pd.testing.assert_frame_equal(tables["dose_pooled"], between["dose"]["pooled"])
+    assert "rules" not in tables["verdict"] and len(tables["verdict"]) == len(between["verdict"]["metrics"])
+    assert between.summary() == L.summarize_ladder(between)
+    study = pd.DataFrame({"conclusion_changes": [True, False, True]})
+    assert between.summary(study_adjusted=study)["study_adjusted_changes"] == 2
+
+
+def test_the_placebo_table_holds_each_permutation_s_between_slope(between_records):
+    result = L.run_ladder(between_records, "logreg", n_boot=20, n_permutations=7, seed=2)
+    placebo = result.tables()["placebo"]
+    assert list(placebo.columns) == ["placebo_between_slope"] and len(placebo) == 7
+    assert list(result.tables()) == list(L.LADDER_TABLES)

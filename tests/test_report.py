@@ -211,3 +211,10 @@ def test_readme_shows_the_committed_full_summary():
     if not summary.exists():
         pytest.skip("no committed full-profile summary yet")
     assert embedded_summary((root / "README.md").read_text()) == summary.read_text().strip()
+
+
+def test_key_numbers_are_written_with_the_published_digits_and_nan_as_null(tmp_path):
+    path = R.write_numbers(
+        {"rho": 2 / 3, "missing": float("nan"), "n": np.int64(4), "label": "S3"}, tmp_path / "k.json"
+    )
+    assert json.loads(path.read_text()) == {"rho": 0.666666666667, "missing": None, "n": 4, "label": "S3"}

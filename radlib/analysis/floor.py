@@ -229,7 +229,9 @@ def adjusted_correlations(
     return table[columns]
 
 
-def adjust_in_families(table: pd.DataFrame, alpha: float = 0.05, families: Sequence | None = None) -> pd.DataFrame:
+def adjust_in_families(
+    table: pd.DataFrame, alpha: float = 0.05, families: Sequence | np.ndarray | None = None
+) -> pd.DataFrame:
     """Benjamini-Hochberg q-values of the raw and the partial p-values within each family, and what changes.
 
     Parameters

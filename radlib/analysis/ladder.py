@@ -61,7 +61,7 @@ Choices (the protocol is silent on them)
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -105,6 +105,8 @@ __all__ = [
     "permute_within_evaluations",
     "placebo_between",
     "ladder_verdict",
+    "LADDER_TABLES",
+    "LadderResult",
     "run_ladder",
     "summarize_ladder",
 ]
@@ -803,6 +805,68 @@ def _q(value: float) -> str:
 # --- everything at once ---------------------------------------------------------------------------
 
 
+#: The tables of :meth:`LadderResult.tables`, in the order they are written (``ladder_<classifier>_<table>``).
+LADDER_TABLES = (
+    "pairs",
+    "variance",
+    "pooled",
+    "within",
+    "slopes",
+    "configuration_slopes",
+    "adjusted",
+    "dose_means",
+    "dose_datasets",
+    "dose_pooled",
+    "placebo",
+    "verdict",
+)
+
+
+class LadderResult(Mapping[str, Any]):
+    """The outcome of :func:`run_ladder`: its parts by name, its tables, its key numbers.
+
+    A read-only mapping of the parts (``result["pooled"]``, as :func:`run_ladder` documents),
+    with the views a notebook publishes, as statsmodels' results objects have them:
+    :meth:`tables` (every part as a flat table) and :meth:`summary` (the key numbers).
+    """
+
+    def __init__(self, parts: Mapping[str, Any]) -> None:
+        self._parts = dict(parts)
+
+    def __getitem__(self, key: str) -> Any:
+        return self._parts[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._parts)
+
+    def __len__(self) -> int:
+        return len(self._parts)
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """Every part as a table, named as in :data:`LADDER_TABLES`.
+
+        The dose-response's three tables are ``dose_means``, ``dose_datasets`` and
+        ``dose_pooled``; ``placebo`` holds the placebo between slopes (absent without
+        permutations); ``verdict`` the per-score rules (the rules' dict column left out).
+        """
+        parts = self._parts
+        tables = {name: parts[name] for name in LADDER_TABLES[:7]}
+        tables.update({f"dose_{name}": parts["dose"][name] for name in ("means", "datasets", "pooled")})
+        if parts.get("placebo") is not None:
+            tables["placebo"] = pd.DataFrame({"placebo_between_slope": parts["placebo"]["placebo"]})
+        tables["verdict"] = parts["verdict"]["metrics"].drop(columns="rules")
+        return tables
+
+    def summary(self, score: str = COMPOSITE, *, study_adjusted: pd.DataFrame | None = None) -> dict[str, Any]:
+        """:func:`summarize_ladder`, and with ``study_adjusted`` (:func:`radlib.analysis.floor.adjusted_correlations` of the study's pairs)
+        ``study_adjusted_changes``: how many of the study's correlations change their conclusion when adjusted.
+        """
+        numbers = summarize_ladder(self, score)
+        if study_adjusted is not None:
+            numbers["study_adjusted_changes"] = int(study_adjusted["conclusion_changes"].sum())
+        return numbers
+
+
 def run_ladder(
     records: pd.DataFrame,
     classifier: str = "logreg",
@@ -812,13 +876,13 @@ def run_ladder(
     seed: int = 0,
     alpha: float = 0.05,
     datasets: Iterable[str] | None = None,
-) -> dict[str, Any]:
+) -> LadderResult:
     """Every pre-specified ladder analysis for one classifier.
 
     Returns
     -------
-    dict
-        ``pairs`` (:func:`configuration_pairs`), ``sets`` (name -> fractions),
+    LadderResult
+        A mapping of ``pairs`` (:func:`configuration_pairs`), ``sets`` (name -> fractions),
         ``variance`` (:func:`variance_explained`), ``pooled`` (:func:`pooled_by_set`),
         ``within`` (:func:`within_configurations`), ``slopes`` (:func:`slopes_by_set`),
         ``configuration_slopes`` (:func:`configuration_slopes`), ``adjusted``
@@ -833,7 +897,7 @@ def run_ladder(
     pooled = pooled_by_set(pairs, scores, sets, n_boot, seed, alpha)
     within = within_configurations(pairs, scores, n_boot, seed, alpha)
     slopes = slopes_by_set(pairs, scores, sets, n_boot, seed, alpha)
-    return {
+    parts = {
         "classifier": classifier,
         "pairs": pairs,
         "sets": sets,
@@ -847,6 +911,7 @@ def run_ladder(
         "placebo": placebo_between(records, classifier, COMPOSITE, n_permutations, seed) if n_permutations else None,
         "verdict": ladder_verdict(pooled, slopes, within, alpha=alpha),
     }
+    return LadderResult(parts)
 
 
 def summarize_ladder(results: Mapping[str, Any], score: str = COMPOSITE) -> dict[str, Any]:

@@ -109,16 +109,16 @@ def pair_table(
         records = records[records["arm"].map(is_study_arm)]
     evaluations = count_undefined(records)
     extras = [c for c in ("n_internal", *(f"{FLOOR_PREFIX}{m}" for m in METRICS)) if c in records.columns]
-    arms = records[records["arm"] != REAL_ARM].copy()
-    undefined = arms["undefined"].astype(bool).to_numpy()
-    failed = (arms["status"] != "ok").to_numpy()
+    arm_records = records[records["arm"] != REAL_ARM].copy()
+    undefined = arm_records["undefined"].astype(bool).to_numpy()
+    failed = (arm_records["status"] != "ok").to_numpy()
     # Checked after the two reasons above, "not valid" can only mean a missing AUC or ΔAUC.
-    invalid = ~valid_mask(arms, classifier).to_numpy()
-    arms["_reason"] = np.select([undefined, failed, invalid], list(EXCLUSION_REASONS), "valid")
+    invalid = ~valid_mask(arm_records, classifier).to_numpy()
+    arm_records["_reason"] = np.select([undefined, failed, invalid], list(EXCLUSION_REASONS), "valid")
 
     keys = ["dataset", "arm"]
     counts = (
-        arms.groupby(keys)["_reason"]
+        arm_records.groupby(keys)["_reason"]
         .value_counts()
         .unstack(fill_value=0)
         .reindex(columns=["valid", *EXCLUSION_REASONS], fill_value=0)
@@ -126,7 +126,7 @@ def pair_table(
     counts.columns = ["n_valid", *(f"n_{r}" for r in EXCLUSION_REASONS)]
     counts.insert(0, "n_records", counts.sum(axis=1))
 
-    valid = arms[arms["_reason"] == "valid"].copy()
+    valid = arm_records[arm_records["_reason"] == "valid"].copy()
     valid["_auc_real"] = valid[auc_col] - valid[delta_col]
     grouped = valid.groupby(keys)
     means = grouped[[delta_col, auc_col, "_auc_real", *METRICS, *extras]].mean()
@@ -160,11 +160,11 @@ def pair_table(
         ]
     ]
 
-    reasons = arms["_reason"].value_counts()
+    reasons = arm_records["_reason"].value_counts()
     pairs.attrs["classifier"] = classifier
     pairs.attrs["exclusions"] = {
         "classifier": classifier,
-        "records_total": int(len(arms)),
+        "records_total": int(len(arm_records)),
         "records_valid": int(reasons.get("valid", 0)),
         **{f"records_{r}": int(reasons.get(r, 0)) for r in EXCLUSION_REASONS},
         "evaluations_total": evaluations.total,

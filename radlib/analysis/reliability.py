@@ -154,7 +154,7 @@ def _anova(sizes: np.ndarray, means: np.ndarray, within_ss: np.ndarray, weights:
     }
 
 
-def _grouped(values, groups) -> tuple[tuple[np.ndarray, ...], pd.Index]:
+def _grouped(values, groups) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], pd.Index]:
     """Sufficient statistics of each group (sizes, means, within sums of squares) and the group labels."""
     values = np.asarray(values, dtype=float)
     if isinstance(groups, pd.DataFrame):

@@ -143,7 +143,7 @@ def _uncomputed_metrics(records: pd.DataFrame) -> list[str]:
 
 def _run(
     config: Config,
-    datasets: list[Dataset],
+    datasets: list[str | Dataset],
     n_jobs: int | None,
     scheduler: str | None,
     plugins: Sequence[str],
@@ -514,7 +514,7 @@ def audit(
             }
         )
         _drop_stale_tasks(staged, datasets)
-        grid = _run(staged, datasets, n_jobs, scheduler, plugins, show_progress)
+        grid = _run(staged, list[str | Dataset](datasets), n_jobs, scheduler, plugins, show_progress)
         if not len(grid.records):
             raise AuditFailedError(_no_task_message(grid, out))
         grid.manifest["config"] = config.params  # the paths of the output folder, not of the staging one
