@@ -1,5 +1,8 @@
 """Where notebooks write: the committed study only when publishing, and only for its own configuration."""
 
+import json
+from pathlib import Path
+
 import pytest
 
 from radlib.config import load_config
@@ -58,3 +61,26 @@ def test_the_built_in_configuration_or_folders_of_its_own_may_publish(tmp_path):
 def test_the_output_names_are_the_ones_the_report_and_the_ladder_use():
     assert ANALYSES == (table_prefix("logreg", "all"), table_prefix("rf", "all"), table_prefix("logreg", "sensitivity"))
     assert ladder_prefix("rf") == "ladder_rf"
+
+
+NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_notebook_writes_where_output_folders_says_and_publishes_only_when_asked(path):
+    code = "\n".join(
+        "".join(cell["source"]) for cell in json.loads(path.read_text())["cells"] if cell["cell_type"] == "code"
+    )
+    assert "publish = False" in code  # the parameter, off unless the Makefile asks
+    assert "output_folders(config, publish=publish)" in code and "print(outputs.line(config.root))" in code
+    assert 'config.path("tables")' not in code and 'config.path("figures")' not in code
+    # Whatever would copy records or the chance table into the results folder is told whether to publish.
+    for line in code.splitlines():
+        if "load_chance_table(config" in line or ("load_records(config" in line and "recompute" in line):
+            assert "publish=publish" in line, line
+
+
+def test_the_makefile_asks_every_notebook_to_publish():
+    makefile = (Path(__file__).resolve().parents[1] / "Makefile").read_text()
+    papermill = next(line for line in makefile.splitlines() if line.startswith("PAPERMILL :="))
+    assert papermill.endswith("-p publish True")
