@@ -48,6 +48,7 @@ import numpy as np
 import pandas as pd
 
 from radlib import analysis, quality
+from radlib.analysis.options import ALPHA
 from radlib.analysis.power import (
     TARGET_RHO,
     UnreachableCorrelation,
@@ -166,6 +167,7 @@ def simulate_records(
     generators: Sequence[str] | None = None,
     n_repetitions: int = 10,
     n_folds: int = 5,
+    *,
     seed: int = 0,
 ) -> pd.DataFrame:
     """A records table with a planted structure (module notes).
@@ -260,7 +262,7 @@ def simulate_records(
 
 
 def recover_structure(
-    records: pd.DataFrame, classifier: str = "logreg", n_boot: int = 200, seed: int = 0, alpha: float = 0.05
+    records: pd.DataFrame, classifier: str = "logreg", *, n_boot: int = 200, seed: int = 0, alpha: float = ALPHA
 ) -> pd.DataFrame:
     """What the study's analyses find in ``records``: :func:`radlib.analysis.run_analyses`, condensed.
 
@@ -307,11 +309,13 @@ def _recover_replicate(
     rho, n_datasets, n_repetitions, n_folds = design
     replicate_seed = derive_seed(seed, structure, replicate)
     try:
-        records = simulate_records(structure, parameters, rho, n_datasets, None, n_repetitions, n_folds, replicate_seed)
+        records = simulate_records(
+            structure, parameters, rho, n_datasets, None, n_repetitions, n_folds, seed=replicate_seed
+        )
     except UnreachableCorrelation as error:
         return pd.DataFrame([{"structure": structure, "replicate": np.nan, "note": str(error)}])
     bootstrap_seed = derive_seed(replicate_seed, "bootstrap")
-    found = recover_structure(records, parameters["classifier"], n_boot, bootstrap_seed, alpha)
+    found = recover_structure(records, parameters["classifier"], n_boot=n_boot, seed=bootstrap_seed, alpha=alpha)
     found.insert(0, "replicate", replicate)
     found.insert(0, "structure", structure)
     found["note"] = ""
@@ -326,9 +330,10 @@ def recovery_table(
     n_datasets: int = 43,
     n_repetitions: int = 10,
     n_folds: int = 5,
+    *,
     n_boot: int = 200,
     seed: int = 0,
-    alpha: float = 0.05,
+    alpha: float = ALPHA,
     n_jobs: int = 1,
     show_progress: bool = False,
 ) -> pd.DataFrame:

@@ -73,6 +73,7 @@ import pandas as pd
 from scipy import stats
 
 from radlib import analysis
+from radlib.analysis.options import ALPHA
 from radlib.analysis.reliability import DELTA_AUC, evaluation_values, variance_components
 from radlib.config import derive_seed
 from radlib.parallel import run_calls
@@ -119,7 +120,7 @@ def spearman_from_pearson(r):
     return 6.0 / np.pi * np.arcsin(np.asarray(r, dtype=float) / 2.0)
 
 
-def fisher_z_power(rho: float, n: int, alpha: float = 0.05, method: str = "spearman") -> float:
+def fisher_z_power(rho: float, n: int, *, alpha: float = ALPHA, method: str = "spearman") -> float:
     """Two-sided power of a test of zero correlation, Fisher-z closed form (module notes).
 
     Parameters
@@ -144,9 +145,9 @@ def fisher_z_power(rho: float, n: int, alpha: float = 0.05, method: str = "spear
     return float(stats.norm.cdf(shift - z) + stats.norm.cdf(-shift - z))
 
 
-def _closed_form(rho: float, n: int, alpha: float) -> float:
+def _closed_form(rho: float, n: int, *, alpha: float) -> float:
     """:func:`fisher_z_power`, with the level ``alpha`` itself for ``rho = 0``."""
-    return fisher_z_power(rho, n, alpha) if rho != 0 else alpha
+    return fisher_z_power(rho, n, alpha=alpha) if rho != 0 else alpha
 
 
 # --- the design's parameters, from the records ------------------------------------------------
@@ -368,7 +369,7 @@ def simulate_power(
     delta: Mapping[str, Any] | None = None,
     n_sim: int = 1000,
     seed: int = 0,
-    alpha: float = 0.05,
+    alpha: float = ALPHA,
 ) -> dict[str, Any]:
     """Rejection rates of :func:`radlib.analysis.correlate_quality` on simulated pair tables.
 
@@ -433,9 +434,9 @@ def simulate_power(
         out[f"power_within{suffix}"] = float(share_within.mean())
         out[f"power_within{suffix}_se"] = float(share_within.std(ddof=1) / np.sqrt(n_sim)) if n_sim > 1 else np.nan
         out[f"power_any_within{suffix}"] = float(within[:, j].any(axis=1).mean())
-    out["closed_form_within"] = _closed_form(rho_expected, n_datasets, alpha)
+    out["closed_form_within"] = _closed_form(rho_expected, n_datasets, alpha=alpha)
     out["closed_form_pooled"] = (
-        _closed_form(rho_expected, n_datasets * len(generators), alpha) if independent else np.nan
+        _closed_form(rho_expected, n_datasets * len(generators), alpha=alpha) if independent else np.nan
     )
     return out
 
@@ -476,8 +477,9 @@ def power_table(
     metrics: Sequence[str] = (*METRICS, COMPOSITE),
     rho: float = TARGET_RHO,
     n_sim: int = 1000,
+    *,
     seed: int = 0,
-    alpha: float = 0.05,
+    alpha: float = ALPHA,
     n_datasets: int | None = None,
     arms: Sequence[str] | None = None,
     n_jobs: int = 1,

@@ -28,6 +28,7 @@ import pandas as pd
 import yaml
 
 from radlib.analysis.association import adjust_fdr
+from radlib.analysis.options import ALPHA
 from radlib.analysis.pairs import generators_of
 from radlib.analysis.run import summarize
 from radlib.formatting import interval, number, p_value, signed
@@ -56,7 +57,7 @@ PRIMARY, REPLICATION, SENSITIVITY = ANALYSES
 #: The columns of the table.
 COLUMNS = ("quantity", "study", "compendium", "ambiguity")
 # The significance level of every count in the table, the study's.
-_ALPHA = 0.05
+_ALPHA = ALPHA
 
 
 def load_study(path: str | None = None) -> dict[str, Any]:
@@ -96,7 +97,7 @@ def _study_family(results: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     """Analysis 1's rows of the five metrics (composite out), with BH q-values over these rows alone."""
     correlations = results["correlations"]
     family = correlations[correlations["metric"] != COMPOSITE].copy()
-    family["q_value"], family["significant"] = adjust_fdr(family["p_value"], _ALPHA)
+    family["q_value"], family["significant"] = adjust_fdr(family["p_value"], alpha=_ALPHA)
     return family
 
 

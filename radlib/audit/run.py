@@ -266,7 +266,7 @@ def _repetition_outputs(result: AuditResult, classifier: str, n_boot: int, alpha
     if not analysis.generators_of(pairs):
         return
     correlations = analysis.correlate_quality(
-        pairs, (*analysis.METRICS, COMPOSITE), n_boot, config.seed("analysis"), alpha
+        pairs, (*analysis.METRICS, COMPOSITE), n_boot=n_boot, seed=config.seed("analysis"), alpha=alpha
     )
     result.analyses[classifier] = {"pairs": pairs, "correlations": correlations}
     result.files += report.write_tables(
@@ -301,7 +301,7 @@ def _analysis_outputs(result: AuditResult, run: tuple, numbers: dict, n_boot: in
     label = report.analysis_label(classifier, subset)
     tables = config.path("tables")
     result.files += report.write_tables(res, tables, prefix)
-    numbers[label] = analysis.summarize(res, alpha)
+    numbers[label] = analysis.summarize(res, alpha=alpha)
     result.analyses[label] = res
     result.files.append(report.update_summary(numbers[label], tables, classifier, subset, result.grid.manifest, names))
     result.files += _save(

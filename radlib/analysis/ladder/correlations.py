@@ -8,6 +8,7 @@ import pandas as pd
 
 from radlib.analysis.association import adjust_fdr, correlate_quality
 from radlib.analysis.ladder.configurations import SCORES, restrict_to_set, sets_or_nested
+from radlib.analysis.options import ALPHA, N_BOOT
 from radlib.records import (
     POOLED,
     parse_arm,
@@ -20,9 +21,10 @@ def pooled_by_set(
     pairs: pd.DataFrame,
     scores: Sequence[str] = SCORES,
     sets: Mapping[str, Sequence[float]] | None = None,
-    n_boot: int = 2000,
+    *,
+    n_boot: int = N_BOOT,
     seed: int = 0,
-    alpha: float = 0.05,
+    alpha: float = ALPHA,
 ) -> pd.DataFrame:
     """H1 (b): the pooled Spearman ρ of each quality score with ΔAUC in each nested set.
 
@@ -40,19 +42,19 @@ def pooled_by_set(
     frames = []
     for name, fractions in sets_or_nested(pairs, sets).items():
         subset = restrict_to_set(pairs, fractions)
-        table = correlate_quality(subset, scores, n_boot, seed, alpha)
+        table = correlate_quality(subset, scores, n_boot=n_boot, seed=seed, alpha=alpha)
         pooled = table[table["group"] == POOLED].drop(columns=["group", "q_value", "significant"])
         pooled.insert(0, "set", name)
         pooled.insert(1, "fractions", ", ".join(f"{f:g}" for f in fractions))
         pooled.insert(2, "n_configurations", subset["arm"].nunique())
         frames.append(pooled)
     table = pd.concat(frames, ignore_index=True)
-    table["q_value"], table["significant"] = adjust_fdr(table["p_value"], alpha)
+    table["q_value"], table["significant"] = adjust_fdr(table["p_value"], alpha=alpha)
     return table
 
 
 def within_configurations(
-    pairs: pd.DataFrame, scores: Sequence[str] = SCORES, n_boot: int = 2000, seed: int = 0, alpha: float = 0.05
+    pairs: pd.DataFrame, scores: Sequence[str] = SCORES, *, n_boot: int = N_BOOT, seed: int = 0, alpha: float = ALPHA
 ) -> pd.DataFrame:
     """H1 (d): Spearman ρ of each quality score with ΔAUC within each configuration, BH over the configurations.
 
@@ -67,14 +69,14 @@ def within_configurations(
         :func:`~radlib.analysis.correlate_quality` (``group`` renamed), ``q_value`` and
         ``significant`` per score, and ``positive_significant`` (ρ > 0 and q < alpha).
     """
-    table = correlate_quality(pairs, scores, n_boot, seed, alpha, pooled=False).rename(
+    table = correlate_quality(pairs, scores, n_boot=n_boot, seed=seed, alpha=alpha, pooled=False).rename(
         columns={"group": "configuration"}
     )
     parsed = [parse_arm(arm) for arm in table["configuration"]]
     table.insert(1, "generator", [generator for generator, _ in parsed])
     table.insert(2, "fraction", [fraction for _, fraction in parsed])
     for rows in table.groupby("metric", sort=False).groups.values():
-        q, significant = adjust_fdr(table.loc[rows, "p_value"], alpha)
+        q, significant = adjust_fdr(table.loc[rows, "p_value"], alpha=alpha)
         table.loc[rows, "q_value"], table.loc[rows, "significant"] = q, significant
     table["significant"] = table["significant"].astype(bool)
     table["positive_significant"] = table["significant"] & (table["rho"] > 0)

@@ -10,6 +10,7 @@ import pandas as pd
 from radlib import quality
 from radlib.analysis.ladder.configurations import DELTA_AUC
 from radlib.analysis.meta import meta_analyze_generators
+from radlib.analysis.options import ALPHA
 from radlib.analysis.pairs import METRICS
 from radlib.records import (
     check_classifier,
@@ -34,7 +35,8 @@ def dose_response(
     records: pd.DataFrame,
     classifier: str = "logreg",
     quantities: Sequence[str] = (DELTA_AUC, *METRICS),
-    alpha: float = 0.05,
+    *,
+    alpha: float = ALPHA,
 ) -> dict[str, pd.DataFrame]:
     """ΔAUC and each metric against log2(training fraction), per generator, pooled over datasets.
 
@@ -89,7 +91,7 @@ def dose_response(
         if pseudo_pairs.empty:
             continue
         # The study's meta-analysis pools "delta_auc" per "arm": here the slopes per generator.
-        meta = meta_analyze_generators(pseudo_pairs, alpha)
+        meta = meta_analyze_generators(pseudo_pairs, alpha=alpha)
         studies.append(meta["studies"].assign(quantity=quantity))
         pooled.append(meta["generators"].assign(quantity=quantity))
     return {

@@ -44,6 +44,7 @@ def placebo_between(
     classifier: str = "logreg",
     score: str = COMPOSITE,
     n_permutations: int = 200,
+    *,
     seed: int = 0,
 ) -> dict[str, Any]:
     """The placebo: the between slope after permuting configuration labels within each evaluation.

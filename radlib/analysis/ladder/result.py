@@ -15,6 +15,7 @@ from radlib.analysis.ladder.placebo import placebo_between
 from radlib.analysis.ladder.slopes import adjusted_by_set, configuration_slopes, slopes_by_set
 from radlib.analysis.ladder.variance import variance_explained
 from radlib.analysis.ladder.verdict import ladder_verdict
+from radlib.analysis.options import ALPHA, N_BOOT
 from radlib.records import (
     CLASSIFIER_LABELS,
     COMPOSITE,
@@ -90,10 +91,11 @@ def run_ladder(
     records: pd.DataFrame,
     classifier: str = "logreg",
     scores: Sequence[str] = SCORES,
-    n_boot: int = 2000,
+    *,
+    n_boot: int = N_BOOT,
     n_permutations: int = 200,
     seed: int = 0,
-    alpha: float = 0.05,
+    alpha: float = ALPHA,
     datasets: Iterable[str] | None = None,
 ) -> LadderResult:
     """Every pre-specified ladder analysis for one classifier.
@@ -113,9 +115,9 @@ def run_ladder(
         records = records[records["dataset"].isin(list(datasets))]
     pairs = configuration_pairs(records, classifier)
     sets = nested_sets(pairs)
-    pooled = pooled_by_set(pairs, scores, sets, n_boot, seed, alpha)
-    within = within_configurations(pairs, scores, n_boot, seed, alpha)
-    slopes = slopes_by_set(pairs, scores, sets, n_boot, seed, alpha)
+    pooled = pooled_by_set(pairs, scores, sets, n_boot=n_boot, seed=seed, alpha=alpha)
+    within = within_configurations(pairs, scores, n_boot=n_boot, seed=seed, alpha=alpha)
+    slopes = slopes_by_set(pairs, scores, sets, n_boot=n_boot, seed=seed, alpha=alpha)
     parts = {
         "classifier": classifier,
         "pairs": pairs,
@@ -125,9 +127,11 @@ def run_ladder(
         "within": within,
         "slopes": slopes,
         "configuration_slopes": configuration_slopes(pairs, scores, sets),
-        "adjusted": adjusted_by_set(pairs, scores, sets, alpha),
+        "adjusted": adjusted_by_set(pairs, scores, sets, alpha=alpha),
         "dose": dose_response(records, classifier, alpha=alpha),
-        "placebo": placebo_between(records, classifier, COMPOSITE, n_permutations, seed) if n_permutations else None,
+        "placebo": placebo_between(records, classifier, COMPOSITE, n_permutations, seed=seed)
+        if n_permutations
+        else None,
         "verdict": ladder_verdict(pooled, slopes, within, alpha=alpha),
     }
     return LadderResult(parts)

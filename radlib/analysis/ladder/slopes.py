@@ -10,6 +10,7 @@ import pandas as pd
 from radlib.analysis.bootstrap import can_bootstrap, cluster_counts, percentile_interval
 from radlib.analysis.floor import adjust_in_families, adjusted_correlations
 from radlib.analysis.ladder.configurations import DELTA_AUC, SCORES, restrict_to_set, sets_or_nested
+from radlib.analysis.options import ALPHA, N_BOOT
 from radlib.analysis.scores import orient_quality
 from radlib.analysis.within_between import decompose_within_between
 from radlib.records import (
@@ -55,9 +56,10 @@ def slopes_by_set(
     pairs: pd.DataFrame,
     scores: Sequence[str] = SCORES,
     sets: Mapping[str, Sequence[float]] | None = None,
-    n_boot: int = 2000,
+    *,
+    n_boot: int = N_BOOT,
     seed: int = 0,
-    alpha: float = 0.05,
+    alpha: float = ALPHA,
 ) -> pd.DataFrame:
     """H1 (c), (d): the pooled slope and the within-between decomposition with configuration as the group.
 
@@ -78,7 +80,7 @@ def slopes_by_set(
     frames = []
     for name, fractions in sets_or_nested(pairs, sets).items():
         subset = restrict_to_set(pairs, fractions)
-        table = decompose_within_between(subset, scores, n_boot, seed, alpha).rename(
+        table = decompose_within_between(subset, scores, n_boot=n_boot, seed=seed, alpha=alpha).rename(
             columns={"n_generators": "n_groups"}
         )
         pooled_rows = []
@@ -88,9 +90,9 @@ def slopes_by_set(
             row = {"pooled_slope": np.nan, "pooled_ci_low": np.nan, "pooled_ci_high": np.nan}
             if len(data) >= 3:
                 row["pooled_slope"] = float(_pooled_slopes(q, y, np.ones((1, len(q))))[0])
-            if len(data) >= 3 and can_bootstrap(data, n_boot, {}):
+            if len(data) >= 3 and can_bootstrap(data, n_boot=n_boot, row={}):
                 low, high, _ = percentile_interval(
-                    _pooled_slopes(q, y, cluster_counts(data["dataset"], n_boot, seed)), alpha
+                    _pooled_slopes(q, y, cluster_counts(data["dataset"], n_boot=n_boot, seed=seed)), alpha=alpha
                 )
                 row.update(pooled_ci_low=low, pooled_ci_high=high)
             pooled_rows.append(row)
@@ -145,7 +147,8 @@ def adjusted_by_set(
     pairs: pd.DataFrame,
     scores: Sequence[str] = SCORES,
     sets: Mapping[str, Sequence[float]] | None = None,
-    alpha: float = 0.05,
+    *,
+    alpha: float = ALPHA,
 ) -> pd.DataFrame:
     """The ρ of each set next to its partial ρ adjusted for log internal n and the real-only external AUC.
 
@@ -173,4 +176,4 @@ def adjusted_by_set(
     table = pd.concat(frames, ignore_index=True)
     pooled = table["configuration"] == POOLED
     families = np.where(pooled, POOLED, table["set"] + "/" + table["metric"])
-    return adjust_in_families(table, alpha, families)
+    return adjust_in_families(table, alpha=alpha, families=families)

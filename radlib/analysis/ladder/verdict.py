@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from radlib.analysis.options import ALPHA
 from radlib.formatting import interval, p_value, signed
 from radlib.records import (
     COMPOSITE,
@@ -34,7 +35,7 @@ def _includes_zero(low: float, high: float) -> bool:
     return bool(np.isfinite(low) and np.isfinite(high) and low <= 0 <= high)
 
 
-def _score_rules(pooled: pd.Series, slopes: pd.Series, within: pd.DataFrame, alpha: float) -> dict[str, Any]:
+def _score_rules(pooled: pd.Series, slopes: pd.Series, within: pd.DataFrame, *, alpha: float) -> dict[str, Any]:
     """The protocol's decision rules for one score in one set: the numbers and which rules hold."""
     positive_significant = int(within["positive_significant"].sum())
     numbers = {
@@ -82,7 +83,8 @@ def ladder_verdict(
     within: pd.DataFrame,
     set_name: str | None = None,
     primary: str = COMPOSITE,
-    alpha: float = 0.05,
+    *,
+    alpha: float = ALPHA,
 ) -> dict[str, Any]:
     """The protocol's decision rules, applied in the largest set (S3) to the primary score, and to each metric.
 
@@ -127,7 +129,7 @@ def ladder_verdict(
             continue
         within_score = within[within["metric"] == score]
         rows.append(
-            {"metric": score, **_score_rules(pooled_set.loc[score], slopes_set.loc[score], within_score, alpha)}
+            {"metric": score, **_score_rules(pooled_set.loc[score], slopes_set.loc[score], within_score, alpha=alpha)}
         )
     metrics = pd.DataFrame(rows)
     if primary not in set(metrics["metric"]):
