@@ -119,7 +119,8 @@ report: $(REPORT_HTML) ## render the executed notebooks of PROFILE as HTML: repo
 # Notebook 04 reads the smoke records: the grid runs first (seconds when its tasks are cached).
 test: $(STAMP) ## run the unit tests and execute every notebook (nbval, smoke profile; fails on errors, stderr, stray results)
 	$(VENV)/bin/radlib run --profile smoke
-	$(PY) -m pytest tests radlib notebooks --nbval-lax --doctest-modules -p no:cacheprovider
+	$(PY) -m pytest tests notebooks --nbval-lax -p no:cacheprovider
+	$(PY) -m pytest radlib --doctest-modules -p no:cacheprovider
 
 test-fast: $(STAMP) ## run the unit tests except those marked slow, without the notebooks (a quick check while editing)
 	$(PY) -m pytest tests -m "not slow" -p no:cacheprovider

@@ -84,3 +84,9 @@ def test_the_makefile_asks_every_notebook_to_publish():
     makefile = (Path(__file__).resolve().parents[1] / "Makefile").read_text()
     papermill = next(line for line in makefile.splitlines() if line.startswith("PAPERMILL :="))
     assert papermill.endswith("-p publish True")
+
+
+def test_the_makefile_runs_notebook_05_once_per_analysis_of_radlib_outputs():
+    makefile = (Path(__file__).resolve().parents[1] / "Makefile").read_text()
+    runs = next(line for line in makefile.splitlines() if line.startswith("FALLACY_RUNS :="))
+    assert tuple(runs.split("$(foreach analysis,")[1].split(",")[0].split()) == ANALYSES
