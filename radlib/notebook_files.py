@@ -7,9 +7,9 @@ study's code.
 * :func:`output_problems`: what a cell's outputs may not hold (an error, stderr, a stray bare
   result); the notebook tests and ``make check-lab`` use it.
 * :func:`settle_executed_notebook` (``make``, after papermill): :func:`settle_injected_cell` gives
-  papermill's injected parameters cell a fixed id and :func:`drop_widget_state` removes the
-  ipywidgets state of progress bars, so an executed notebook and its report page are the same
-  bytes on every run.
+  papermill's injected parameters cell a fixed id, :func:`drop_widget_state` removes the
+  ipywidgets state of progress bars and :func:`coalesce_streams` joins the pieces of a cell's
+  printed text, so an executed notebook and its report page are the same bytes on every run.
 * :func:`refresh_git_index`: a Jupyter post-save hook (``make lab``) that keeps ``git status``
   clean when Lab saves outputs into a tracked notebook.
 """
@@ -29,6 +29,7 @@ __all__ = [
     "refresh_git_index",
     "settle_injected_cell",
     "drop_widget_state",
+    "coalesce_streams",
     "settle_executed_notebook",
     "INJECTED_TAG",
 ]
@@ -165,13 +166,48 @@ def drop_widget_state(notebook: nbformat.NotebookNode) -> bool:
     return changed
 
 
+def coalesce_streams(notebook: nbformat.NotebookNode) -> bool:
+    """Join consecutive stream outputs of one cell on the same stream (stdout, stderr) into one output.
+
+    How a cell's printed text is cut into stream messages depends on when the kernel flushes
+    (a busy machine sends two ``print`` lines as two messages, an idle one as one); a report
+    page shows each message as its own block. Joined, the page is the same on every machine.
+
+    Returns
+    -------
+    bool
+        Whether anything was joined.
+    """
+    changed = False
+    for cell in notebook.cells:
+        outputs = cell.get("outputs", [])
+        joined: list = []
+        for output in outputs:
+            previous = joined[-1] if joined else None
+            if (
+                previous is not None
+                and output.get("output_type") == "stream"
+                and previous.get("output_type") == "stream"
+                and previous.get("name") == output.get("name")
+            ):
+                previous["text"] = "".join(previous["text"]) + "".join(output["text"])
+                changed = True
+            else:
+                joined.append(output)
+        if len(joined) != len(outputs):
+            cell["outputs"] = joined
+    return changed
+
+
 def settle_executed_notebook(path: str | Path) -> None:
     """Make an executed notebook (``path``, rewritten in place) the same bytes on every run of the same records.
 
-    Papermill's injected cell gets a fixed id (:func:`settle_injected_cell`) and the ipywidgets
-    state goes (:func:`drop_widget_state`). The Makefile runs this after each notebook.
+    Papermill's injected cell gets a fixed id (:func:`settle_injected_cell`), the ipywidgets
+    state goes (:func:`drop_widget_state`) and a cell's printed text is one output per stream
+    (:func:`coalesce_streams`). The Makefile runs this after each notebook.
     """
     settle_injected_cell(path)
     notebook = nbformat.read(path, as_version=nbformat.NO_CONVERT)
-    if drop_widget_state(notebook):
+    dropped = drop_widget_state(notebook)
+    if coalesce_streams(notebook) or dropped:
         nbformat.write(notebook, path)

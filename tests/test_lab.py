@@ -87,9 +87,15 @@ def test_all_runs_every_numbered_notebook_and_the_grid_and_renders_the_report(tr
     # The three runs of 05, each named <classifier>_<subset> with the parameters that name says.
     fallacy = {Path(o).name: p for n, o, p in runs if n.endswith("05_ecological_fallacy.ipynb")}
     assert fallacy == {
-        f"05_ecological_fallacy_{c}_{s}.partial.ipynb": {"profile": "smoke", "classifier": c, "subset": s}
+        f"05_ecological_fallacy_{c}_{s}.partial.ipynb": {
+            "publish": "True",
+            "profile": "smoke",
+            "classifier": c,
+            "subset": s,
+        }
         for c, s in (("logreg", "all"), ("rf", "all"), ("logreg", "sensitivity"))
     }
+    assert all(parameters["publish"] == "True" for _, _, parameters in runs)  # make publishes; Lab explores
     html = [
         line.split()[-1]
         for line in _dry_run("all", "PROFILE=smoke", cwd=tree_with_a_new_notebook)

@@ -10,6 +10,7 @@ import nbformat
 import pytest
 
 from radlib.notebook_files import (
+    coalesce_streams,
     drop_widget_state,
     output_problems,
     refresh_git_index,
@@ -165,3 +166,25 @@ def test_a_progress_bar_and_its_widget_state_are_dropped_and_the_other_outputs_k
     assert "widgets" not in settled.metadata
     assert settled.cells[0].outputs == [printed]
     assert drop_widget_state(settled) is False  # nothing left to drop
+
+
+def test_printed_text_cut_into_pieces_is_one_output_per_stream(tmp_path):
+    stream = nbformat.v4.new_output
+    cell = nbformat.v4.new_code_cell("print(a); print(b)")
+    cell.outputs = [
+        stream("stream", name="stdout", text="records: 3\n"),
+        stream("stream", name="stdout", text="3 datasets\n"),
+        stream("stream", name="stderr", text="a warning\n"),
+        stream("stream", name="stdout", text="after\n"),
+    ]
+    notebook = nbformat.v4.new_notebook(cells=[cell])
+    path = tmp_path / "run.ipynb"
+    nbformat.write(notebook, path)
+    settle_executed_notebook(path)
+    outputs = nbformat.read(path, as_version=4).cells[0].outputs
+    assert [(o["name"], o["text"]) for o in outputs] == [
+        ("stdout", "records: 3\n3 datasets\n"),
+        ("stderr", "a warning\n"),
+        ("stdout", "after\n"),
+    ]
+    assert coalesce_streams(nbformat.read(path, as_version=4)) is False
