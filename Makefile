@@ -22,15 +22,17 @@ RECOMPUTE ?= True
 # The executed notebooks as HTML: the full profile's are the committed report; other profiles' stay in build/.
 REPORT := $(if $(filter full,$(PROFILE)),report,$(BUILD)/report)
 REPORT_HTML := $(patsubst $(BUILD)/%.ipynb,$(REPORT)/%.html,$(EXECUTED))
-PAPERMILL := $(VENV)/bin/papermill --cwd notebooks -k python3 --log-level WARNING
-# After papermill: a fixed id for its injected parameters cell (a random one otherwise), then the finished notebook.
-SETTLE = $(PY) -c "from radlib.notebook import settle_injected_cell; settle_injected_cell('$(@:.ipynb=.partial.ipynb)')" && mv $(@:.ipynb=.partial.ipynb) $@
+# publish = True: the notebooks write into results/PROFILE/ and figures/PROFILE/ (run alone, they write to build/explore/).
+PAPERMILL := $(VENV)/bin/papermill --cwd notebooks -k python3 --log-level WARNING -p publish True
+# After papermill: a fixed id for its injected parameters cell (a random one otherwise) and no ipywidgets state,
+# then the finished notebook.
+SETTLE = $(PY) -c "from radlib.notebook_files import settle_executed_notebook; settle_executed_notebook('$(@:.ipynb=.partial.ipynb)')" && mv $(@:.ipynb=.partial.ipynb) $@
 RADLIB_SOURCES := $(shell find radlib -name '*.py' -o -name '*.yaml')
 
 # Notebooks run one after another: later stages read what earlier ones wrote.
 .NOTPARALLEL:
 .DEFAULT_GOAL := help
-.PHONY: help all figures record-notebooks check-lab git-refresh test test-fast lint lab clean venv bench bench-generators grid report git-filter
+.PHONY: help all figures record-notebooks check-regeneration check-lab git-refresh test test-fast lint lab clean venv bench bench-generators grid report git-filter
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sort | awk 'BEGIN {FS = ":.*## "}; {printf "  %-18s %s\n", $$1, $$2}'
@@ -65,7 +67,7 @@ git-filter: ## install the nbstripout git filter for the notebooks (done by `mak
 # Lab's saves are settled by its post-save hook (`make lab`); a notebook run elsewhere (papermill or nbconvert in
 # place) may still be listed by `git status` although `git diff` is empty: git trusts the changed file size.
 git-refresh: $(STAMP) ## after running notebooks outside Lab: let `git status` compare them by what git stores (outputs stripped)
-	$(PY) -c "import sys; from radlib.notebook import refresh_git_index; [refresh_git_index(p) for p in sys.argv[1:]]" $$(git ls-files 'notebooks/*.ipynb')
+	$(PY) -c "import sys; from radlib.notebook_files import refresh_git_index; [refresh_git_index(p) for p in sys.argv[1:]]" $$(git ls-files 'notebooks/*.ipynb')
 
 # The four questions answered from the tables of notebooks 05-07, into summary.md (radlib.answers).
 ANSWERS := $(PY) -c "from radlib.answers import write_answers; from radlib.config import load_config; write_answers(load_config('$(PROFILE)').path('tables'))"
@@ -130,20 +132,35 @@ report: $(REPORT_HTML) ## render the executed notebooks of PROFILE as HTML: repo
 test: $(STAMP) ## run the unit tests and execute every notebook (nbval, smoke profile; fails on errors, stderr, stray results)
 	$(VENV)/bin/radlib run --profile smoke
 	$(PY) -m pytest tests notebooks --nbval-lax -p no:cacheprovider
+	$(PY) -m pytest radlib --doctest-modules -p no:cacheprovider
 
 test-fast: $(STAMP) ## run the unit tests except those marked slow, without the notebooks (a quick check while editing)
 	$(PY) -m pytest tests -m "not slow" -p no:cacheprovider
 
-lint: $(STAMP) ## check code style with ruff (lint + format) over the repository, notebooks included
+lint: $(STAMP) ## check code style with ruff (lint + format) over the repository, notebooks included; types with mypy (lenient: pyproject.toml)
 	$(RUFF) check .
 	$(RUFF) format --check .
+	$(PY) -m mypy
+
+# Byte-stable regeneration: in a clone of HEAD (its own code on PYTHONPATH, this .venv), notebook 04 and the primary
+# run of notebook 05 rebuilt from the committed full records must leave every committed table, figure and page as it is.
+REGENERATION_CLONE := build/check-regeneration
+REGENERATED := build/full/from-records/05_ecological_fallacy_logreg_all.ipynb report/05_ecological_fallacy_logreg_all.html
+
+check-regeneration: $(STAMP) ## in a clone of HEAD: rerun notebooks 04 and 05 (full, committed records); git diff of results/full, figures/full, report must be empty
+	rm -rf $(REGENERATION_CLONE)
+	git clone --quiet --shared . $(REGENERATION_CLONE)
+	ln -s $(abspath $(VENV)) $(REGENERATION_CLONE)/.venv
+	cd $(REGENERATION_CLONE) && PYTHONPATH=$$(pwd) $(MAKE) --no-print-directory -o $(STAMP) PROFILE=full \
+	  BUILD=build/full/from-records RECOMPUTE=False $(REGENERATED)
+	cd $(REGENERATION_CLONE) && git status --porcelain && git diff --exit-code --stat -- results/full figures/full report
 
 # Jupyter refuses to run as root without --allow-root (containers, CI); a Linux machine without a display
 # has no browser to open. LAB_ARGS adds any `jupyter lab` option, e.g. LAB_ARGS="--no-browser --port 8899".
-# After each save, radlib.notebook.refresh_git_index lets `git status` see that git would store the notebook
+# After each save, radlib.notebook_files.refresh_git_index lets `git status` see that git would store the notebook
 # unchanged (its outputs are filtered out; see git-filter).
 LAB_ARGS ?=
-LAB_HOOK := --ContentsManager.post_save_hook=radlib.notebook.refresh_git_index
+LAB_HOOK := --ContentsManager.post_save_hook=radlib.notebook_files.refresh_git_index
 LAB_SERVER := --notebook-dir=notebooks $(LAB_HOOK)
 LAB_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 LAB_HEADLESS := $(if $(filter Linux,$(shell uname -s)),$(if $(DISPLAY)$(WAYLAND_DISPLAY)$(findstring --no-browser,$(LAB_ARGS)),,--no-browser))

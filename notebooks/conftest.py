@@ -2,14 +2,14 @@
 
 nbval itself fails a cell that raises. Here a cell fails as well when its outputs hold text on stderr
 (a warning, a log message, a progress bar without its widget) or a stray expression result such as
-``PosixPath(...)`` (:func:`radlib.notebook.output_problems`), so the notebooks read cleanly in Lab and in
+``PosixPath(...)`` (:func:`radlib.notebook_files.output_problems`), so the notebooks read cleanly in Lab and in
 the report.
 """
 
 import pytest
 from nbval.plugin import IPyNbCell, NbCellError
 
-from radlib.notebook import output_problems
+from radlib.notebook_files import output_problems
 
 
 @pytest.hookimpl(wrapper=True)

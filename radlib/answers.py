@@ -27,10 +27,25 @@ import pandas as pd
 from radlib.analysis import side_by_side as sbs
 from radlib.files import write_text_atomically
 from radlib.formatting import interval, p_value, signed
+from radlib.outputs import (
+    DESIGN_PREFIX,
+    PUBLISHED_RECORDS,
+    SIDE_BY_SIDE,
+    SUMMARY_JSON,
+    SUMMARY_MD,
+    ladder_prefix,
+)
 from radlib.records import COMPOSITE, POOLED
-from radlib.report import SUMMARY_JSON, SUMMARY_MD, read_tables, render_summary, table_prefix
+from radlib.report import read_tables, render_summary, table_prefix, update_summary
 
-__all__ = ["answer_pooled", "answer_ladder", "answer_power", "answer_comparison", "write_answers"]
+__all__ = [
+    "answer_pooled",
+    "answer_ladder",
+    "answer_power",
+    "answer_comparison",
+    "write_answers",
+    "update_summary_and_answers",
+]
 
 PRIMARY_CLASSIFIER = "logreg"
 #: The columns of the power table (:func:`radlib.analysis.power.power_table`) that :func:`answer_power` quotes.
@@ -44,7 +59,6 @@ POWER_COLUMNS = (
     "power_within_unadjusted",
     "bh_family",
 )
-SIDE_BY_SIDE = "side_by_side"
 
 
 def _missing(what: str, notebook: str) -> str:
@@ -182,19 +196,21 @@ def write_answers(folder: str | os.PathLike) -> dict[str, Any]:
     """
     folder = Path(folder)
     analyses = _analyses(folder)
-    records_path = folder / "records.parquet"
+    records_path = folder / PUBLISHED_RECORDS
     records = pd.read_parquet(records_path) if records_path.exists() else None
     table = sbs.side_by_side(analyses, records) if sbs.PRIMARY in analyses else None
     if table is not None:
         table.to_csv(folder / f"{SIDE_BY_SIDE}.csv")
         write_text_atomically(sbs.side_by_side_markdown(table), folder / f"{SIDE_BY_SIDE}.md")
-    ladder_path = folder / f"ladder_{PRIMARY_CLASSIFIER}_summary.json"
+    ladder_path = folder / f"{ladder_prefix(PRIMARY_CLASSIFIER)}_summary.json"
     primary = analyses.get(table_prefix(PRIMARY_CLASSIFIER, "all"), {})
     answers = {
         "answers": [
             answer_pooled(primary.get("correlations")),
             answer_ladder(json.loads(ladder_path.read_text()) if ladder_path.exists() else None),
-            answer_power(_read_csv(folder / "design_power.csv"), _read_csv(folder / "design_reliability.csv")),
+            answer_power(
+                _read_csv(folder / f"{DESIGN_PREFIX}_power.csv"), _read_csv(folder / f"{DESIGN_PREFIX}_reliability.csv")
+            ),
             answer_comparison(table),
         ],
         "side_by_side": sbs.side_by_side_markdown(table) if table is not None else None,
@@ -206,3 +222,30 @@ def write_answers(folder: str | os.PathLike) -> dict[str, Any]:
         write_text_atomically(json.dumps(document, indent=2) + "\n", summary_path)
         write_text_atomically(render_summary(document), folder / SUMMARY_MD)
     return answers
+
+
+def update_summary_and_answers(
+    numbers: Mapping[str, Any],
+    folder: str | os.PathLike,
+    classifier: str,
+    subset: str,
+    manifest: Mapping,
+    datasets=None,
+) -> Path:
+    """:func:`radlib.report.update_summary`, keeping the four answers of the same configuration.
+
+    Where the summary of this configuration already holds the answers (``make all`` adds them
+    after notebooks 05-07), they are recomputed from the tables (:func:`write_answers`), so
+    rerunning notebook 05 alone keeps them; another configuration's answers are dropped.
+
+    Returns
+    -------
+    Path
+        ``summary.md``.
+    """
+    summary_json = Path(folder) / SUMMARY_JSON
+    previous = json.loads(summary_json.read_text()) if summary_json.exists() else {}
+    path = update_summary(numbers, folder, classifier, subset, manifest, datasets)
+    if previous.get("answers") and previous.get("run", {}).get("config_hash") == manifest.get("config_hash"):
+        write_answers(folder)
+    return path

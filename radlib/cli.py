@@ -9,8 +9,11 @@ import time
 
 import pandas as pd
 
+from radlib.audit import MIN_CLASS_ROWS, AuditError, AuditFailedError, audit
 from radlib.config import ConfigError, load_config, parse_override
 from radlib.data import DataError, overview_table
+from radlib.grid import GridLockedError, run_grid
+from radlib.samples import MissingSynthesisError
 
 __all__ = ["main"]
 
@@ -91,9 +94,6 @@ def _log_warnings() -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from radlib.grid import GridLockedError, run_grid
-    from radlib.samples import MissingSynthesisError
-
     _log_warnings()
     evaluate_only = args.command == "evaluate"
     try:
@@ -128,9 +128,6 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _audit(args: argparse.Namespace) -> int:
-    from radlib.audit import MIN_CLASS_ROWS, AuditError, AuditFailedError, audit
-    from radlib.grid import GridLockedError
-
     _log_warnings()
     try:
         result = audit(

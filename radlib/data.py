@@ -16,6 +16,7 @@ import csv
 import difflib
 import gzip
 import hashlib
+import os
 import re
 import shlex
 import zlib
@@ -395,7 +396,7 @@ def clean_table(
     target: str = TARGET_COLUMN,
     id_column: str | Sequence[str] | None = ID_COLUMN,
     metadata: dict | None = None,
-    source: str = "",
+    source: str | os.PathLike = "",
     *,
     positive_class: str | None = None,
     keep: Sequence[str] = (),
@@ -419,7 +420,7 @@ def clean_table(
     id_column : str or sequence of str, optional
         Identifier column(s) to drop (absent ones are ignored).
     metadata : dict, optional
-    source : str
+    source : str or path
     positive_class : str, optional
         The target value coded 1, for a target that is not 0/1, True/False or '0'/'1'.
     keep : sequence of str
@@ -522,7 +523,7 @@ def clean_table(
         "n_dropped": sum(len(v) for v in dropped.values()),
         "infinite_values": int(infinite.sum()),
         "extreme_values": int(extreme.sum()),
-        "extreme_value_columns": [c for c, hit in zip(names, extreme.any(axis=0)) if hit],
+        "extreme_value_columns": [c for c, hit in zip(names, np.asarray(extreme.any(axis=0)).tolist()) if hit],
         "missing_values": int(np.isnan(X[:, keep_columns]).sum()),
         "duplicate_rows": repeats,
         "duplicate_rows_dropped": bool(drop_duplicates and repeats),

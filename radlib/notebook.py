@@ -1,76 +1,64 @@
-"""What the notebooks share: the records they explore, the profile line, clean outputs, git's view of a save.
+"""What the notebooks share: the records they explore, where they write, the lines they print.
 
 * :func:`load_records`: the records of a profile's configuration, from the grid's output
   (``data/processed/<profile>/``) or, when that is absent or of another configuration, from the
   committed copy (``results/<profile>/records.parquet``) when its configuration hash matches; the
-  grid runs only when asked. Anything missing is one sentence saying what to run
-  (:class:`RecordsUnavailableError`), not a traceback.
+  grid runs only when asked, and publishes only when asked. Anything missing is one sentence
+  saying what to run (:class:`RecordsUnavailableError`), not a traceback. The line it prints
+  says the configuration and the counts, never the file or the machine, so a report page is the
+  same whichever copy of the same records it read.
 * :func:`load_chance_table`: the chance tests of the sensitivity subset, likewise from the
   committed copy when it matches.
 * :func:`profile_line`: the line that opens every notebook; in the smoke profile it says that the
   numbers check the plumbing and are not results.
-* :func:`output_problems`: what a cell's outputs may not hold (an error, stderr, a stray bare
-  result); the notebook tests and ``make check-lab`` use it.
+* :func:`source_line`: where the raw datasets come from, without this machine's paths.
+* :func:`skipped_line`: the datasets a run skipped, in one sentence without paths.
 * :func:`shown_path`: a written file's path as a notebook prints it (relative to the project root
   where it lies under it, so an output folder elsewhere still prints).
-* :func:`settle_injected_cell`: gives papermill's injected parameters cell a fixed id, so an
-  executed notebook and its report page are the same bytes on every run.
-* :func:`refresh_git_index`: a Jupyter post-save hook (``make lab``) that keeps ``git status``
-  clean when Lab saves outputs into a tracked notebook.
+
+Where a notebook writes is :func:`radlib.outputs.output_folders` (published or scratch); the
+build and git tooling of executed notebooks is :mod:`radlib.notebook_files`.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import subprocess
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-import nbformat
 import pandas as pd
 
+from radlib.chance import chance_table
 from radlib.config import Config
 from radlib.data import datasets_of
 from radlib.files import copy_atomically
-
-if TYPE_CHECKING:
-    from radlib.grid import GridResult
+from radlib.grid import GridResult, publish_records, run_grid
+from radlib.outputs import (
+    CHANCE_FILE,
+    GRID_MANIFEST,
+    GRID_RECORDS,
+    PUBLISHED_MANIFEST,
+    PUBLISHED_RECORDS,
+    check_publishable,
+)
 
 __all__ = [
     "RecordsUnavailableError",
     "load_records",
     "load_chance_table",
+    "records_line",
+    "skipped_line",
     "profile_line",
-    "output_problems",
-    "DISPLAY_TYPES",
-    "refresh_git_index",
-    "settle_injected_cell",
+    "source_line",
     "shown_path",
 ]
 
-log = logging.getLogger(__name__)
-
-#: The grid's own output in ``<processed>`` (:func:`radlib.grid.run_grid`).
-GRID_RECORDS = "results.parquet"
-GRID_MANIFEST = "manifest.json"
 #: The profile whose runs check the plumbing only (tiny budgets, a few datasets).
 SMOKE_PROFILE = "smoke"
-#: Output types an expression result is meant to show (a table, a figure, text, a widget);
-#: a result with none of them (``PosixPath(...)``, ``[<matplotlib...>]``) is stray.
-DISPLAY_TYPES = frozenset(
-    {
-        "text/html",
-        "text/markdown",
-        "text/latex",
-        "image/png",
-        "image/jpeg",
-        "image/svg+xml",
-        "application/pdf",
-        "application/vnd.jupyter.widget-view+json",
-    }
-)
+#: The grid's logger, whose per-dataset "dataset skipped" warnings :func:`load_records` folds into one line.
+_GRID_LOGGER = "radlib.grid"
 
 
 class RecordsUnavailableError(FileNotFoundError):
@@ -106,21 +94,73 @@ def _stored_hash(records_path: Path, manifest_path: Path) -> str | None:
         raise RecordsUnavailableError(f"the manifest {manifest_path} is unreadable ({exc})") from exc
 
 
-def load_records(config: Config, recompute: bool = False, show_progress: bool = True) -> GridResult:
+def records_line(records: pd.DataFrame, manifest: Mapping) -> str:
+    """The line that says which records a notebook uses: configuration, records, tasks, evaluations.
+
+    The same for the grid's output and the committed copy of the same records: it names no file.
+
+    >>> records_line(pd.DataFrame({"arm": ["real"] * 3}), {"config_hash": "abc", "tasks_ok": 2, "tasks_total": 2,
+    ...                                                    "external_folds": 6})
+    'records: configuration abc, 3 records (2 of 2 tasks, 6 external evaluations)'
+    """
+    return (
+        f"records: configuration {manifest['config_hash']}, {len(records)} records "
+        f"({manifest['tasks_ok']} of {manifest['tasks_total']} tasks, {manifest['external_folds']} external evaluations)"
+    )
+
+
+def skipped_line(manifest: Mapping) -> str:
+    """The datasets the run skipped, by name, in one sentence (their reasons, with local paths, are notebook 01's).
+
+    >>> skipped_line({"datasets_requested": 4, "datasets_skipped": {"B": "no file", "A": "no file"}})
+    '2 of 4 datasets skipped, not available here: A, B (notebook 01 lists why)'
+    >>> skipped_line({"datasets_requested": 4, "datasets_skipped": {}})
+    'no dataset skipped (4 requested)'
+    """
+    skipped = sorted(manifest.get("datasets_skipped") or {})
+    requested = manifest.get("datasets_requested")
+    if not skipped:
+        return f"no dataset skipped ({requested} requested)"
+    return (
+        f"{len(skipped)} of {requested} datasets skipped, not available here: {', '.join(skipped)} "
+        "(notebook 01 lists why)"
+    )
+
+
+class _DropSkippedDatasets(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("dataset skipped")
+
+
+@contextmanager
+def _skipped_datasets_in_one_line() -> Iterator[None]:
+    """The grid's "dataset skipped" warnings held back: :func:`skipped_line` says them once, from the manifest."""
+    logger, held_back = logging.getLogger(_GRID_LOGGER), _DropSkippedDatasets()
+    logger.addFilter(held_back)
+    try:
+        yield
+    finally:
+        logger.removeFilter(held_back)
+
+
+def load_records(
+    config: Config, *, recompute: bool = False, publish: bool = False, show_progress: bool = True
+) -> GridResult:
     """The records of ``config``: the grid's output, else the committed copy; the grid runs only when asked.
 
     Without ``recompute`` the records are read from ``<processed>/results.parquet`` (what
     :func:`radlib.grid.run_grid` wrote) when its manifest has the configuration's hash, else from
     the committed copy ``<tables>/records.parquet`` (:func:`radlib.grid.publish_records`) when its
-    hash matches. Records of another configuration are never used. Prints one line saying which
-    records were used.
+    hash matches. Records of another configuration are never used. Prints :func:`records_line`.
 
     Parameters
     ----------
     config : Config
     recompute : bool
-        Run the grid (finished tasks are reused, so only missing ones are computed) and publish
-        its records to the profile's results folder.
+        Run the grid (finished tasks are reused, so only missing ones are computed).
+    publish : bool
+        With ``recompute``: copy the records to the profile's results folder (the committed
+        study; :func:`radlib.outputs.check_publishable` first).
     show_progress : bool
         The grid's progress bar (with ``recompute``).
 
@@ -134,17 +174,14 @@ def load_records(config: Config, recompute: bool = False, show_progress: bool = 
     RecordsUnavailableError
         No records of the configuration: the message says what was found and what to run.
     """
-    # radlib.grid pulls in the generators (torch): imported here, so the module's quick helpers
-    # (settle_injected_cell, which `make` runs after each notebook) stay quick.
-    from radlib.grid import PUBLISHED_MANIFEST, PUBLISHED_RECORDS, GridResult, publish_records, run_grid
-
     if recompute:
-        result = run_grid(config, show_progress=show_progress)
-        published = publish_records(result, config)
-        print(
-            f"records: {shown_path(result.results_path, config)}, computed now ({result.summary()}); "
-            f"published to {shown_path(published[0].parent, config)}/"
-        )
+        if publish:
+            check_publishable(config)
+        with _skipped_datasets_in_one_line():
+            result = run_grid(config, show_progress=show_progress)
+        if publish:
+            publish_records(result, config)
+        print(records_line(result.records, result.manifest))
         return result
     processed, tables = config.path("processed"), config.path("tables")
     sources = {
@@ -166,9 +203,9 @@ def load_records(config: Config, recompute: bool = False, show_progress: bool = 
                 f"{shown_path(records_path, config)} holds records of configuration(s) {hashes}, "
                 f"not {config.hash} as its manifest says; {_what_to_run(config)}"
             )
-        skipped = f" ({others[0]})" if others else ""
-        print(f"records: {shown_path(records_path, config)}, {label} of configuration {config.hash}{skipped}")
-        return GridResult(records, json.loads(manifest_path.read_text()), records_path, manifest_path)
+        manifest = json.loads(manifest_path.read_text())
+        print(records_line(records, manifest))
+        return GridResult(records, manifest, records_path, manifest_path)
     found = f": {' and '.join(others)}" if others else " yet"
     raise RecordsUnavailableError(
         f"No records of the {config.profile} profile's configuration {config.hash}{found}; "
@@ -176,21 +213,21 @@ def load_records(config: Config, recompute: bool = False, show_progress: bool = 
     )
 
 
-def load_chance_table(config: Config) -> pd.DataFrame:
-    """The chance tests of the sensitivity subset (:func:`radlib.analysis.chance_table`), published.
+def load_chance_table(config: Config, *, publish: bool = False) -> pd.DataFrame:
+    """The chance tests of the sensitivity subset (:func:`radlib.chance.chance_table`).
 
     When the interim cache lacks the table, the committed copy ``<tables>/chance.parquet`` is put
-    in its place; :func:`radlib.analysis.chance_table` then uses it only if its configuration hash
-    matches and recomputes otherwise (from the raw data). The table in use is published to the
-    results folder, next to the records it goes with.
+    in its place; :func:`radlib.chance.chance_table` then uses it only if its configuration hash
+    matches and recomputes otherwise (from the raw data). With ``publish`` the table in use is
+    published to the results folder, next to the records it goes with.
     """
-    from radlib.analysis import CHANCE_FILE, chance_table
-
     cached, committed = config.path("interim") / CHANCE_FILE, config.path("tables") / CHANCE_FILE
     if not cached.exists() and committed.exists():
         copy_atomically(committed, cached)
     table = chance_table(config)
-    copy_atomically(cached, committed)
+    if publish:
+        check_publishable(config)
+        copy_atomically(cached, committed)
     return table
 
 
@@ -205,89 +242,13 @@ def profile_line(config: Config) -> str:
     )
 
 
-def _first_line(text: str | list[str]) -> str:
-    text = "".join(text) if isinstance(text, list) else text
-    return next((line for line in text.splitlines() if line.strip()), "")[:160]
+def source_line(config: Config) -> str:
+    """Where the raw datasets are read from, in words: the mirror, the cache, a download; no path of this machine.
 
-
-def output_problems(outputs: Iterable[Mapping]) -> list[str]:
-    """What a cell's outputs (nbformat output dicts) show that a clean run may not.
-
-    An error, any text on stderr (warnings, logging, progress bars that found no widget), and an
-    expression result that is not meant as a display: one without any of :data:`DISPLAY_TYPES`
-    (only ``text/plain``), such as a stray ``PosixPath(...)``.
-
-    Returns
-    -------
-    list of str
-        One line per problem; empty when the outputs are clean.
+    The mirror's folder is this machine's (``data.mirror_dir`` or ``$RADLIB_RADMLBENCH_DIR``), so a
+    report page names the setting, not the folder.
     """
-    problems = []
-    for output in outputs:
-        kind = output.get("output_type")
-        if kind == "error":
-            problems.append(f"error {output.get('ename')}: {output.get('evalue')}")
-        elif kind == "stream" and output.get("name") == "stderr":
-            problems.append(f"stderr: {_first_line(output.get('text', ''))}")
-        elif kind == "execute_result" and not DISPLAY_TYPES & set(output.get("data", {})):
-            problems.append(f"bare result: {_first_line(output.get('data', {}).get('text/plain', ''))}")
-    return problems
-
-
-def _git(args: list[str], folder: Path) -> str:
-    return subprocess.run(["git", *args], cwd=folder, check=True, capture_output=True, text=True).stdout
-
-
-def refresh_git_index(os_path: str, **_: object) -> None:
-    """Jupyter post-save hook: after a save, let git compare a tracked notebook by content again.
-
-    The notebooks reach git through the nbstripout filter, so a save that only adds outputs
-    changes nothing git stores. ``git status`` still lists the file as modified: it trusts a
-    changed file size without running the filter (a known limit of git's clean filters;
-    ``git diff`` is empty). Re-recording the stored blob (``git update-index --cacheinfo``,
-    the same blob, so nothing is staged) clears the size git remembers, and the next
-    ``git status`` compares the filtered content. A file outside a repository, untracked, or in
-    a merge is left alone; a failure is logged, never raised (a raised error fails the save).
-
-    Parameters
-    ----------
-    os_path : str
-        The saved file (Jupyter passes ``os_path``, ``model`` and ``contents_manager``).
-    """
-    path = Path(os_path)
-    if path.suffix != ".ipynb":
-        return
-    try:
-        top = Path(_git(["rev-parse", "--show-toplevel"], path.parent).strip())
-        relative = path.resolve().relative_to(top.resolve()).as_posix()
-        listed = _git(["ls-files", "--stage", "--", relative], top).splitlines()
-        if len(listed) != 1:  # untracked, or the stages of a merge
-            return
-        mode, blob, _stage = listed[0].split("\t")[0].split()
-        _git(["update-index", "--cacheinfo", f"{mode},{blob},{relative}"], top)
-    except (OSError, ValueError, subprocess.CalledProcessError) as exc:
-        log.warning("could not refresh git's index for %s: %s", path, getattr(exc, "stderr", exc))
-
-
-INJECTED_TAG = "injected-parameters"
-
-
-def settle_injected_cell(path: str | Path) -> None:
-    """Give the cell papermill injected (tagged ``injected-parameters``) that tag as its id.
-
-    Papermill gives the cell it adds a random id, which the HTML report carries; with a fixed
-    id, rerunning ``make figures`` on the same records writes the same report pages (and
-    ``git status`` stays clean). A notebook without an injected cell is left untouched.
-
-    Parameters
-    ----------
-    path : path
-        An executed notebook, rewritten in place.
-    """
-    notebook = nbformat.read(path, as_version=nbformat.NO_CONVERT)
-    injected = [cell for cell in notebook.cells if INJECTED_TAG in cell.get("metadata", {}).get("tags", [])]
-    if not injected or all(cell.get("id") == INJECTED_TAG for cell in injected):
-        return
-    for cell in injected:
-        cell["id"] = INJECTED_TAG
-    nbformat.write(notebook, path)
+    places = ["a local radMLBench mirror (data.mirror_dir)"] if config.mirror_dir is not None else []
+    places.append(f"the cache {config['paths']['raw']}/")
+    download = "downloads on" if config["data"]["download"] else "downloads off"
+    return f"raw data: {', then '.join(places)}; {download}"

@@ -17,7 +17,7 @@ never typed. :func:`check_summary_agrees` re-derives the numbers from the CSV ta
 lists every disagreement; the test suite runs it on the committed results.
 
 The sensitivity subset (datasets whose real-only classifier beats chance) comes from
-:func:`radlib.analysis.chance_table` and :func:`radlib.analysis.sensitivity_subset`.
+:func:`radlib.chance.chance_table` and :func:`radlib.chance.sensitivity_subset`.
 """
 
 from __future__ import annotations
@@ -33,7 +33,10 @@ from typing import Any
 import pandas as pd
 
 from radlib import analysis
-from radlib.formatting import interval, p_value, signed, value_range
+from radlib.files import write_text_atomically
+from radlib.formatting import CSV_FLOAT_FORMAT, interval, p_value, published_float, signed, value_range
+from radlib.markdown import markdown_table
+from radlib.outputs import ANALYSIS_TABLES, SUMMARY_JSON, SUMMARY_MD
 from radlib.records import CLASSIFIERS
 
 __all__ = [
@@ -45,6 +48,7 @@ __all__ = [
     "analysis_label",
     "write_tables",
     "read_tables",
+    "write_numbers",
     "save_label_summary",
     "collect_summaries",
     "render_summary",
@@ -54,25 +58,10 @@ __all__ = [
 ]
 
 #: The tables of :func:`radlib.analysis.run_analyses`, in the order they are written.
-TABLES = (
-    "pairs",
-    "exclusions",
-    "correlations",
-    "roc",
-    "meta_studies",
-    "meta_generators",
-    "meta_between",
-    "selection",
-    "selection_summary",
-    "smote_delta",
-    "smote_quality",
-    "within_between",
-)
+TABLES = ANALYSIS_TABLES
 #: Values of notebook 05's ``subset`` parameter.
 SUBSETS = ("all", "sensitivity")
 
-SUMMARY_MD = "summary.md"
-SUMMARY_JSON = "summary.json"
 _LABEL_GLOB = "summary_*.json"
 # Relative tolerance of the agreement check: CSV round trips of doubles are exact or nearly so.
 _RTOL, _ATOL = 1e-9, 1e-12
@@ -113,9 +102,10 @@ def write_tables(
 ) -> list[Path]:
     """Write every table of ``results`` as ``<folder>/<prefix>_<name>.csv`` and ``.md``.
 
-    The CSV holds every digit (``DataFrame.to_csv(index=False)``; the source of truth that
-    :func:`check_summary_agrees` reads); the Markdown is for reading (``to_markdown``,
-    numbers to ``floatfmt``).
+    The CSV holds every float to :data:`radlib.formatting.PUBLISHED_DIGITS` significant digits
+    (the source of truth that :func:`check_summary_agrees` reads; the same bytes on any
+    machine); the Markdown is for reading (:func:`radlib.markdown.markdown_table`, numbers to
+    ``floatfmt``).
 
     Returns
     -------
@@ -127,11 +117,23 @@ def write_tables(
     paths = []
     for name, table in results.items():
         csv_path, md_path = folder / f"{prefix}_{name}.csv", folder / f"{prefix}_{name}.md"
-        table.to_csv(csv_path, index=False)
-        markdown = table.to_markdown(index=False, floatfmt=floatfmt) if len(table.columns) else "(empty)"
-        md_path.write_text(markdown + "\n")
+        table.to_csv(csv_path, index=False, float_format=CSV_FLOAT_FORMAT)
+        md_path.write_text(markdown_table(table, floatfmt=floatfmt) + "\n")
         paths += [csv_path, md_path]
     return paths
+
+
+def write_numbers(numbers: Mapping[str, Any], path: str | os.PathLike) -> Path:
+    """Write key numbers (a flat mapping) as JSON, floats to the published digits, NaN as null (atomically).
+
+    Returns
+    -------
+    Path
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_text_atomically(json.dumps({key: _plain(value) for key, value in numbers.items()}, indent=2) + "\n", path)
+    return path
 
 
 def read_tables(folder: str | os.PathLike, prefix: str, names=TABLES) -> dict[str, pd.DataFrame]:
@@ -150,11 +152,11 @@ def read_tables(folder: str | os.PathLike, prefix: str, names=TABLES) -> dict[st
 
 
 def _plain(value: Any) -> Any:
-    """JSON-safe value: NaN / inf -> None, numpy scalars -> Python."""
+    """JSON-safe value: NaN / inf -> None, numpy scalars -> Python, floats to the published digits."""
     if hasattr(value, "item"):
         value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
+    if isinstance(value, float):
+        return published_float(value) if math.isfinite(value) else None
     return value
 
 
@@ -256,7 +258,7 @@ def _rows_for(n: Mapping[str, Any]) -> list[tuple[str, str]]:
         ),
         ("pooled ρ, five metrics (range)", value_range(get("pooled_rho_min"), get("pooled_rho_max"))),
         (
-            "pooled q (range); FDR-significant",
+            "pooled q (range, BH over analysis 1's metrics × groups); FDR-significant",
             f"{value_range(get('pooled_q_min'), get('pooled_q_max'), 3, sign=False)}; "
             f"{get('n_pooled_significant')} of {len(analysis.METRICS)}",
         ),
@@ -322,8 +324,9 @@ def render_summary(document: Mapping[str, Any]) -> str:
         "ρ is Spearman's correlation of a quality score (oriented so that higher = closer to the real data) "
         "with ΔAUC = AUC(real + synthetic) − AUC(real only) at the simulated external site; a positive ρ "
         "means better quality goes with a larger gain. q-values are Benjamini-Hochberg over all metrics × "
-        'groups (pooled and each generator) of one analysis. "Pooled" treats all dataset-generator pairs '
-        'together; "within" is computed inside each generator.',
+        "groups (pooled and each generator) of one analysis, the composite included; the side by side adjusts "
+        "over the study's family (the five metrics without the composite) and says so in its rows. "
+        '"Pooled" treats all dataset-generator pairs together; "within" is computed inside each generator.',
         "",
     ]
     if document.get("answers"):  # radlib.answers, once notebooks 05-07 have run
@@ -332,17 +335,17 @@ def render_summary(document: Mapping[str, Any]) -> str:
     if not analyses:
         lines.append("No analysis has been run yet.")
         return "\n".join(lines) + "\n"
-    header = ["", *[a["label"] for a in analyses]]
     table_rows = [_rows_for(a["numbers"]) for a in analyses]
     labels = [label for label, _ in table_rows[0]]
     for rows in table_rows[1:]:  # generators may differ between analyses: union, in order
         labels += [label for label, _ in rows if label not in labels]
     values = [dict(rows) for rows in table_rows]
-    lines.append("| " + " | ".join(header) + " |")
-    lines.append("|" + "|".join(["---"] + ["---:"] * len(analyses)) + "|")
-    for label in labels:
-        lines.append("| " + " | ".join([label, *[v.get(label, "n/a") for v in values]]) + " |")
-    lines.append("")
+    key_numbers = pd.DataFrame(
+        [[label, *[v.get(label, "n/a") for v in values]] for label in labels],
+        columns=["", *[a["label"] for a in analyses]],
+    )
+    align = ("left", *["right"] * len(analyses))
+    lines += [markdown_table(key_numbers, align=align), ""]
     for a in analyses:
         subset = (
             "all datasets" if a["datasets"] is None else f"{len(a['datasets'])} datasets: {', '.join(a['datasets'])}"
@@ -413,13 +416,10 @@ def update_summary(
 ) -> Path:
     """Store one analysis's numbers and rewrite ``summary.md``/``summary.json`` from all stored ones.
 
-    Notebook 05 calls this once per run; after the last of its runs the summary covers
-    every analysis of the configuration in ``manifest``. Where the summary of this
-    configuration already holds the four answers (``make all`` adds them after notebooks
-    05-07), they are recomputed from the tables, so rerunning notebook 05 alone keeps them.
+    Notebook 05 calls this once per run (through :func:`radlib.answers.update_summary_and_answers`,
+    which keeps the four answers); after the last of its runs the summary covers every analysis
+    of the configuration in ``manifest``.
     """
-    summary_json = Path(folder) / SUMMARY_JSON
-    previous = json.loads(summary_json.read_text()) if summary_json.exists() else {}
     save_label_summary(numbers, folder, classifier, subset, manifest, datasets)
     entries = collect_summaries(folder, manifest.get("config_hash"))
     path = write_summary(
@@ -429,10 +429,6 @@ def update_summary(
         prefixes={e["label"]: e["prefix"] for e in entries},
         datasets={e["label"]: e["datasets"] for e in entries},
     )
-    if previous.get("answers") and previous.get("run", {}).get("config_hash") == manifest.get("config_hash"):
-        from radlib.answers import write_answers  # radlib.answers builds on this module
-
-        write_answers(folder)
     return path
 
 

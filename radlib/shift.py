@@ -151,7 +151,7 @@ def _principal_scores(X: np.ndarray, n_components: int) -> np.ndarray:
 def _site_score(X: np.ndarray, n_components: int, rng: np.random.Generator) -> np.ndarray:
     """Each patient's principal-component scores projected on a random unit direction."""
     scores = _principal_scores(X, n_components)
-    direction = rng.normal(size=scores.shape[1])
+    direction = rng.normal(size=(scores.shape[1],))
     direction /= np.linalg.norm(direction)
     return scores @ direction
 
@@ -426,7 +426,7 @@ def simulate_external_folds(
         return [simulate_external(X, params, seed)]
     _check_shift_params(params)
     split_seed = derive_seed(seed, "split")
-    folds = _FOLD_SPLITTERS[params["strategy"]](X, n_folds, params, np.random.default_rng(split_seed))
+    folds = _FOLD_SPLITTERS[params["strategy"]](X, int(n_folds), params, np.random.default_rng(split_seed))
     return [
         _shifted_split(X, external_idx, params, split_seed, derive_seed(seed, "acquisition_shift", "fold", k), fold=k)
         for k, external_idx in enumerate(folds)

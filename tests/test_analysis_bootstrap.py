@@ -17,7 +17,7 @@ from radlib.analysis import bootstrap
 def test_bootstrap_engine_equals_statistics_on_expanded_resamples():
     rng = np.random.default_rng(7)
     x, y = rng.normal(size=12).round(1), rng.normal(size=12).round(1)  # rounding makes ties
-    w = bootstrap.cluster_counts(np.repeat(np.arange(4), 3), 5, seed=1)
+    w = bootstrap.cluster_counts(np.repeat(np.arange(4), 3), n_boot=5, seed=1)
     rho = bootstrap.weighted_spearman(x, y, w)
     label = y > 0
     auc = bootstrap.weighted_auc(x, label, w)
@@ -36,4 +36,4 @@ def test_percentile_interval_matches_numpy_and_skips_undefined_resamples():
     low, high, used = bootstrap.percentile_interval(values, alpha=0.5)
     # numpy's linear percentiles of the 5 finite values: 25% -> 0.2, 75% -> 0.4.
     assert (low, high, used) == (pytest.approx(0.2), pytest.approx(0.4), 5)
-    assert np.isnan(bootstrap.percentile_interval(np.array([np.nan]), 0.05)[0])
+    assert np.isnan(bootstrap.percentile_interval(np.array([np.nan]), alpha=0.05)[0])

@@ -95,7 +95,9 @@ def test_variance_shares_are_type_two_anova_sums_of_squares(between):
     pairs = between["pairs"].drop(index=[0, 5, 17, 40]).reset_index(drop=True)
     table = L.variance_explained(pairs, [COMPOSITE, "delta_auc"], {"S3": (0.0625, 0.25, 1.0)})
     for quantity in (COMPOSITE, "delta_auc"):
-        frame = pd.DataFrame({"y": L._values(pairs, quantity), "dataset": pairs["dataset"], "arm": pairs["arm"]})
+        frame = pd.DataFrame(
+            {"y": L.configurations.pair_values(pairs, quantity), "dataset": pairs["dataset"], "arm": pairs["arm"]}
+        )
         anova = anova_lm(ols("y ~ C(dataset) + C(arm)", frame).fit(), typ=2)
         total = ((frame["y"] - frame["y"].mean()) ** 2).sum()
         row = table.set_index("quantity").loc[quantity]
@@ -107,7 +109,7 @@ def test_variance_shares_are_type_two_anova_sums_of_squares(between):
 
 def test_variance_share_of_a_complete_ladder_is_the_one_way_eta_squared(between):
     pairs = between["pairs"]
-    q = L._values(pairs, COMPOSITE)
+    q = L.configurations.pair_values(pairs, COMPOSITE)
     # one-way η² by hand: sum of n_c (mean_c - mean)^2 over sum of (q - mean)^2
     means = q.groupby(pairs["arm"]).transform("mean")
     expected = ((means - q.mean()) ** 2).sum() / ((q - q.mean()) ** 2).sum()
@@ -175,7 +177,7 @@ def test_pooled_q_values_are_bh_over_scores_and_sets(between):
 
 def test_pooled_and_configuration_slopes_are_least_squares_slopes_on_standardised_quality(between):
     pairs = L.restrict_to_set(between["pairs"], (0.25, 1.0))
-    q = L._values(pairs, "ks")
+    q = L.configurations.pair_values(pairs, "ks")
     z = (q - q.mean()) / q.std(ddof=1)
     slopes = between["slopes"].set_index(["set", "metric"])
     assert slopes.loc[("S2", "ks"), "pooled_slope"] == pytest.approx(stats.linregress(z, pairs["delta_auc"]).slope)
@@ -189,7 +191,7 @@ def test_pooled_slope_bootstrap_is_the_slope_of_the_expanded_resample():
     rng = np.random.default_rng(0)
     q, y = rng.normal(size=20), rng.normal(size=20)
     counts = rng.integers(0, 3, size=(4, 20)).astype(float)
-    got = L._pooled_slopes(q, y, counts)
+    got = L.slopes._pooled_slopes(q, y, counts)
     for row, expected in zip(counts, got):
         qq, yy = np.repeat(q, row.astype(int)), np.repeat(y, row.astype(int))
         z = (qq - qq.mean()) / qq.std(ddof=1)
@@ -412,3 +414,21 @@ def test_adjusted_by_set_uses_the_pre_specified_bh_families(within):
         assert np.allclose(family["partial_q_value"], partial), (name, metric)
     summary = L.summarize_ladder(within)
     assert summary["S3_partial_q"] == pytest.approx(pooled.loc[("S3", COMPOSITE), "partial_q_value"])
+
+
+def test_the_result_s_tables_are_its_parts_flat_and_its_summary_the_key_numbers(between):
+    assert isinstance(between, L.LadderResult) and between["classifier"] == "logreg"
+    tables = between.tables()
+    assert list(tables) == [name for name in L.LADDER_TABLES if name != "placebo"]  # no permutations were run
+    pd.testing.assert_frame_equal(tables["dose_pooled"], between["dose"]["pooled"])
+    assert "rules" not in tables["verdict"] and len(tables["verdict"]) == len(between["verdict"]["metrics"])
+    assert between.summary() == L.summarize_ladder(between)
+    study = pd.DataFrame({"conclusion_changes": [True, False, True]})
+    assert between.summary(study_adjusted=study)["study_adjusted_changes"] == 2
+
+
+def test_the_placebo_table_holds_each_permutation_s_between_slope(between_records):
+    result = L.run_ladder(between_records, "logreg", n_boot=20, n_permutations=7, seed=2)
+    placebo = result.tables()["placebo"]
+    assert list(placebo.columns) == ["placebo_between_slope"] and len(placebo) == 7
+    assert list(result.tables()) == list(L.LADDER_TABLES)

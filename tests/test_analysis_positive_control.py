@@ -128,13 +128,13 @@ def test_each_replicate_bootstraps_from_a_seed_of_its_own(monkeypatch):
     records_seeds, bootstrap_seeds = [], []
     simulate, recover = C.simulate_records, C.recover_structure
 
-    def simulate_spy(structure, parameters, rho, n_datasets, generators, n_repetitions, n_folds, seed):
+    def simulate_spy(*args, seed, **options):
         records_seeds.append(seed)
-        return simulate(structure, parameters, rho, n_datasets, generators, n_repetitions, n_folds, seed)
+        return simulate(*args, seed=seed, **options)
 
-    def recover_spy(records, classifier, n_boot, seed, alpha):
+    def recover_spy(records, classifier, *, seed, **options):
         bootstrap_seeds.append(seed)
-        return recover(records, classifier, n_boot, seed, alpha)
+        return recover(records, classifier, seed=seed, **options)
 
     monkeypatch.setattr(C, "simulate_records", simulate_spy)
     monkeypatch.setattr(C, "recover_structure", recover_spy)

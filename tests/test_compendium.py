@@ -11,6 +11,8 @@ import os
 import re
 import shutil
 import subprocess
+import sys
+import tomllib
 from functools import cache
 from pathlib import Path
 
@@ -19,7 +21,7 @@ import pytest
 import yaml
 from jupyter_client.kernelspec import KernelSpecManager
 
-from radlib.notebook import refresh_git_index
+from radlib.notebook_files import refresh_git_index
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -216,3 +218,44 @@ def test_environment_yml_agrees_with_the_lock():
             checked += 1
     assert checked >= 20
     assert lock["torch"] == "2.13.0"
+
+
+def test_the_version_has_one_source():
+    """radlib.__version__ is the version: pyproject reads it, CITATION.cff states the same, CHANGELOG names it."""
+    import radlib
+
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert "version" not in pyproject["project"] and "version" in pyproject["project"]["dynamic"]
+    assert pyproject["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "radlib.__version__"}
+    assert yaml.safe_load((ROOT / "CITATION.cff").read_text())["version"] == radlib.__version__
+    assert f"## {radlib.__version__}" in (ROOT / "CHANGELOG.md").read_text()
+
+
+def _third_party_imports() -> set[str]:
+    """Top-level names of the third-party packages radlib imports (anywhere in a module)."""
+    names = set()
+    for path in (ROOT / "radlib").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names.add(node.module.split(".")[0])
+    return {name for name in names if name != "radlib" and name not in sys.stdlib_module_names}
+
+
+# Import names that differ from their distribution's name.
+_DISTRIBUTIONS = {
+    "distributed": "dask",
+    "yaml": "pyyaml",
+    "sklearn": "scikit-learn",
+    "imblearn": "imbalanced-learn",
+    "radMLBench": "radmlbench",
+}
+
+
+def test_every_package_radlib_imports_is_a_declared_dependency():
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    declared = {re.split(r"[<>=\[ ]", spec)[0].lower() for spec in pyproject["project"]["dependencies"]}
+    imported = {_DISTRIBUTIONS.get(name, name).lower() for name in _third_party_imports()}
+    assert {"threadpoolctl", "joblib", "cycler"} <= imported
+    assert sorted(imported - declared) == []

@@ -29,7 +29,7 @@ def test_lab_takes_extra_arguments_and_saves_through_the_git_hook():
     line = _lab_command("LAB_ARGS=--no-browser --port 8899 --ip 0.0.0.0")
     assert line.startswith(".venv/bin/jupyter lab --notebook-dir=notebooks")
     assert line.endswith("--no-browser --port 8899 --ip 0.0.0.0") and line.count("--no-browser") == 1
-    assert "--ContentsManager.post_save_hook=radlib.notebook.refresh_git_index" in line
+    assert "--ContentsManager.post_save_hook=radlib.notebook_files.refresh_git_index" in line
 
 
 @pytest.mark.skipif(shutil.which("id") is None, reason="needs id(1)")
@@ -87,9 +87,15 @@ def test_all_runs_every_numbered_notebook_and_the_grid_and_renders_the_report(tr
     # The three runs of 05, each named <classifier>_<subset> with the parameters that name says.
     fallacy = {Path(o).name: p for n, o, p in runs if n.endswith("05_ecological_fallacy.ipynb")}
     assert fallacy == {
-        f"05_ecological_fallacy_{c}_{s}.partial.ipynb": {"profile": "smoke", "classifier": c, "subset": s}
+        f"05_ecological_fallacy_{c}_{s}.partial.ipynb": {
+            "publish": "True",
+            "profile": "smoke",
+            "classifier": c,
+            "subset": s,
+        }
         for c, s in (("logreg", "all"), ("rf", "all"), ("logreg", "sensitivity"))
     }
+    assert all(parameters["publish"] == "True" for _, _, parameters in runs)  # make publishes; Lab explores
     html = [
         line.split()[-1]
         for line in _dry_run("all", "PROFILE=smoke", cwd=tree_with_a_new_notebook)

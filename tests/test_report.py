@@ -13,6 +13,7 @@ import synthetic_records
 from radlib import analysis as A
 from radlib import answers
 from radlib import report as R
+from radlib.markdown import row_cells, table_problems
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMITTED = sorted((ROOT / "results").glob("*/summary.json"))
@@ -87,7 +88,9 @@ def test_summary_covers_every_run_and_agrees_with_the_tables(written):
     assert f"{n['selection_mean_delta']:+.3f} [{n['selection_ci_low']:+.3f}, {n['selection_ci_high']:+.3f}]" in text
     assert f"{n['pooled_rho_min']:+.2f} to {n['pooled_rho_max']:+.2f}" in text
     assert f"{n['n_pairs']} ({n['n_datasets']} × {n['n_generators']})" in text
-    assert "| logreg | rf |" in text
+    header = next(line for line in text.splitlines() if line.startswith("|"))
+    assert row_cells(header) == ["", "logreg", "rf"]
+    assert table_problems(text) == []
 
 
 def test_altered_table_is_reported(written):
@@ -117,7 +120,7 @@ def test_altered_selection_and_missing_table_are_reported(written):
 def test_hand_edited_summary_is_reported(written):
     folder, _ = written
     path = folder / "summary.md"
-    path.write_text(path.read_text().replace("| logreg |", "| logreg (edited) |"))
+    path.write_text(path.read_text().replace("Key numbers", "Key numbers (edited)", 1))
     assert R.check_summary_agrees(folder) == [
         "summary.md is not what summary.json renders to (edited by hand, or stale)"
     ]
@@ -141,10 +144,12 @@ def test_rerunning_notebook_05_keeps_the_answers_of_its_configuration(written):
     answers.write_answers(folder)  # as `make all` does after notebooks 05-07
     with_answers = (folder / R.SUMMARY_MD).read_text()
     assert "## Answers" in with_answers
-    R.update_summary(numbers["logreg"], folder, "logreg", "all", MANIFEST)  # notebook 05 run again
+    answers.update_summary_and_answers(numbers["logreg"], folder, "logreg", "all", MANIFEST)  # notebook 05 again
     assert (folder / R.SUMMARY_MD).read_text() == with_answers
     with pytest.warns(UserWarning, match="not other"):
-        R.update_summary(numbers["logreg"], folder, "logreg", "all", MANIFEST | {"config_hash": "other"})
+        answers.update_summary_and_answers(
+            numbers["logreg"], folder, "logreg", "all", MANIFEST | {"config_hash": "other"}
+        )
     assert "## Answers" not in (folder / R.SUMMARY_MD).read_text()  # another configuration's answers are not kept
 
 
@@ -157,7 +162,8 @@ def test_write_summary_orders_and_renders_missing_values(tmp_path, records):
     document = json.loads((tmp_path / "summary.json").read_text())
     assert document["analyses"][0]["prefix"] == "logreg_sensitivity"
     assert document["analyses"][0]["numbers"]["within_rho_min"] is None
-    assert "| within-generator ρ, five metrics (range) | n/a |" in (tmp_path / "summary.md").read_text()
+    rows = [row_cells(line) for line in (tmp_path / "summary.md").read_text().splitlines() if line.startswith("|")]
+    assert ["within-generator ρ, five metrics (range)", "n/a"] in rows
     assert R.check_summary_agrees(tmp_path) == []
 
 
@@ -205,3 +211,10 @@ def test_readme_shows_the_committed_full_summary():
     if not summary.exists():
         pytest.skip("no committed full-profile summary yet")
     assert embedded_summary((root / "README.md").read_text()) == summary.read_text().strip()
+
+
+def test_key_numbers_are_written_with_the_published_digits_and_nan_as_null(tmp_path):
+    path = R.write_numbers(
+        {"rho": 2 / 3, "missing": float("nan"), "n": np.int64(4), "label": "S3"}, tmp_path / "k.json"
+    )
+    assert json.loads(path.read_text()) == {"rho": 0.666666666667, "missing": None, "n": 4, "label": "S3"}

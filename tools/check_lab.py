@@ -4,7 +4,7 @@ Starts JupyterLab on a free local port over a temporary copy of the notebook (th
 not touched), opens it in headless Chromium driven over the DevTools protocol, waits for the
 kernel, runs every cell, saves, and takes a screenshot. Fails (exit 1, one line per problem) when
 the kernel does not start, a cell does not finish, the saved notebook shows an error, stderr or a
-stray result (:func:`radlib.notebook.output_problems`), the server logs a 5xx response, or git
+stray result (:func:`radlib.notebook_files.output_problems`), the server logs a 5xx response, or git
 would store Lab's save differently from the notebook itself (the nbstripout filter of
 `make git-filter`).
 
@@ -32,7 +32,7 @@ from pathlib import Path
 import nbformat
 import websocket
 
-from radlib.notebook import output_problems
+from radlib.notebook_files import output_problems
 
 ROOT = Path(__file__).resolve().parents[1]
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")

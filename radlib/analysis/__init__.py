@@ -2,8 +2,7 @@
 
 Everything works on the *pair table* (:func:`pair_table`): one row per (dataset, arm) with
 the mean over the valid evaluations (repetitions x site-folds) of ΔAUC, the AUC and the five quality metrics. The
-analyses of docs/protocol.md, the within-between decomposition and the sensitivity subset
-each have one function; :func:`run_analyses` runs them all for one classifier (and
+analyses of docs/protocol.md and the within-between decomposition each have one function; :func:`run_analyses` runs them all for one classifier (and
 optionally a subset of datasets) and :func:`summarize` extracts the key numbers.
 
 One module per job:
@@ -16,7 +15,6 @@ One module per job:
 :mod:`.meta`                random-effects meta-analysis per generator (3)
 :mod:`.selection`           quality-guided generator selection (5), SMOTE (6)
 :mod:`.within_between`      the within-between decomposition (7)
-:mod:`.sensitivity`         chance tests and the sensitivity subset (8), cached
 :mod:`.run`                 every analysis at once, and the key numbers
 :mod:`.side_by_side`        the study's published numbers next to this compendium's
 :mod:`.reliability`         reliability of pair means, attenuation, disattenuated ρ
@@ -28,7 +26,8 @@ One module per job:
 
 The study's analyses (the first block) are importable from ``radlib.analysis`` directly;
 the version-2 analyses (the last five) from their modules, e.g.
-``from radlib.analysis import ladder``.
+``from radlib.analysis import ladder``. The chance tests of the sensitivity subset are a stage
+that trains on the raw datasets, :mod:`radlib.chance`; their names are importable from here too.
 
 Conventions used throughout
 ---------------------------
@@ -76,8 +75,8 @@ from radlib.analysis.pairs import (
 from radlib.analysis.run import run_analyses, summarize
 from radlib.analysis.scores import add_composite, orient_quality, score_composite, standardize_quality, with_composite
 from radlib.analysis.selection import compare_smote, locate_smote_quality, select_generators
-from radlib.analysis.sensitivity import CHANCE_FILE, assess_chance, chance_table, chance_test, sensitivity_subset
 from radlib.analysis.within_between import decompose_within_between
+from radlib.chance import CHANCE_FILE, assess_chance, chance_table, chance_test, sensitivity_subset
 from radlib.records import CLASSIFIERS, COMPOSITE, POOLED, REAL_ARM, SMOTE_ARM
 
 __all__ = [

@@ -24,6 +24,7 @@ from sklearn.metrics import roc_auc_score
 from statsmodels.stats.multitest import multipletests
 
 from radlib.analysis.bootstrap import add_bootstrap_interval, weighted_auc, weighted_spearman
+from radlib.analysis.options import ALPHA, N_BOOT
 from radlib.analysis.pairs import METRICS, generator_pairs, generators_of
 from radlib.analysis.scores import orient_quality, with_composite
 from radlib.records import COMPOSITE, POOLED
@@ -95,7 +96,7 @@ def compute_by_metric(
     return pd.concat([compute_by_generator(pairs, statistic, metric=m, **kwargs) for m in metrics], ignore_index=True)
 
 
-def adjust_fdr(p_values: Sequence[float], alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
+def adjust_fdr(p_values: Sequence[float], *, alpha: float = ALPHA) -> tuple[np.ndarray, np.ndarray]:
     """Benjamini-Hochberg q-values over one family of tests, NaN p-values left out.
 
     Uses ``statsmodels.stats.multitest.multipletests(method="fdr_bh")`` on the finite
@@ -158,7 +159,7 @@ def spearman_p_value(score: np.ndarray, delta: np.ndarray, asymptotic_p: float) 
     return float(exact.pvalue)
 
 
-def spearman_row(data: pd.DataFrame, n_boot: int, seed: int, alpha: float) -> dict:
+def spearman_row(data: pd.DataFrame, *, n_boot: int, seed: int, alpha: float) -> dict:
     """Spearman ρ of ``data["score"]`` with ``data["delta"]``: ρ, p-value and a dataset-bootstrap CI.
 
     ``data`` has ``dataset``, ``score`` and ``delta`` (no missing values); the p-value is
@@ -180,20 +181,23 @@ def spearman_row(data: pd.DataFrame, n_boot: int, seed: int, alpha: float) -> di
     row["rho"] = float(result.statistic)
     row["p_value"] = spearman_p_value(data["score"].to_numpy(), data["delta"].to_numpy(), float(result.pvalue))
     score, delta = data["score"].to_numpy(), data["delta"].to_numpy()
-    add_bootstrap_interval(row, data, lambda w: weighted_spearman(score, delta, w), n_boot, seed, alpha)
+    add_bootstrap_interval(
+        row, data, lambda w: weighted_spearman(score, delta, w), n_boot=n_boot, seed=seed, alpha=alpha
+    )
     return row
 
 
-def _spearman_row(subset: pd.DataFrame, metric: str, n_boot: int, seed: int, alpha: float) -> dict:
-    return {"metric": metric, **spearman_row(_scores_and_deltas(subset, metric), n_boot, seed, alpha)}
+def _spearman_row(subset: pd.DataFrame, metric: str, *, n_boot: int, seed: int, alpha: float) -> dict:
+    return {"metric": metric, **spearman_row(_scores_and_deltas(subset, metric), n_boot=n_boot, seed=seed, alpha=alpha)}
 
 
 def correlate_quality(
     pairs: pd.DataFrame,
     metrics: Sequence[str] = (*METRICS, COMPOSITE),
-    n_boot: int = 2000,
+    *,
+    n_boot: int = N_BOOT,
     seed: int = 0,
-    alpha: float = 0.05,
+    alpha: float = ALPHA,
     pooled: bool = True,
 ) -> pd.DataFrame:
     """Analysis 1: Spearman ρ of each quality score with ΔAUC, pooled and per generator.
@@ -216,11 +220,11 @@ def correlate_quality(
     """
     pairs = with_composite(pairs)
     table = compute_by_metric(pairs, _spearman_row, metrics, pooled=pooled, n_boot=n_boot, seed=seed, alpha=alpha)
-    table["q_value"], table["significant"] = adjust_fdr(table["p_value"], alpha)
+    table["q_value"], table["significant"] = adjust_fdr(table["p_value"], alpha=alpha)
     return table
 
 
-def roc_row(data: pd.DataFrame, n_boot: int, seed: int, alpha: float) -> dict:
+def roc_row(data: pd.DataFrame, *, n_boot: int, seed: int, alpha: float) -> dict:
     """ROC AUC of ``data["score"]`` for ``data["delta"] > 0``, with a dataset-bootstrap CI."""
     label = (data["delta"] > 0).to_numpy()
     row = {
@@ -237,20 +241,21 @@ def roc_row(data: pd.DataFrame, n_boot: int, seed: int, alpha: float) -> dict:
         return row
     row["auc"] = float(roc_auc_score(label, data["score"]))
     score = data["score"].to_numpy()
-    add_bootstrap_interval(row, data, lambda w: weighted_auc(score, label, w), n_boot, seed, alpha)
+    add_bootstrap_interval(row, data, lambda w: weighted_auc(score, label, w), n_boot=n_boot, seed=seed, alpha=alpha)
     return row
 
 
-def _roc_row(subset: pd.DataFrame, metric: str, n_boot: int, seed: int, alpha: float) -> dict:
-    return {"metric": metric, **roc_row(_scores_and_deltas(subset, metric), n_boot, seed, alpha)}
+def _roc_row(subset: pd.DataFrame, metric: str, *, n_boot: int, seed: int, alpha: float) -> dict:
+    return {"metric": metric, **roc_row(_scores_and_deltas(subset, metric), n_boot=n_boot, seed=seed, alpha=alpha)}
 
 
 def discriminate_quality(
     pairs: pd.DataFrame,
     metrics: Sequence[str] = (*METRICS, COMPOSITE),
-    n_boot: int = 2000,
+    *,
+    n_boot: int = N_BOOT,
     seed: int = 0,
-    alpha: float = 0.05,
+    alpha: float = ALPHA,
 ) -> pd.DataFrame:
     """Analysis 2: each quality score as a classifier of "ΔAUC > 0", pooled and per generator.
 

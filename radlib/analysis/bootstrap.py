@@ -31,7 +31,7 @@ __all__ = [
 MIN_BOOTSTRAP_DATASETS = 5
 
 
-def can_bootstrap(data: pd.DataFrame, n_boot: int, row: dict) -> bool:
+def can_bootstrap(data: pd.DataFrame, *, n_boot: int, row: dict) -> bool:
     """Whether to bootstrap the pairs of ``data`` (a ``dataset`` column); records why not in ``row["note"]``."""
     if n_boot <= 0:
         return False
@@ -41,7 +41,7 @@ def can_bootstrap(data: pd.DataFrame, n_boot: int, row: dict) -> bool:
     return True
 
 
-def cluster_counts(clusters: Sequence, n_boot: int, seed: int) -> np.ndarray:
+def cluster_counts(clusters: Sequence, *, n_boot: int, seed: int) -> np.ndarray:
     """(n_boot, n) how many times each observation enters each cluster-bootstrap resample.
 
     Clusters (datasets) are drawn with replacement, as many as there are, from
@@ -89,7 +89,7 @@ def weighted_auc(score: np.ndarray, label: np.ndarray, w: np.ndarray) -> np.ndar
         return np.einsum("bi,ij,bj->b", wp, kernel, wn) / (wp.sum(1) * wn.sum(1))
 
 
-def percentile_interval(values: np.ndarray, alpha: float) -> tuple[float, float, int]:
+def percentile_interval(values: np.ndarray, *, alpha: float) -> tuple[float, float, int]:
     """Two-sided ``1 - alpha`` percentile interval of the finite ``values`` and their count.
 
     ``(nan, nan, 0)`` when no value is finite.
@@ -102,7 +102,13 @@ def percentile_interval(values: np.ndarray, alpha: float) -> tuple[float, float,
 
 
 def add_bootstrap_interval(
-    row: dict, data: pd.DataFrame, statistic: Callable[[np.ndarray], np.ndarray], n_boot: int, seed: int, alpha: float
+    row: dict,
+    data: pd.DataFrame,
+    statistic: Callable[[np.ndarray], np.ndarray],
+    *,
+    n_boot: int,
+    seed: int,
+    alpha: float,
 ) -> None:
     """Set ``row["ci_low"]``, ``row["ci_high"]`` and ``row["n_boot_used"]`` from a cluster bootstrap.
 
@@ -111,6 +117,6 @@ def add_bootstrap_interval(
     once, and the row gets its :func:`percentile_interval`. Nothing is set when
     :func:`can_bootstrap` says no (its note says why).
     """
-    if can_bootstrap(data, n_boot, row):
-        counts = cluster_counts(data["dataset"], n_boot, seed)
-        row["ci_low"], row["ci_high"], row["n_boot_used"] = percentile_interval(statistic(counts), alpha)
+    if can_bootstrap(data, n_boot=n_boot, row=row):
+        counts = cluster_counts(data["dataset"], n_boot=n_boot, seed=seed)
+        row["ci_low"], row["ci_high"], row["n_boot_used"] = percentile_interval(statistic(counts), alpha=alpha)

@@ -28,6 +28,7 @@ import pandas as pd
 from scipy import stats
 
 from radlib.analysis.association import adjust_fdr, correlate_quality, discriminate_quality
+from radlib.analysis.options import ALPHA, N_BOOT
 from radlib.analysis.pairs import generator_pairs, pair_table
 from radlib.analysis.reliability import reliability_table
 from radlib.analysis.scores import add_composite, orient_quality
@@ -69,7 +70,7 @@ def specification_pair_table(records: pd.DataFrame, classifier: str) -> pd.DataF
 
 
 def analyse_specification(
-    records: pd.DataFrame, classifier: str, *, n_boot: int = 2000, seed: int = 0, alpha: float = 0.05
+    records: pd.DataFrame, classifier: str, *, n_boot: int = N_BOOT, seed: int = 0, alpha: float = ALPHA
 ) -> dict[str, pd.DataFrame]:
     """The study's analyses 1, 2 and 5 and the ΔAUC reliability for one specification.
 
@@ -84,17 +85,17 @@ def analyse_specification(
     reliability = reliability_table(study, [classifier], metrics=(), n_boot=n_boot, seed=seed, alpha=alpha)
     return {
         "pairs": pairs,
-        "correlations": correlate_quality(pairs, SCORES, n_boot, seed, alpha),
-        "roc": discriminate_quality(pairs, SCORES, n_boot, seed, alpha),
+        "correlations": correlate_quality(pairs, SCORES, n_boot=n_boot, seed=seed, alpha=alpha),
+        "roc": discriminate_quality(pairs, SCORES, n_boot=n_boot, seed=seed, alpha=alpha),
         "reliability": reliability[reliability["quantity"] == "delta_auc"].reset_index(drop=True),
-        "selection_summary": select_generators(pairs, alpha)["summary"],
+        "selection_summary": select_generators(pairs, alpha=alpha)["summary"],
     }
 
 
 def headline_appears(
     correlations: pd.DataFrame,
     *,
-    alpha: float = 0.05,
+    alpha: float = ALPHA,
     min_rho: float = HEADLINE_MIN_RHO,
     min_metrics: int = HEADLINE_MIN_METRICS,
 ) -> bool:
@@ -117,7 +118,10 @@ def headline_appears(
 
 
 def curve_table(
-    analyses: Mapping[str, Mapping[str, pd.DataFrame]], choices: Mapping[str, Mapping[str, Any]], *, alpha: float = 0.05
+    analyses: Mapping[str, Mapping[str, pd.DataFrame]],
+    choices: Mapping[str, Mapping[str, Any]],
+    *,
+    alpha: float = ALPHA,
 ) -> pd.DataFrame:
     """One row per specification: its choices, the composite's pooled ρ with CI and q, the metrics, the rule.
 
@@ -194,7 +198,7 @@ def _family(scores: np.ndarray, delta: np.ndarray, groups: np.ndarray, alpha: fl
         t = rho * np.sqrt((n - 2) / np.clip(1 - rho**2, 1e-300, None))
         rhos.append(rho)
         p_values.append(2 * stats.t.sf(np.abs(t), n - 2))
-    q_values, _ = adjust_fdr(np.concatenate(p_values), alpha)
+    q_values, _ = adjust_fdr(np.concatenate(p_values), alpha=alpha)
     return float(rhos[0][-1]), float(q_values[len(SCORES) - 1])
 
 
@@ -210,7 +214,7 @@ def joint_null(
     *,
     n_permutations: int = 1000,
     seed: int = 0,
-    alpha: float = 0.05,
+    alpha: float = ALPHA,
 ) -> dict[str, Any]:
     """Test the whole curve: the median composite ρ and the count of significant specifications.
 

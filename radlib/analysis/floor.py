@@ -29,6 +29,7 @@ from scipy import stats
 
 from radlib import quality
 from radlib.analysis.association import adjust_fdr, compute_by_metric, spearman_p_value
+from radlib.analysis.options import ALPHA
 from radlib.analysis.pairs import METRICS
 from radlib.analysis.scores import orient_quality, with_composite
 from radlib.quality import FLOOR_PREFIX
@@ -191,7 +192,8 @@ def adjusted_correlations(
     pairs: pd.DataFrame,
     metrics: Sequence[str] = (*METRICS, COMPOSITE),
     covariates: Sequence[str] = COVARIATES,
-    alpha: float = 0.05,
+    *,
+    alpha: float = ALPHA,
 ) -> pd.DataFrame:
     """Analysis 1 next to its size-adjusted version: Spearman ρ and partial Spearman ρ of quality with ΔAUC.
 
@@ -223,13 +225,15 @@ def adjusted_correlations(
         _require(pairs, ["n_internal"], "for the covariate log_n_internal")
         pairs = pairs.assign(log_n_internal=np.log(pairs["n_internal"].astype(float)))
     _require(pairs, list(covariates), "as covariates")
-    table = adjust_in_families(compute_by_metric(pairs, _adjusted_row, metrics, covariates=covariates), alpha)
+    table = adjust_in_families(compute_by_metric(pairs, _adjusted_row, metrics, covariates=covariates), alpha=alpha)
     columns = ["group", "metric", "n", "rho", "p_value", "q_value", "significant"]
     columns += ["partial_rho", "partial_p_value", "partial_q_value", "partial_significant", "conclusion_changes"]
     return table[columns]
 
 
-def adjust_in_families(table: pd.DataFrame, alpha: float = 0.05, families: Sequence | None = None) -> pd.DataFrame:
+def adjust_in_families(
+    table: pd.DataFrame, *, alpha: float = ALPHA, families: Sequence | np.ndarray | None = None
+) -> pd.DataFrame:
     """Benjamini-Hochberg q-values of the raw and the partial p-values within each family, and what changes.
 
     Parameters
@@ -254,7 +258,7 @@ def adjust_in_families(table: pd.DataFrame, alpha: float = 0.05, families: Seque
     for prefix in ("", "partial_"):
         table[f"{prefix}q_value"], table[f"{prefix}significant"] = np.nan, False
         for rows in table.groupby(labels, sort=False).groups.values():
-            q, significant = adjust_fdr(table.loc[rows, f"{prefix}p_value"], alpha)
+            q, significant = adjust_fdr(table.loc[rows, f"{prefix}p_value"], alpha=alpha)
             table.loc[rows, f"{prefix}q_value"], table.loc[rows, f"{prefix}significant"] = q, significant
     sign_flip = (
         table["significant"] & table["partial_significant"] & (np.sign(table["rho"]) != np.sign(table["partial_rho"]))

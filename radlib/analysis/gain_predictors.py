@@ -26,6 +26,7 @@ import pandas as pd
 
 from radlib.analysis.association import adjust_fdr, roc_row, spearman_row
 from radlib.analysis.bootstrap import percentile_interval
+from radlib.analysis.options import ALPHA, N_BOOT
 from radlib.analysis.pairs import pair_table
 from radlib.analysis.reliability import variance_components
 from radlib.analysis.scores import orient_quality, standardize_quality
@@ -167,9 +168,9 @@ def associate_predictors(
     reliabilities: dict[str, float] | None = None,
     predictors: Sequence[Predictor] = PREDICTORS,
     *,
-    n_boot: int = 2000,
+    n_boot: int = N_BOOT,
     seed: int = 0,
-    alpha: float = 0.05,
+    alpha: float = ALPHA,
 ) -> pd.DataFrame:
     """Each predictor's association with the external ΔAUC, pooled over the sources and within each.
 
@@ -198,11 +199,11 @@ def associate_predictors(
         for group, subset in groups:
             row = {"predictor": predictor.name, "label": predictor.label, "kind": predictor.kind, "group": group}
             if len(subset):
-                row.update(spearman_row(subset, n_boot, seed, alpha))
+                row.update(spearman_row(subset, n_boot=n_boot, seed=seed, alpha=alpha))
             else:
                 row.update(n=0, rho=np.nan, p_value=np.nan, ci_low=np.nan, ci_high=np.nan, note="not measured")
             if group == POOLED:
-                roc = roc_row(subset, n_boot, seed, alpha) if len(subset) else {}
+                roc = roc_row(subset, n_boot=n_boot, seed=seed, alpha=alpha) if len(subset) else {}
                 row["roc_auc"] = roc.get("auc", np.nan)
                 row["roc_ci_low"], row["roc_ci_high"] = roc.get("ci_low", np.nan), roc.get("ci_high", np.nan)
                 rel_x, rel_y = reliabilities.get(predictor.name, np.nan), reliabilities.get("delta_auc", np.nan)
@@ -214,7 +215,7 @@ def associate_predictors(
     table["q_value"] = np.nan
     for pooled in (True, False):
         members = (table["group"] == POOLED) == pooled
-        table.loc[members, "q_value"] = adjust_fdr(table.loc[members, "p_value"], alpha)[0]
+        table.loc[members, "q_value"] = adjust_fdr(table.loc[members, "p_value"], alpha=alpha)[0]
     table["tracks"] = (table["group"] == POOLED) & (table["ci_low"] > 0)
     return table
 
@@ -229,7 +230,7 @@ def _summary(name: str, outcomes: pd.Series, choices: pd.Series, n_boot: int, se
     values = outcomes.to_numpy(float)
     rng = np.random.default_rng(seed)
     means = values[rng.integers(0, len(values), size=(n_boot, len(values)))].mean(axis=1) if n_boot else np.array([])
-    low, high, used = percentile_interval(means, alpha) if n_boot else (np.nan, np.nan, 0)
+    low, high, used = percentile_interval(means, alpha=alpha) if n_boot else (np.nan, np.nan, 0)
     return {
         "rule": name,
         "n_datasets": len(values),
@@ -268,9 +269,9 @@ def decision_value(
     pairs: pd.DataFrame,
     predictor: Predictor,
     *,
-    n_boot: int = 2000,
+    n_boot: int = N_BOOT,
     seed: int = 0,
-    alpha: float = 0.05,
+    alpha: float = ALPHA,
 ) -> dict[str, Any]:
     """The mean external ΔAUC of the choices a predictor makes per dataset, with a dataset-bootstrap CI.
 
@@ -287,7 +288,7 @@ def decision_value(
     return {**_summary(predictor.name, _outcomes(deltas, choices), choices, n_boot, seed, alpha), "choices": choices}
 
 
-def comparators(pairs: pd.DataFrame, *, n_boot: int = 2000, seed: int = 0, alpha: float = 0.05) -> pd.DataFrame:
+def comparators(pairs: pd.DataFrame, *, n_boot: int = N_BOOT, seed: int = 0, alpha: float = ALPHA) -> pd.DataFrame:
     """The decision rules a predictor is compared with: never, best on average (leave one dataset out), random, oracle."""
     deltas = _wide(pairs, "delta_auc")
     never = pd.Series(NO_AUGMENTATION, index=deltas.index)
@@ -327,7 +328,7 @@ def predictor_control(
     replicates: int = 500,
     n_boot: int = 500,
     seed: int = 0,
-    alpha: float = 0.05,
+    alpha: float = ALPHA,
 ) -> dict[str, float]:
     """Positive control: a predictor planted with true correlation ``rho`` to the true pair gain.
 
@@ -358,7 +359,7 @@ def predictor_control(
         observed = true + rng.normal(0, np.sqrt(noise_var), len(base))
         planted = (rho * z + np.sqrt(1 - rho**2) * rng.normal(size=len(base))) * np.sqrt(true_var) + centre
         frame = base[["dataset", "arm"]].assign(delta_auc=observed, planted=planted)
-        row = spearman_row(_association_data(frame, "planted"), n_boot, seed + replicate, alpha)
+        row = spearman_row(_association_data(frame, "planted"), n_boot=n_boot, seed=seed + replicate, alpha=alpha)
         rhos.append(row["rho"])
         found += bool(row["ci_low"] > 0)
         decision = decision_value(frame, Predictor("planted", kind, "planted"), n_boot=n_boot, seed=seed + replicate)

@@ -15,11 +15,12 @@ from scipy import stats
 from statsmodels.stats.meta_analysis import combine_effects
 
 from radlib.analysis.association import compute_by_generator
+from radlib.analysis.options import ALPHA
 
 __all__ = ["combine_random_effects", "meta_analyze_generators"]
 
 
-def combine_random_effects(effect: Sequence[float], variance: Sequence[float], alpha: float = 0.05) -> dict:
+def combine_random_effects(effect: Sequence[float], variance: Sequence[float], *, alpha: float = ALPHA) -> dict:
     """DerSimonian-Laird random-effects pooling with τ² truncated at zero.
 
     Uses ``statsmodels.stats.meta_analysis.combine_effects(method_re="dl")`` for the
@@ -117,7 +118,7 @@ def _study_rows(subset: pd.DataFrame) -> pd.DataFrame:
     return studies.drop(columns="delta_auc_rep_var")
 
 
-def meta_analyze_generators(pairs: pd.DataFrame, alpha: float = 0.05) -> dict[str, pd.DataFrame]:
+def meta_analyze_generators(pairs: pd.DataFrame, *, alpha: float = ALPHA) -> dict[str, pd.DataFrame]:
     """Analysis 3: random-effects meta-analysis of ΔAUC per generator, with subgroup test.
 
     Within each generator the datasets are the studies: effect = mean ΔAUC over the valid
@@ -151,7 +152,7 @@ def meta_analyze_generators(pairs: pd.DataFrame, alpha: float = 0.05) -> dict[st
     def pool(subset: pd.DataFrame) -> dict:
         studies = _study_rows(subset)
         used = studies[studies["included"]]
-        result = combine_random_effects(used["effect"], used["variance"], alpha)
+        result = combine_random_effects(used["effect"], used["variance"], alpha=alpha)
         studies["weight"] = 0.0
         studies.loc[studies["included"], "weight"] = result.pop("weights")
         study_frames.append(studies)

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from radlib import quality
+from radlib.evaluations import count_undefined
 from radlib.quality import FLOOR_PREFIX
 from radlib.records import (
     REAL_ARM,
@@ -21,7 +22,6 @@ from radlib.records import (
     classifiers_in,
     configuration_arms,
     delta_column,
-    evaluation_keys,
     is_study_arm,
     valid_mask,
 )
@@ -107,20 +107,20 @@ def pair_table(
 
     if arms == "study":
         records = records[records["arm"].map(is_study_arm)]
-    evaluations = records.groupby(evaluation_keys(records))["undefined"].any()
+    evaluations = count_undefined(records)
     # Predictors of the gain (engine v3, radlib.predictors) are averaged like the metrics when present.
     predictors = [c for c in records.columns if c.startswith(("ext_", "tstr_auc_", "icv_delta_auc_"))]
     extras = [c for c in ("n_internal", *(f"{FLOOR_PREFIX}{m}" for m in METRICS), *predictors) if c in records.columns]
-    arms = records[records["arm"] != REAL_ARM].copy()
-    undefined = arms["undefined"].astype(bool).to_numpy()
-    failed = (arms["status"] != "ok").to_numpy()
+    arm_records = records[records["arm"] != REAL_ARM].copy()
+    undefined = arm_records["undefined"].astype(bool).to_numpy()
+    failed = (arm_records["status"] != "ok").to_numpy()
     # Checked after the two reasons above, "not valid" can only mean a missing AUC or ΔAUC.
-    invalid = ~valid_mask(arms, classifier).to_numpy()
-    arms["_reason"] = np.select([undefined, failed, invalid], list(EXCLUSION_REASONS), "valid")
+    invalid = ~valid_mask(arm_records, classifier).to_numpy()
+    arm_records["_reason"] = np.select([undefined, failed, invalid], list(EXCLUSION_REASONS), "valid")
 
     keys = ["dataset", "arm"]
     counts = (
-        arms.groupby(keys)["_reason"]
+        arm_records.groupby(keys)["_reason"]
         .value_counts()
         .unstack(fill_value=0)
         .reindex(columns=["valid", *EXCLUSION_REASONS], fill_value=0)
@@ -128,7 +128,7 @@ def pair_table(
     counts.columns = ["n_valid", *(f"n_{r}" for r in EXCLUSION_REASONS)]
     counts.insert(0, "n_records", counts.sum(axis=1))
 
-    valid = arms[arms["_reason"] == "valid"].copy()
+    valid = arm_records[arm_records["_reason"] == "valid"].copy()
     valid["_auc_real"] = valid[auc_col] - valid[delta_col]
     grouped = valid.groupby(keys)
     means = grouped[[delta_col, auc_col, "_auc_real", *METRICS, *extras]].mean()
@@ -162,15 +162,15 @@ def pair_table(
         ]
     ]
 
-    reasons = arms["_reason"].value_counts()
+    reasons = arm_records["_reason"].value_counts()
     pairs.attrs["classifier"] = classifier
     pairs.attrs["exclusions"] = {
         "classifier": classifier,
-        "records_total": int(len(arms)),
+        "records_total": int(len(arm_records)),
         "records_valid": int(reasons.get("valid", 0)),
         **{f"records_{r}": int(reasons.get(r, 0)) for r in EXCLUSION_REASONS},
-        "evaluations_total": int(len(evaluations)),
-        "evaluations_undefined": int(evaluations.sum()),
+        "evaluations_total": evaluations.total,
+        "evaluations_undefined": evaluations.undefined,
         "metric_values_missing": int(valid[list(METRICS)].isna().sum().sum()),
         "pairs": int(len(pairs)),
         "pairs_without_valid": dropped,

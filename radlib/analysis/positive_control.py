@@ -44,11 +44,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import joblib
 import numpy as np
 import pandas as pd
 
 from radlib import analysis, quality
+from radlib.analysis.options import ALPHA
 from radlib.analysis.power import (
     TARGET_RHO,
     UnreachableCorrelation,
@@ -59,6 +59,7 @@ from radlib.analysis.power import (
 )
 from radlib.analysis.reliability import DELTA_AUC
 from radlib.config import derive_seed
+from radlib.parallel import run_calls
 from radlib.records import (
     COMPOSITE,
     POOLED,
@@ -166,6 +167,7 @@ def simulate_records(
     generators: Sequence[str] | None = None,
     n_repetitions: int = 10,
     n_folds: int = 5,
+    *,
     seed: int = 0,
 ) -> pd.DataFrame:
     """A records table with a planted structure (module notes).
@@ -260,7 +262,7 @@ def simulate_records(
 
 
 def recover_structure(
-    records: pd.DataFrame, classifier: str = "logreg", n_boot: int = 200, seed: int = 0, alpha: float = 0.05
+    records: pd.DataFrame, classifier: str = "logreg", *, n_boot: int = 200, seed: int = 0, alpha: float = ALPHA
 ) -> pd.DataFrame:
     """What the study's analyses find in ``records``: :func:`radlib.analysis.run_analyses`, condensed.
 
@@ -307,11 +309,13 @@ def _recover_replicate(
     rho, n_datasets, n_repetitions, n_folds = design
     replicate_seed = derive_seed(seed, structure, replicate)
     try:
-        records = simulate_records(structure, parameters, rho, n_datasets, None, n_repetitions, n_folds, replicate_seed)
+        records = simulate_records(
+            structure, parameters, rho, n_datasets, None, n_repetitions, n_folds, seed=replicate_seed
+        )
     except UnreachableCorrelation as error:
         return pd.DataFrame([{"structure": structure, "replicate": np.nan, "note": str(error)}])
     bootstrap_seed = derive_seed(replicate_seed, "bootstrap")
-    found = recover_structure(records, parameters["classifier"], n_boot, bootstrap_seed, alpha)
+    found = recover_structure(records, parameters["classifier"], n_boot=n_boot, seed=bootstrap_seed, alpha=alpha)
     found.insert(0, "replicate", replicate)
     found.insert(0, "structure", structure)
     found["note"] = ""
@@ -326,10 +330,12 @@ def recovery_table(
     n_datasets: int = 43,
     n_repetitions: int = 10,
     n_folds: int = 5,
+    *,
     n_boot: int = 200,
     seed: int = 0,
-    alpha: float = 0.05,
+    alpha: float = ALPHA,
     n_jobs: int = 1,
+    show_progress: bool = False,
 ) -> pd.DataFrame:
     """:func:`recover_structure` of ``n_replicates`` seeded :func:`simulate_records` per structure.
 
@@ -338,7 +344,8 @@ def recovery_table(
     drawn from the stream that made the records, and the table does not depend on ``n_jobs``
     (processes running the replicates, ``joblib.Parallel``; 1 runs them here). A structure
     that cannot be planted (:class:`~radlib.analysis.power.UnreachableCorrelation`) gets one
-    row with its reason in ``note`` and no results.
+    row with its reason in ``note`` and no results. With ``show_progress`` a progress bar per
+    structure counts its replicates and shows the time left.
 
     Returns
     -------
@@ -354,10 +361,9 @@ def recovery_table(
         frames.append(first)
         if first["replicate"].isna().all():
             continue
-        frames += joblib.Parallel(n_jobs=n_jobs)(
-            joblib.delayed(_recover_replicate)(structure, i, parameters, design, n_boot, seed, alpha)
-            for i in range(1, n_replicates)
-        )
+        replicates = [(structure, i, parameters, design, n_boot, seed, alpha) for i in range(1, n_replicates)]
+        label = f"positive control, {structure}" if show_progress else None
+        frames += run_calls(_recover_replicate, replicates, n_jobs=n_jobs, progress=label)
     return pd.concat(frames, ignore_index=True)
 
 

@@ -68,14 +68,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import joblib
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from radlib import analysis
+from radlib.analysis.options import ALPHA
 from radlib.analysis.reliability import DELTA_AUC, evaluation_values, variance_components
 from radlib.config import derive_seed
+from radlib.parallel import run_calls
 from radlib.quality import METRICS
 from radlib.records import COMPOSITE, POOLED, classifiers_in
 
@@ -119,7 +120,7 @@ def spearman_from_pearson(r):
     return 6.0 / np.pi * np.arcsin(np.asarray(r, dtype=float) / 2.0)
 
 
-def fisher_z_power(rho: float, n: int, alpha: float = 0.05, method: str = "spearman") -> float:
+def fisher_z_power(rho: float, n: int, *, alpha: float = ALPHA, method: str = "spearman") -> float:
     """Two-sided power of a test of zero correlation, Fisher-z closed form (module notes).
 
     Parameters
@@ -144,9 +145,9 @@ def fisher_z_power(rho: float, n: int, alpha: float = 0.05, method: str = "spear
     return float(stats.norm.cdf(shift - z) + stats.norm.cdf(-shift - z))
 
 
-def _closed_form(rho: float, n: int, alpha: float) -> float:
+def _closed_form(rho: float, n: int, *, alpha: float) -> float:
     """:func:`fisher_z_power`, with the level ``alpha`` itself for ``rho = 0``."""
-    return fisher_z_power(rho, n, alpha) if rho != 0 else alpha
+    return fisher_z_power(rho, n, alpha=alpha) if rho != 0 else alpha
 
 
 # --- the design's parameters, from the records ------------------------------------------------
@@ -368,7 +369,7 @@ def simulate_power(
     delta: Mapping[str, Any] | None = None,
     n_sim: int = 1000,
     seed: int = 0,
-    alpha: float = 0.05,
+    alpha: float = ALPHA,
 ) -> dict[str, Any]:
     """Rejection rates of :func:`radlib.analysis.correlate_quality` on simulated pair tables.
 
@@ -433,9 +434,9 @@ def simulate_power(
         out[f"power_within{suffix}"] = float(share_within.mean())
         out[f"power_within{suffix}_se"] = float(share_within.std(ddof=1) / np.sqrt(n_sim)) if n_sim > 1 else np.nan
         out[f"power_any_within{suffix}"] = float(within[:, j].any(axis=1).mean())
-    out["closed_form_within"] = _closed_form(rho_expected, n_datasets, alpha)
+    out["closed_form_within"] = _closed_form(rho_expected, n_datasets, alpha=alpha)
     out["closed_form_pooled"] = (
-        _closed_form(rho_expected, n_datasets * len(generators), alpha) if independent else np.nan
+        _closed_form(rho_expected, n_datasets * len(generators), alpha=alpha) if independent else np.nan
     )
     return out
 
@@ -476,11 +477,13 @@ def power_table(
     metrics: Sequence[str] = (*METRICS, COMPOSITE),
     rho: float = TARGET_RHO,
     n_sim: int = 1000,
+    *,
     seed: int = 0,
-    alpha: float = 0.05,
+    alpha: float = ALPHA,
     n_datasets: int | None = None,
     arms: Sequence[str] | None = None,
     n_jobs: int = 1,
+    show_progress: bool = False,
 ) -> pd.DataFrame:
     """Power of the design for each classifier x quality score, with the records' variance components.
 
@@ -510,6 +513,8 @@ def power_table(
         Generator arms (default the study's generators).
     n_jobs : int
         Processes running the simulations (``joblib.Parallel``); 1 runs them here.
+    show_progress : bool
+        A progress bar over the simulation runs (``n_sim`` simulations each), with the time left.
 
     Returns
     -------
@@ -553,7 +558,8 @@ def power_table(
                 size_seed = derive_seed(seed, classifier, metric, scale, "size")
                 simulations.append((n, generators, rho, q, d, n_sim, effect_seed, alpha))
                 simulations.append((n, generators, 0.0, q, d, n_sim, size_seed, alpha))
-    outcomes = joblib.Parallel(n_jobs=n_jobs)(joblib.delayed(_simulate_or_note)(*args) for args in simulations)
+    label = f"power: runs of {n_sim} simulations" if show_progress else None
+    outcomes = run_calls(_simulate_or_note, simulations, n_jobs=n_jobs, progress=label)
     for row, (n, generators, *_), (result, note), (null, _) in zip(
         rows, simulations[::2], outcomes[::2], outcomes[1::2], strict=True
     ):

@@ -74,6 +74,7 @@ import pandas as pd
 
 from radlib import quality
 from radlib.analysis.bootstrap import can_bootstrap, cluster_counts, percentile_interval
+from radlib.analysis.options import ALPHA, N_BOOT
 from radlib.records import (
     COMPOSITE,
     POOLED,
@@ -154,7 +155,7 @@ def _anova(sizes: np.ndarray, means: np.ndarray, within_ss: np.ndarray, weights:
     }
 
 
-def _grouped(values, groups) -> tuple[tuple[np.ndarray, ...], pd.Index]:
+def _grouped(values, groups) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], pd.Index]:
     """Sufficient statistics of each group (sizes, means, within sums of squares) and the group labels."""
     values = np.asarray(values, dtype=float)
     if isinstance(groups, pd.DataFrame):
@@ -283,7 +284,7 @@ def unit_values(values: pd.DataFrame, unit: str = "repetition") -> pd.DataFrame:
 
 
 def pair_reliability(
-    values: pd.DataFrame, unit: str = "repetition", n_boot: int = 2000, seed: int = 0, alpha: float = 0.05
+    values: pd.DataFrame, unit: str = "repetition", *, n_boot: int = N_BOOT, seed: int = 0, alpha: float = ALPHA
 ) -> dict[str, Any]:
     """Reliability of the pair means of one quantity, with a dataset-bootstrap CI.
 
@@ -324,10 +325,10 @@ def pair_reliability(
         return row
     statistics, pairs = _grouped(observations["value"], pair_keys)
     row.update({key: float(value[0]) for key, value in _anova(*statistics, np.ones((1, len(pairs)))).items()})
-    if can_bootstrap(observations, n_boot, row):
-        weights = cluster_counts(pairs.get_level_values(0), n_boot, seed)
+    if can_bootstrap(observations, n_boot=n_boot, row=row):
+        weights = cluster_counts(pairs.get_level_values(0), n_boot=n_boot, seed=seed)
         resampled = _anova(*statistics, weights)["reliability"]
-        row["ci_low"], row["ci_high"], row["n_boot_used"] = percentile_interval(resampled, alpha)
+        row["ci_low"], row["ci_high"], row["n_boot_used"] = percentile_interval(resampled, alpha=alpha)
     return row
 
 
@@ -340,9 +341,10 @@ def reliability_table(
     classifiers: Sequence[str] | None = None,
     metrics: Sequence[str] = (*quality.METRICS, COMPOSITE),
     unit: str = "repetition",
-    n_boot: int = 2000,
+    *,
+    n_boot: int = N_BOOT,
     seed: int = 0,
-    alpha: float = 0.05,
+    alpha: float = ALPHA,
     arms: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Reliability of ΔAUC and of each quality score, pooled over the generator pairs and per generator.
@@ -372,7 +374,7 @@ def reliability_table(
         for quantity in (DELTA_AUC, *metrics):
             values = evaluation_values(records, quantity, classifier, arms)
             for group, subset in _groups_of(values):
-                row = pair_reliability(subset, unit, n_boot, seed, alpha)
+                row = pair_reliability(subset, unit, n_boot=n_boot, seed=seed, alpha=alpha)
                 rows.append({"classifier": classifier, "quantity": quantity, "group": group, **row})
     return pd.DataFrame(rows)
 

@@ -10,6 +10,7 @@ import pandas as pd
 
 from radlib.analysis.association import correlate_quality, discriminate_quality
 from radlib.analysis.meta import meta_analyze_generators
+from radlib.analysis.options import ALPHA, N_BOOT
 from radlib.analysis.pairs import EXCLUSION_REASONS, METRICS, generator_pairs, pair_table
 from radlib.analysis.scores import add_composite
 from radlib.analysis.selection import compare_smote, locate_smote_quality, select_generators
@@ -24,9 +25,10 @@ def run_analyses(
     classifier: str = "logreg",
     datasets: Iterable[str] | None = None,
     metrics: Sequence[str] = METRICS,
-    n_boot: int = 2000,
+    *,
+    n_boot: int = N_BOOT,
     seed: int = 0,
-    alpha: float = 0.05,
+    alpha: float = ALPHA,
     cov_type: str = "cluster",
 ) -> dict[str, pd.DataFrame]:
     """All analyses for one classifier (and optionally a subset of datasets).
@@ -48,23 +50,25 @@ def run_analyses(
     pairs = add_composite(pairs, metrics)
     pairs.attrs["exclusions"] = exclusions
     scores = (*metrics, COMPOSITE)
-    meta = meta_analyze_generators(pairs, alpha)
-    selection = select_generators(pairs, alpha)
+    meta = meta_analyze_generators(pairs, alpha=alpha)
+    selection = select_generators(pairs, alpha=alpha)
     report = {key: ("; ".join(value) if isinstance(value, list) else value) for key, value in exclusions.items()}
     report["subset"] = datasets is not None
     return {
         "pairs": pairs,
         "exclusions": pd.DataFrame([report]),
-        "correlations": correlate_quality(pairs, scores, n_boot, seed, alpha),
-        "roc": discriminate_quality(pairs, scores, n_boot, seed, alpha),
+        "correlations": correlate_quality(pairs, scores, n_boot=n_boot, seed=seed, alpha=alpha),
+        "roc": discriminate_quality(pairs, scores, n_boot=n_boot, seed=seed, alpha=alpha),
         "meta_studies": meta["studies"],
         "meta_generators": meta["generators"],
         "meta_between": meta["between"],
         "selection": selection["datasets"],
         "selection_summary": selection["summary"],
-        "smote_delta": compare_smote(pairs, alpha),
+        "smote_delta": compare_smote(pairs, alpha=alpha),
         "smote_quality": locate_smote_quality(pairs, scores),
-        "within_between": decompose_within_between(pairs, scores, n_boot, seed, alpha, cov_type),
+        "within_between": decompose_within_between(
+            pairs, scores, n_boot=n_boot, seed=seed, alpha=alpha, cov_type=cov_type
+        ),
     }
 
 
@@ -77,7 +81,7 @@ def _range(values: pd.Series) -> tuple[float, float]:
 _VERSION_1_NAMES = {"evaluations_total": "tasks_total", "evaluations_undefined": "tasks_undefined"}
 
 
-def summarize(results: Mapping[str, pd.DataFrame], alpha: float = 0.05) -> dict[str, Any]:
+def summarize(results: Mapping[str, pd.DataFrame], *, alpha: float = ALPHA) -> dict[str, Any]:
     """The key numbers of :func:`run_analyses` as a flat dict of plain Python scalars.
 
     Keys: ``classifier``, ``subset``, ``n_pairs`` (generator pairs), ``n_datasets``,

@@ -14,6 +14,7 @@ import pandas as pd
 from scipy import stats
 
 from radlib.analysis.association import adjust_fdr
+from radlib.analysis.options import ALPHA
 from radlib.analysis.pairs import METRICS, generator_pairs, generators_of
 from radlib.analysis.scores import orient_quality, with_composite
 from radlib.intervals import mean_t_interval
@@ -22,7 +23,7 @@ from radlib.records import COMPOSITE, SMOTE_ARM
 __all__ = ["select_generators", "compare_smote", "locate_smote_quality"]
 
 
-def select_generators(pairs: pd.DataFrame, alpha: float = 0.05) -> dict[str, pd.DataFrame]:
+def select_generators(pairs: pd.DataFrame, *, alpha: float = ALPHA) -> dict[str, pd.DataFrame]:
     """Analysis 5: per dataset, pick the generator of best composite quality.
 
     Per dataset, among the generators with a composite (:func:`score_composite`, higher
@@ -110,7 +111,7 @@ def select_generators(pairs: pd.DataFrame, alpha: float = 0.05) -> dict[str, pd.
     return {"datasets": per_dataset, "summary": pd.DataFrame(summary)}
 
 
-def compare_smote(pairs: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
+def compare_smote(pairs: pd.DataFrame, *, alpha: float = ALPHA) -> pd.DataFrame:
     """Analysis 6a: ΔAUC of SMOTE vs each generator, paired by dataset.
 
     Differences d = ΔAUC(SMOTE) - ΔAUC(generator) over the datasets with both pairs;
@@ -162,7 +163,7 @@ def compare_smote(pairs: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
         rows.append(row)
     table = pd.DataFrame(rows)
     if len(table):
-        table["q_value"] = adjust_fdr(table["p_value"], alpha)[0]
+        table["q_value"] = adjust_fdr(table["p_value"], alpha=alpha)[0]
         table = table[[*table.columns.drop(["q_value", "note"]), "q_value", "note"]]
     return table
 

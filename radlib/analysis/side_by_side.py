@@ -28,9 +28,12 @@ import pandas as pd
 import yaml
 
 from radlib.analysis.association import adjust_fdr
+from radlib.analysis.options import ALPHA
 from radlib.analysis.pairs import generators_of
 from radlib.analysis.run import summarize
 from radlib.formatting import interval, number, p_value, signed
+from radlib.markdown import markdown_table
+from radlib.outputs import ANALYSES
 from radlib.records import COMPOSITE, POOLED
 
 __all__ = [
@@ -44,16 +47,17 @@ __all__ = [
     "side_by_side",
     "side_by_side_markdown",
     "COMPUTATIONS",
+    "family_label",
 ]
 
 #: The literature file of the study, inside the package.
 STUDY_FILE = "literature/garcia_hidalgo_2026.yaml"
 #: The analyses the table draws on, named by their table prefix (:func:`radlib.report.table_prefix`).
-PRIMARY, REPLICATION, SENSITIVITY = "logreg_all", "rf_all", "logreg_sensitivity"
+PRIMARY, REPLICATION, SENSITIVITY = ANALYSES
 #: The columns of the table.
 COLUMNS = ("quantity", "study", "compendium", "ambiguity")
 # The significance level of every count in the table, the study's.
-_ALPHA = 0.05
+_ALPHA = ALPHA
 
 
 def load_study(path: str | None = None) -> dict[str, Any]:
@@ -93,7 +97,7 @@ def _study_family(results: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     """Analysis 1's rows of the five metrics (composite out), with BH q-values over these rows alone."""
     correlations = results["correlations"]
     family = correlations[correlations["metric"] != COMPOSITE].copy()
-    family["q_value"], family["significant"] = adjust_fdr(family["p_value"], _ALPHA)
+    family["q_value"], family["significant"] = adjust_fdr(family["p_value"], alpha=_ALPHA)
     return family
 
 
@@ -167,9 +171,23 @@ def _pooled_rho(context: Mapping[str, Any]) -> str:
     return f"|ρ| {_span(pooled['rho'].abs(), sign=False)} (ρ {_span(pooled['rho'])}; {_hull(pooled)})"
 
 
+def family_label(family: pd.DataFrame) -> str:
+    """Which BH family a q-value of the side by side is adjusted over, e.g. "the study's family: 5 metrics x 4 groups".
+
+    Analysis 1 adjusts over its metrics and the composite; the side by side's counts follow the
+    study (the five metrics alone), so its q-values differ from analysis 1's in the last digits
+    and say so wherever they are printed.
+    """
+    return f"BH over the study's family: {family['metric'].nunique()} metrics x {family['group'].nunique()} groups"
+
+
 def _pooled_p(context: Mapping[str, Any]) -> str:
-    pooled = _pooled(context["family"])
-    return f"q {_p_span(pooled['q_value'])}; {_count(int(pooled['significant'].sum()), len(pooled))} q < 0.05"
+    family = context["family"]
+    pooled = _pooled(family)
+    return (
+        f"q {_p_span(pooled['q_value'])} ({family_label(family)}); "
+        f"{_count(int(pooled['significant'].sum()), len(pooled))} q < 0.05"
+    )
 
 
 def _within_p(context: Mapping[str, Any]) -> str:
@@ -341,6 +359,6 @@ def side_by_side_markdown(table: pd.DataFrame) -> str:
         "compendium": "this compendium",
         "ambiguity": "what the study's number leaves open",
     }
-    text = table.reset_index(drop=True).rename(columns=headers).to_markdown(index=False)
+    text = markdown_table(table.reset_index(drop=True).rename(columns=headers))
     citation = table.attrs.get("citation")
     return f"{text}\n\nStudy: {citation}.\n" if citation else f"{text}\n"

@@ -15,6 +15,7 @@ import pandas as pd
 from statsmodels.regression.linear_model import OLS
 
 from radlib.analysis.bootstrap import can_bootstrap, cluster_counts, percentile_interval
+from radlib.analysis.options import ALPHA, N_BOOT
 from radlib.analysis.pairs import METRICS, generator_pairs
 from radlib.analysis.scores import orient_quality, with_composite
 from radlib.records import COMPOSITE
@@ -61,9 +62,10 @@ def bootstrap_within_between(q: np.ndarray, y: np.ndarray, arm: np.ndarray, w: n
 def decompose_within_between(
     pairs: pd.DataFrame,
     metrics: Sequence[str] = (*METRICS, COMPOSITE),
-    n_boot: int = 2000,
+    *,
+    n_boot: int = N_BOOT,
     seed: int = 0,
-    alpha: float = 0.05,
+    alpha: float = ALPHA,
     cov_type: str = "cluster",
 ) -> pd.DataFrame:
     """Within-between decomposition: ΔAUC on the generator mean and the deviation from it.
@@ -150,13 +152,13 @@ def decompose_within_between(
                     f"{term}_p_analytic": float(fit.pvalues[i]),
                 }
             )
-        if can_bootstrap(data, n_boot, row):
-            w = cluster_counts(data["dataset"], n_boot, seed)
+        if can_bootstrap(data, n_boot=n_boot, row=row):
+            w = cluster_counts(data["dataset"], n_boot=n_boot, seed=seed)
             slopes = bootstrap_within_between(
                 data["q"].to_numpy(), data["delta"].to_numpy(), pd.factorize(data["arm"])[0], w
             )
             for i, term in enumerate(("between", "within")):
-                low, high, used = percentile_interval(slopes[:, i], alpha)
+                low, high, used = percentile_interval(slopes[:, i], alpha=alpha)
                 finite = slopes[np.isfinite(slopes[:, i]), i]
                 far = min((finite <= 0).sum(), (finite >= 0).sum())
                 row.update(

@@ -368,7 +368,7 @@ def _install(module_name: str, source: str | None, filename: str | None) -> type
         return loaded
     module = types.ModuleType(module_name)
     module.__file__ = filename
-    module.__radlib_plugin_source__ = source
+    setattr(module, "__radlib_plugin_source__", source)  # noqa: B010 - a module attribute of radlib's own
     sys.modules[module_name] = module
     try:
         exec(compile(source, filename or module_name, "exec"), module.__dict__)
@@ -414,7 +414,7 @@ def load_plugin(spec: str) -> types.ModuleType:
 try:
     from distributed import WorkerPlugin as _WorkerPlugin
 except ImportError:  # pragma: no cover - dask[distributed] is a dependency
-    _WorkerPlugin = object
+    _WorkerPlugin = object  # type: ignore[misc,assignment]
 
 
 class PluginLoader(_WorkerPlugin):

@@ -230,7 +230,7 @@ def _uncomputed_metrics(records: pd.DataFrame) -> list[str]:
 
 def _run(
     config: Config,
-    datasets: list[Dataset],
+    datasets: list[str | Dataset],
     n_jobs: int | None,
     scheduler: str | None,
     plugins: Sequence[str],
@@ -359,7 +359,7 @@ def _repetition_outputs(result: AuditResult, classifier: str, n_boot: int, alpha
     if not analysis.generators_of(pairs):
         return
     correlations = analysis.correlate_quality(
-        pairs, (*analysis.METRICS, COMPOSITE), n_boot, config.seed("analysis"), alpha
+        pairs, (*analysis.METRICS, COMPOSITE), n_boot=n_boot, seed=config.seed("analysis"), alpha=alpha
     )
     result.analyses[classifier] = {"pairs": pairs, "correlations": correlations}
     result.files += report.write_tables(
@@ -394,7 +394,7 @@ def _analysis_outputs(result: AuditResult, run: tuple, numbers: dict, n_boot: in
     label = report.analysis_label(classifier, subset)
     tables = config.path("tables")
     result.files += report.write_tables(res, tables, prefix)
-    numbers[label] = analysis.summarize(res, alpha)
+    numbers[label] = analysis.summarize(res, alpha=alpha)
     result.analyses[label] = res
     result.files.append(report.update_summary(numbers[label], tables, classifier, subset, result.grid.manifest, names))
     result.files += _save(
@@ -653,7 +653,7 @@ def audit(
             }
         )
         _drop_unusable_tasks(staged, datasets)
-        grid = _run(staged, datasets, n_jobs, scheduler, plugins, show_progress)
+        grid = _run(staged, list[str | Dataset](datasets), n_jobs, scheduler, plugins, show_progress)
         if not len(grid.records):
             raise AuditFailedError(_no_task_message(grid, out))
         if not _anything_valid(grid.records):

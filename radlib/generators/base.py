@@ -298,7 +298,7 @@ class Generator:
         unknown = [label for label in counts if label not in CLASSES]
         if unknown:
             raise self.fail("sample", f"counts has unknown labels {unknown}; labels are 0 and 1")
-        checked = {}
+        checked: dict[int, int] = {}
         for label in CLASSES:
             count = counts.get(label, 0)
             if not isinstance(count, Integral) or isinstance(count, bool) or count < 0:

@@ -71,6 +71,7 @@ import warnings
 from collections.abc import Callable, Iterator, Sequence
 from itertools import pairwise
 from numbers import Integral
+from typing import Any
 
 import numpy as np
 import torch
@@ -251,6 +252,8 @@ class StackedMLP:
         for i in range(last + 1):
             bias = weights[f"{self.name}.{i}.bias"]
             if i == 0 and self.n_labels:
+                if labels is None:
+                    raise ValueError(f"{self.name} is conditioned on labels: pass them")
                 bias = bias + rows_of(weights[f"{self.name}.0.label"], labels)
             x = torch.baddbmm(bias, x, weights[f"{self.name}.{i}.weight"])
             if i < last or self.final_activation:
@@ -362,6 +365,13 @@ class TorchGenerator(Generator):
     transformer_ : sklearn.preprocessing.QuantileTransformer or None
     device_ : torch.device
     """
+
+    # Set by fitting (the attributes above); declared for the type checker.
+    weights_: Weights
+    fraction_: float
+    steps_trained_: int
+    transformer_: Any
+    device_: torch.device
 
     def __init__(
         self, *, steps: int, batch_size: int, device: str, torch_threads: int, quantile_transform: bool
@@ -519,8 +529,8 @@ class TorchGenerator(Generator):
     def _sample_class(self, label: int, n: int, seed: int) -> np.ndarray:
         with torch_session(None, self.torch_threads, self.device_), torch.no_grad():
             labels = torch.full((1, n), label, dtype=torch.long, device=self.device_)
-            rows = self._generate(self.weights_, labels, ModelStreams([seed], self.device_))
-            rows = rows[0].cpu().double().numpy()
+            generated = self._generate(self.weights_, labels, ModelStreams([seed], self.device_))
+            rows = generated[0].cpu().double().numpy()
         # Checked before the inverse transform, which would clip infinite values to the range.
         if not np.all(np.isfinite(rows)):
             raise self.fail("sample", f"class {label}: the model produced NaN or infinite values")

@@ -7,6 +7,8 @@ score, higher = closer to the real data (:func:`radlib.analysis.orient_quality`,
 
 from __future__ import annotations
 
+from typing import Any
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -326,14 +328,14 @@ def plot_forest(meta_studies: pd.DataFrame, meta_generators: pd.DataFrame) -> pl
     datasets = sorted(meta_studies["dataset"].unique())
     position = {d: i for i, d in enumerate(datasets)}
     pooled_y = len(datasets) + 0.8
-    fig, axes = plt.subplots(
+    fig, grid = plt.subplots(
         1,
         len(generators),
         figsize=(3.6 * len(generators) + 1.6, 0.24 * len(datasets) + 2.6),
         sharey=True,
         squeeze=False,
     )
-    axes = list(axes.flat)
+    axes = list(grid.flat)
     summary = meta_generators.set_index("generator")
     for ax, generator in zip(axes, generators):
         studies = meta_studies[meta_studies["generator"] == generator]
@@ -414,7 +416,7 @@ def plot_selection(selection: pd.DataFrame) -> plt.Figure:
         if column not in table or table[column].isna().all():
             continue
         if marker == "x":
-            style = {"color": colour, "linewidth": 1.5}
+            style: dict[str, Any] = {"color": colour, "linewidth": 1.5}
         else:  # hollow markers drawn on top, so a pick equal to the oracle stays visible
             style = {
                 "facecolor": "none" if column in hollow else colour,

@@ -263,7 +263,7 @@ def plot_placebo(placebo: Mapping[str, Any]) -> plt.Figure:
 
 
 @themed
-def plot_floor(pairs: pd.DataFrame, metrics: Sequence[str] = METRICS) -> plt.Figure:
+def plot_floor(pairs: pd.DataFrame, metrics: Sequence[str] = tuple(METRICS)) -> plt.Figure:
     """What the metrics measure: each metric and its sampling floor against the internal sample size.
 
     From a pair table with the floor (:func:`radlib.analysis.pair_table` of engine-v2 records),

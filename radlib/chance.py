@@ -1,6 +1,7 @@
-"""Analysis 8: the sensitivity subset, the datasets whose real-only classifier beats chance.
+"""The chance tests: which datasets carry a signal at all (the sensitivity subset of analysis 8).
 
-A permutation test per dataset (:func:`chance_test`, :func:`assess_chance`) decides which
+A stage beside the engine, not an analysis of the records: it trains the real-only classifier on
+the raw datasets. A permutation test per dataset (:func:`chance_test`, :func:`assess_chance`) decides which
 datasets carry a signal at all; the analyses are repeated on those (the *sensitivity subset*,
 :func:`sensitivity_subset`). :func:`chance_table` computes the tests once per configuration
 and caches them in ``<interim>/chance.parquet``.
@@ -18,13 +19,12 @@ from threadpoolctl import threadpool_limits
 
 from radlib.classifiers import make_classifier
 from radlib.config import derive_seed
+from radlib.data import load_datasets
 from radlib.features import development_pipeline
 from radlib.files import write_parquet_atomically
+from radlib.outputs import CHANCE_FILE
 
 __all__ = ["CHANCE_FILE", "chance_test", "assess_chance", "chance_table", "sensitivity_subset"]
-
-#: File name of the cached chance table in the configuration's ``interim`` folder.
-CHANCE_FILE = "chance.parquet"
 
 
 def _sensitivity_params(config_params: Mapping) -> tuple[dict, int, dict]:
@@ -189,8 +189,6 @@ def chance_table(
         return cached
     skipped: dict[str, str] = {}
     if datasets is None:
-        from radlib.data import load_datasets
-
         datasets, skipped = load_datasets(config)
     jobs = int(config["run"]["n_jobs"]) if n_jobs is None else n_jobs
     table = assess_chance(datasets, config, int(config["base_seed"]), n_jobs=jobs)

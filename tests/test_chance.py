@@ -1,4 +1,4 @@
-"""Tests of radlib.analysis.sensitivity: chance tests, the cached chance table and the sensitivity subset.
+"""Tests of radlib.chance: chance tests, the cached chance table and the sensitivity subset.
 
 Each expected value names its independent source: scipy, statsmodels, scikit-learn, numpy's
 least squares, or a hand calculation written out in the test.
@@ -12,8 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from radlib import analysis as A
-from radlib.analysis import sensitivity
+from radlib import chance
 
 
 def test_chance_test_separates_signal_from_noise():
@@ -23,12 +22,12 @@ def test_chance_test_separates_signal_from_noise():
     X[:, 0] += 2.5 * y
     X[3, 2] = np.nan  # imputed inside the pipeline
     params = {"sensitivity": {"permutations": 39, "alpha": 0.05, "cv_folds": 3}, "features": {"k": 4}}
-    signal = A.chance_test(X, y, params, seed=1)
+    signal = chance.chance_test(X, y, params, seed=1)
     # With 39 permutations the smallest p is 1/40 = 0.025 (sklearn's (C + 1)/(n + 1)).
     assert signal["p_value"] == pytest.approx(1 / 40) and signal["significant"] and signal["auc"] > 0.9
-    noise = A.chance_test(rng.normal(size=(60, 8)), y, params["sensitivity"], seed=1)
+    noise = chance.chance_test(rng.normal(size=(60, 8)), y, params["sensitivity"], seed=1)
     assert not noise["significant"]
-    table = A.assess_chance({"signal": (X, y)}, params, seed=1)
+    table = chance.assess_chance({"signal": (X, y)}, params, seed=1)
     assert table.loc[0, "dataset"] == "signal" and table.loc[0, "significant"]
 
 
@@ -38,7 +37,7 @@ def test_chance_test_reads_the_profile():
     config = load_config("smoke")
     rng = np.random.default_rng(8)
     y = np.repeat([0, 1], 20)
-    result = A.chance_test(rng.normal(size=(40, 5)), y, config, seed=0)
+    result = chance.chance_test(rng.normal(size=(40, 5)), y, config, seed=0)
     assert result["n_permutations"] == config["sensitivity"]["permutations"]
     assert result["cv_folds"] == config["sensitivity"]["cv_folds"]
 
@@ -64,46 +63,46 @@ def counted_chance(monkeypatch):
         calls.append((seed, names))
         return pd.DataFrame({"dataset": names, "auc": 0.8, "p_value": 0.5, "significant": [n == "A" for n in names]})
 
-    monkeypatch.setattr(sensitivity, "assess_chance", fake_assess)
+    monkeypatch.setattr(chance, "assess_chance", fake_assess)
     return calls
 
 
 def test_chance_table_is_cached_per_configuration(offline_config, monkeypatch, counted_chance):
     loaded = ([FakeDataset("A", "f1"), FakeDataset("B", "f2")], {"C": "missing"})
-    monkeypatch.setattr("radlib.data.load_datasets", lambda config: loaded)
-    table = A.chance_table(offline_config)
+    monkeypatch.setattr(chance, "load_datasets", lambda config: loaded)
+    table = chance.chance_table(offline_config)
     assert counted_chance == [(offline_config["base_seed"], ["A", "B"])] and table.attrs["skipped"] == {"C": "missing"}
-    path = offline_config.path("interim") / A.CHANCE_FILE
-    assert path.exists() and [p.name for p in path.parent.iterdir()] == [A.CHANCE_FILE]  # no partial file left
-    again = A.chance_table(offline_config)
+    path = offline_config.path("interim") / chance.CHANCE_FILE
+    assert path.exists() and [p.name for p in path.parent.iterdir()] == [chance.CHANCE_FILE]  # no partial file left
+    again = chance.chance_table(offline_config)
     assert len(counted_chance) == 1 and again.attrs["cached"]
-    assert A.sensitivity_subset(again) == ["A"]
+    assert chance.sensitivity_subset(again) == ["A"]
     assert list(again["dataset_fingerprint"]) == ["f1", "f2"] and (again["config_hash"] == offline_config.hash).all()
     changed = offline_config.with_overrides({"sensitivity.alpha": 0.01})  # another configuration hash
-    A.chance_table(changed)
+    chance.chance_table(changed)
     assert len(counted_chance) == 2
-    A.chance_table(changed, refresh=True)
+    chance.chance_table(changed, refresh=True)
     assert len(counted_chance) == 3
 
 
 def test_chance_table_of_given_datasets_is_recomputed_when_they_change(offline_config, counted_chance):
     first = [FakeDataset("A", "f1"), FakeDataset("B", "f2")]
-    A.chance_table(offline_config, first, n_jobs=1)
-    assert A.chance_table(offline_config, [FakeDataset("A", "f1"), FakeDataset("B", "f2")]).attrs["cached"]
+    chance.chance_table(offline_config, first, n_jobs=1)
+    assert chance.chance_table(offline_config, [FakeDataset("A", "f1"), FakeDataset("B", "f2")]).attrs["cached"]
     assert len(counted_chance) == 1
-    A.chance_table(offline_config, [FakeDataset("A", "f1"), FakeDataset("B", "edited")])  # same name, new content
-    A.chance_table(offline_config, [FakeDataset("A", "f1")])  # fewer datasets
+    chance.chance_table(offline_config, [FakeDataset("A", "f1"), FakeDataset("B", "edited")])  # same name, new content
+    chance.chance_table(offline_config, [FakeDataset("A", "f1")])  # fewer datasets
     assert [names for _, names in counted_chance] == [["A", "B"], ["A", "B"], ["A"]]
 
 
 def test_chance_table_on_a_real_dataset(mirror_config):
     config = mirror_config.with_overrides({"datasets": ["Ahn2021"], "sensitivity.permutations": 10})
-    table = A.chance_table(config, n_jobs=1)
+    table = chance.chance_table(config, n_jobs=1)
     assert list(table["dataset"]) == ["Ahn2021"] and (table["config_hash"] == config.hash).all()
     assert table.loc[0, "n_permutations"] == 10 and 0 < table.loc[0, "p_value"] <= 1
     from radlib.data import load_datasets
 
     datasets = load_datasets(config)[0]
-    direct = A.assess_chance(datasets, config, config["base_seed"])
+    direct = chance.assess_chance(datasets, config, config["base_seed"])
     pd.testing.assert_frame_equal(table.drop(columns=["dataset_fingerprint", "config_hash"]), direct)
     assert table.loc[0, "dataset_fingerprint"] == datasets[0].fingerprint
