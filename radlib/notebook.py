@@ -34,7 +34,7 @@ from radlib.chance import chance_table
 from radlib.config import Config
 from radlib.data import datasets_of
 from radlib.files import copy_atomically
-from radlib.grid import GridResult, publish_records, run_grid
+from radlib.grid import GridResult, publish_records, publish_specifications, run_grid
 from radlib.outputs import (
     CHANCE_FILE,
     GRID_MANIFEST,
@@ -160,7 +160,8 @@ def load_records(
         Run the grid (finished tasks are reused, so only missing ones are computed).
     publish : bool
         With ``recompute``: copy the records to the profile's results folder (the committed
-        study; :func:`radlib.outputs.check_publishable` first).
+        study; :func:`radlib.outputs.check_publishable` first), and every other specification's
+        records (:func:`radlib.grid.publish_specifications`).
     show_progress : bool
         The grid's progress bar (with ``recompute``).
 
@@ -181,6 +182,8 @@ def load_records(
             result = run_grid(config, show_progress=show_progress)
         if publish:
             publish_records(result, config)
+            if len(result.manifest.get("specifications", {})) > 1:  # the curve's records, for notebooks 08-09
+                publish_specifications(config)
         print(records_line(result.records, result.manifest))
         return result
     processed, tables = config.path("processed"), config.path("tables")
