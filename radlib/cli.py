@@ -73,7 +73,7 @@ def _datasets(args: argparse.Namespace) -> int:
     return 0
 
 
-def _fail(exc: Exception, code: int) -> int:
+def _fail(exc: Exception | str, code: int) -> int:
     """Print ``exc`` as the command's error and return the exit code ``code``."""
     print(f"radlib: error: {exc}", file=sys.stderr)
     return code

@@ -68,7 +68,7 @@ CHOICES = {
     "specifications.design": ("none", "curve"),
 }
 # Keys whose value may take one of several types, by dotted key.
-ALTERNATIVE_TYPES = {"datasets": (str, list), "run.scheduler": (type(None), str)}
+ALTERNATIVE_TYPES: dict[str, tuple[type, ...]] = {"datasets": (str, list), "run.scheduler": (type(None), str)}
 # Mappings whose keys are open: user generators and classifiers may add entries.
 OPEN_MAPPINGS = ("synthesis.params",)
 # The range of every numeric setting, by dotted key, in interval notation: "[" and "]" include
@@ -285,9 +285,9 @@ def _numbers(node: Any, prefix: str = "") -> Iterator[tuple[str, float]]:
 
 def _check_numbers(params: dict) -> None:
     """Every number finite, every setting of :data:`NUMERIC_RANGES` in its range; else :class:`ConfigError`."""
-    for key, value in _numbers(params):
-        if not math.isfinite(value):
-            raise ConfigError(f"'{key}' must be a finite number, got {value}")
+    for key, number in _numbers(params):
+        if not math.isfinite(number):
+            raise ConfigError(f"'{key}' must be a finite number, got {number}")
     for key, interval in NUMERIC_RANGES.items():
         value: Any = params
         for part in key.split("."):

@@ -36,6 +36,7 @@ import logging
 import platform
 import time
 from collections.abc import Callable, Mapping
+from functools import partial
 from importlib import metadata
 from typing import Any
 
@@ -52,6 +53,7 @@ from radlib.records import REAL_ARM, TIMING_COLUMNS, auc_column, delta_column, i
 from radlib.samples import (
     NO_SEED,
     ArmSample,
+    FailedFold,
     InternalFold,
     TaskSamples,
     arms_of,
@@ -136,7 +138,7 @@ class _TaskEvaluation:
             self.cache[key] = compute()
         return self.cache[key]
 
-    def folds(self, config: Config) -> list[InternalFold]:
+    def folds(self, config: Config) -> list[InternalFold | FailedFold]:
         return self.once(
             ("folds", config["shift"]["severity"]), lambda: prepare_folds(self.dataset, self.repetition, config)
         )
@@ -236,7 +238,7 @@ class _FoldEvaluation:
                     return _external_auc(model, self.Z_external, self.y_external)
 
                 key = self._key("auc", arm, self.ratio if arm != REAL_ARM else None, self.severity, classifier)
-                auc, spent = self.task.once(key, lambda f=fit_and_score: _timed(f))
+                auc, spent = self.task.once(key, partial(_timed, fit_and_score))
                 seconds += spent
             if arm == REAL_ARM:
                 self.real_auc[classifier] = auc
@@ -298,8 +300,8 @@ class _FoldEvaluation:
                 params, seed = self.config["classifiers"][classifier], self.base[f"seed_{classifier}"]
                 record[tstr_column(classifier)] = self.task.once(
                     self._key("tstr", arm, self.ratio, classifier),
-                    lambda classifier=classifier, params=params, seed=seed: tstr_auc(
-                        classifier, params, seed, X_synth, y_synth, self.fold.Z_internal, self.fold.y_internal
+                    partial(
+                        tstr_auc, classifier, params, seed, X_synth, y_synth, self.fold.Z_internal, self.fold.y_internal
                     ),
                 )
                 cv = self.task.once(
@@ -312,9 +314,7 @@ class _FoldEvaluation:
                 )
                 record[icv_column(classifier)] = self.task.once(
                     self._key("icv", arm, self.ratio, classifier),
-                    lambda cv=cv, classifier=classifier, params=params, seed=seed: cv.delta_auc(
-                        classifier, params, seed, X_synth, y_synth
-                    ),
+                    partial(cv.delta_auc, classifier, params, seed, X_synth, y_synth),
                 )
         except Exception as exc:  # the arm's own records stand; the predictors say why they are missing
             record["predictor_error"] = f"{type(exc).__name__}: {exc}"
@@ -332,7 +332,7 @@ def _evaluate(task: _TaskEvaluation, config: Config, specification: str) -> pd.D
     arms = arms_of(config)
     records: list[dict] = []
     for prepared in task.folds(config):
-        if prepared.error is None:
+        if isinstance(prepared, InternalFold):
             records.extend(_fold_records(task, prepared, config, specification, arms))
         else:  # the fold's arms are failed records that say why; the other folds go on
             records.extend(_failed_fold_records(task, prepared, config, specification, arms))
@@ -365,7 +365,7 @@ def _fold_records(
 
 
 def _failed_fold_records(
-    task: _TaskEvaluation, fold: InternalFold, config: Config, specification: str, arms: list[str]
+    task: _TaskEvaluation, fold: FailedFold, config: Config, specification: str, arms: list[str]
 ) -> list[dict]:
     """A fold that could not be prepared: every arm a failed record with the fold's sizes and the reason."""
     base = _fold_base(task.dataset, task.repetition, fold.split, config, specification)

@@ -34,9 +34,10 @@ import pandas as pd
 
 from radlib.config import Config, project_root
 from radlib.data import Dataset, datasets_of, load_datasets
+from radlib.evaluations import UndefinedCount, count_undefined
 from radlib.experiment import DEFAULT_SPECIFICATION, evaluate_task, package_versions
 from radlib.files import copy_atomically, write_parquet_atomically, write_text_atomically
-from radlib.records import evaluation_keys, is_study_arm
+from radlib.records import is_study_arm
 from radlib.samples import (
     MissingSynthesisError,
     TaskSamples,
@@ -507,6 +508,7 @@ def run_grid(
         if results_path != specification_results(config, main_name):
             write_parquet_atomically(records, results_path)
         commits = _commits_of(list(frames[main_name].values()))
+        undefined = count_undefined(records) if len(records) else UndefinedCount(0, 0)
         manifest = {
             "profile": config.profile,
             "config_hash": config.hash,
@@ -523,10 +525,8 @@ def run_grid(
             "tasks_failed": {f"{n} r{r}": portable_text(error, config) for (n, r), error in sorted(failures.items())},
             "records": len(records),
             "arms_failed": int((records["status"] == "failed").sum()) if len(records) else 0,
-            "external_folds": int(records.groupby(evaluation_keys(records)).ngroups) if len(records) else 0,
-            "undefined_external_folds": int(records.groupby(evaluation_keys(records))["undefined"].first().sum())
-            if len(records)
-            else 0,
+            "external_folds": undefined.total,
+            "undefined_external_folds": undefined.undefined,
             "specifications": {
                 name: {
                     "config_hash": spec.hash,
@@ -545,8 +545,9 @@ def run_grid(
         # the records cost: the history's sum.
         run = {**this_run(interrupted), "tasks_failed": len(failures)}
         did_compute = interrupted or run["tasks_computed"] > 0 or bool(failures)
-        manifest["runs"] = [*previous_runs, run] if did_compute or not previous_runs else previous_runs
-        manifest["wall_seconds"] = round(sum(entry["wall_seconds"] for entry in manifest["runs"]), 1)
+        runs = [*previous_runs, run] if did_compute or not previous_runs else previous_runs
+        manifest["runs"] = runs
+        manifest["wall_seconds"] = round(sum(entry["wall_seconds"] for entry in runs), 1)
         write_text_atomically(json.dumps(manifest, indent=2, default=str), manifest_path)
         progress_path.unlink(missing_ok=True)  # its entry is in the manifest now
     if interrupted:  # the manifest keeps the run's wall time and tasks; a rerun computes only the rest

@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -57,6 +58,7 @@ from radlib.shift import ExternalSplit, simulate_external_folds
 __all__ = [
     "ArmSample",
     "InternalFold",
+    "FailedFold",
     "TaskSamples",
     "MissingSynthesisError",
     "code_version",
@@ -188,31 +190,37 @@ class ArmSample:
 
 @dataclass
 class InternalFold:
-    """A site-fold's split and its internal set in the selected feature space, or why it is unusable."""
+    """A site-fold's split and its internal set in the selected feature space."""
 
     split: ExternalSplit
-    pipeline: object = None
-    Z_internal: np.ndarray | None = None
-    y_internal: np.ndarray | None = None
-    #: What makes the fold unusable (a FoldError when its internal set holds one class); None when usable.
-    error: Exception | None = None
+    pipeline: Any
+    Z_internal: np.ndarray
+    y_internal: np.ndarray
+
+
+@dataclass
+class FailedFold:
+    """A site-fold that cannot be used, and why (a FoldError when its internal set holds one class)."""
+
+    split: ExternalSplit
+    error: Exception
 
 
 class FoldError(ValueError):
     """A site-fold that cannot be evaluated (e.g. its internal set holds one class); its arms fail, not the task."""
 
 
-def prepare_folds(dataset: Dataset, repetition: int, config: Config) -> list[InternalFold]:
+def prepare_folds(dataset: Dataset, repetition: int, config: Config) -> list[InternalFold | FailedFold]:
     """Split a task into its site-folds and fit the development pipeline on each internal set.
 
-    Returns, per fold in order, an :class:`InternalFold`; one that cannot be used carries the
-    exception that says why (``error``: a :class:`FoldError` when its internal set holds one
+    Returns, per fold in order, an :class:`InternalFold`, or a :class:`FailedFold` with the
+    exception that makes it unusable (a :class:`FoldError` when its internal set holds one
     class). The external rows carry the acquisition shift of ``config``'s severity; the internal
     sets do not depend on it.
     """
     name = dataset.name
     splits = simulate_external_folds(dataset.X, config["shift"], config.seed(name, repetition, "split"))
-    prepared: list[InternalFold] = []
+    prepared: list[InternalFold | FailedFold] = []
     for split in splits:
         X_internal, y_internal = dataset.X[split.internal_idx], dataset.y[split.internal_idx]
         try:
@@ -224,7 +232,7 @@ def prepare_folds(dataset: Dataset, repetition: int, config: Config) -> list[Int
             pipeline = development_pipeline(config["features"]["k"], dataset.p).fit(X_internal, y_internal)
             prepared.append(InternalFold(split, pipeline, pipeline.transform(X_internal), y_internal))
         except Exception as exc:  # this fold's arms become failed records that say why
-            prepared.append(InternalFold(split, error=exc))
+            prepared.append(FailedFold(split, exc))
     return prepared
 
 
@@ -293,7 +301,7 @@ def synthesize_task(dataset: Dataset, repetition: int, config: Config) -> TaskSa
     folds = {
         prepared.split.fold: prepared
         for prepared in prepare_folds(dataset, repetition, config)
-        if prepared.error is None
+        if isinstance(prepared, InternalFold)
     }
     samples = TaskSamples(name, dataset.fingerprint, repetition, config.synthesis_hash, code_version())
     for source in sources_of(config) if folds else ():

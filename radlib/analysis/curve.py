@@ -198,7 +198,7 @@ def _family(scores: np.ndarray, delta: np.ndarray, groups: np.ndarray, alpha: fl
         t = rho * np.sqrt((n - 2) / np.clip(1 - rho**2, 1e-300, None))
         rhos.append(rho)
         p_values.append(2 * stats.t.sf(np.abs(t), n - 2))
-    q_values, _ = adjust_fdr(np.concatenate(p_values), alpha=alpha)
+    q_values, _ = adjust_fdr(np.concatenate(p_values).tolist(), alpha=alpha)
     return float(rhos[0][-1]), float(q_values[len(SCORES) - 1])
 
 

@@ -101,14 +101,14 @@ def predictor_pairs(
     out = pairs[["dataset", "arm", "delta_auc", "delta_auc_rep_var", "n_repetitions", "n_valid"]].copy()
     for metric in METRICS:
         out[metric] = orient_quality(pairs, metric)
-    out[COMPOSITE] = standardize_quality(pairs, METRICS).mean(axis=1, skipna=True)
+    out[COMPOSITE] = standardize_quality(pairs, list(METRICS)).mean(axis=1, skipna=True)
     external = pd.DataFrame({"arm": pairs["arm"]})
     for metric in METRICS:
         column = external_column(metric)
         values = pairs[column] if column in pairs else pd.Series(np.nan, index=pairs.index)
         out[column] = quality_score(values.astype(float), metric)
         external[metric] = values.astype(float)
-    out[EXTERNAL_COMPOSITE] = standardize_quality(external, METRICS).mean(axis=1, skipna=True)
+    out[EXTERNAL_COMPOSITE] = standardize_quality(external, list(METRICS)).mean(axis=1, skipna=True)
     for column in (tstr_column(classifier), icv_column(classifier)):
         out[column] = pairs[column] if column in pairs else np.nan
     out[INTERNAL_VALIDATION] = np.nan
@@ -130,7 +130,7 @@ def _record_values(records: pd.DataFrame, predictor: str, classifier: str) -> pd
     if predictor in (COMPOSITE, EXTERNAL_COMPOSITE):
         prefix = EXTERNAL_PREFIX if predictor == EXTERNAL_COMPOSITE else ""
         frame = pd.DataFrame({"arm": records["arm"], **{m: records[f"{prefix}{m}"].astype(float) for m in METRICS}})
-        return standardize_quality(frame, METRICS).mean(axis=1, skipna=True)
+        return standardize_quality(frame, list(METRICS)).mean(axis=1, skipna=True)
     return records[predictor].astype(float)
 
 
@@ -197,7 +197,12 @@ def associate_predictors(
         data = _association_data(pairs, predictor.name) if predictor.name in pairs else pd.DataFrame()
         groups = [(POOLED, data)] + [(s, data[data["arm"] == s]) for s in SOURCES if len(data)]
         for group, subset in groups:
-            row = {"predictor": predictor.name, "label": predictor.label, "kind": predictor.kind, "group": group}
+            row: dict[str, Any] = {
+                "predictor": predictor.name,
+                "label": predictor.label,
+                "kind": predictor.kind,
+                "group": group,
+            }
             if len(subset):
                 row.update(spearman_row(subset, n_boot=n_boot, seed=seed, alpha=alpha))
             else:
