@@ -42,6 +42,7 @@ def fast_config(offline_config):
             "repetitions": 2,
             "datasets": ["Ahn2021", "HNSCC"],
             "run.n_jobs": 1,
+            "specifications.design": "none",  # the default specification alone (the curve's tests set theirs)
         }
     )
 
@@ -229,6 +230,8 @@ def _cli_args(config, tmp_path):
         "repetitions=2",
         "--set",
         "datasets=[Ahn2021, HNSCC]",
+        "--set",
+        "specifications.design=none",
         "--set",
         f"paths.processed={config.path('processed')}",
         "--set",
