@@ -94,6 +94,45 @@ def _stored_hash(records_path: Path, manifest_path: Path) -> str | None:
         raise RecordsUnavailableError(f"the manifest {manifest_path} is unreadable ({exc})") from exc
 
 
+#: Settings engine v3 added, with the values under which the default specification computes engine v2's
+#: records (a v2 manifest lacks them): the stored sample's size does not change the ratio-1 draw, the
+#: catalog's extra classifiers are not evaluated, and the predictors are extra columns.
+V3_ADDITIONS = {
+    "synthesis.max_ratio": None,
+    "classifiers.logreg_strong": None,
+    "classifiers.hgb": None,
+    "evaluation.classifiers": ["logreg", "rf"],
+    "evaluation.external_metrics": None,
+    "evaluation.predictor_classifiers": None,
+}
+
+
+def _flat(params: Mapping, prefix: str = "") -> dict[str, object]:
+    flat: dict[str, object] = {}
+    for key, value in params.items():
+        if isinstance(value, Mapping) and key not in ("params",) and not prefix.startswith("classifiers."):
+            flat.update(_flat(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def computes_same_records(stored_config: Mapping, config: Config) -> bool:
+    """Whether a manifest's configuration (an earlier engine's) and ``config`` compute the same default records.
+
+    True when every protocol setting of the stored configuration has the same value now and every
+    setting it lacks is one of :data:`V3_ADDITIONS` at a value that keeps the records (``None``: any).
+    """
+    stored = _flat({k: v for k, v in stored_config.items() if k in config.protocol})
+    current = _flat(config.protocol)
+    if any(current.get(key, object()) != value for key, value in stored.items()):
+        return False
+    for key in set(current) - set(stored):
+        if key not in V3_ADDITIONS or V3_ADDITIONS[key] not in (None, current[key]):
+            return False
+    return True
+
+
 def records_line(records: pd.DataFrame, manifest: Mapping) -> str:
     """The line that says which records a notebook uses: configuration, records, tasks, evaluations.
 
@@ -196,17 +235,22 @@ def load_records(
         stored = _stored_hash(records_path, manifest_path)
         if stored is None:
             continue
-        if stored != config.hash:
+        manifest = json.loads(manifest_path.read_text())
+        if stored != config.hash and not computes_same_records(manifest.get("config", {}), config):
             others.append(f"{label} {shown_path(records_path, config)} are of configuration {stored}")
             continue
         records = pd.read_parquet(records_path)
         hashes = sorted(records["config_hash"].unique()) if "config_hash" in records else []
-        if hashes != [config.hash]:
+        if hashes != [stored]:
             raise RecordsUnavailableError(
                 f"{shown_path(records_path, config)} holds records of configuration(s) {hashes}, "
-                f"not {config.hash} as its manifest says; {_what_to_run(config)}"
+                f"not {stored} as its manifest says; {_what_to_run(config)}"
             )
-        manifest = json.loads(manifest_path.read_text())
+        if stored != config.hash:
+            print(
+                f"records of configuration {stored} (an earlier engine), whose settings configuration "
+                f"{config.hash} keeps: the same default records"
+            )
         print(records_line(records, manifest))
         return GridResult(records, manifest, records_path, manifest_path)
     found = f": {' and '.join(others)}" if others else " yet"
