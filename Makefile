@@ -16,6 +16,12 @@ FALLACY_RUNS := $(foreach analysis,logreg_all rf_all logreg_sensitivity,$(BUILD)
 EXECUTED := $(sort $(patsubst notebooks/%,$(BUILD)/%,$(filter-out $(FALLACY),$(NOTEBOOKS))) $(FALLACY_RUNS))
 # Notebooks 01-03 read the raw datasets; 04 and every later one read the records of the grid
 # (radlib.notebook.load_records: the grid's output, else the committed results/PROFILE/records.parquet).
+# Notebooks 08-09 read the specification curve's records: the full study's are published (by notebook 04)
+# when its version-3 grids are complete (results/full/specifications/); until then the full profile's
+# targets leave them out (a `make all` that publishes them runs them on its next call).
+ifeq ($(PROFILE)$(wildcard results/full/specifications),full)
+EXECUTED := $(filter-out $(foreach n,08 09,$(BUILD)/$(n)_%),$(EXECUTED))
+endif
 RECORD_NOTEBOOKS := $(filter-out $(foreach n,01 02 03,$(BUILD)/$(n)_%),$(EXECUTED))
 # Notebook 04 runs the grid in `make all` (finished tasks are reused); `make figures` only reads the records.
 RECOMPUTE ?= True
