@@ -20,7 +20,7 @@ EXECUTED := $(sort $(patsubst notebooks/%,$(BUILD)/%,$(filter-out $(FALLACY),$(N
 # when its version-3 grids are complete (results/full/specifications/); until then the full profile's
 # targets leave them out (a `make all` that publishes them runs them on its next call).
 ifeq ($(PROFILE)$(wildcard results/full/specifications),full)
-EXECUTED := $(filter-out $(foreach n,08 09,$(BUILD)/$(n)_%),$(EXECUTED))
+EXECUTED := $(filter-out $(foreach n,08_specification_curve 09_what_predicts_the_gain,$(BUILD)/$(n).ipynb),$(EXECUTED))
 endif
 RECORD_NOTEBOOKS := $(filter-out $(foreach n,01 02 03,$(BUILD)/$(n)_%),$(EXECUTED))
 # Notebook 04 runs the grid in `make all` (finished tasks are reused); `make figures` only reads the records.

@@ -109,6 +109,8 @@ def test_figures_reads_the_records_in_its_own_build_folder(tree_with_a_new_noteb
     runs = _papermill_runs(lines)
     notebooks = {Path(n).name for n, _, _ in runs}
     records_notebooks = {p.name for p in (tree_with_a_new_notebook / "notebooks").glob("*.ipynb") if p.name >= "04"}
+    if not (tree_with_a_new_notebook / "results" / "full" / "specifications").exists():  # v3 records not published
+        records_notebooks -= {"08_specification_curve.ipynb", "09_what_predicts_the_gain.ipynb"}
     assert notebooks == records_notebooks and "09_new_analysis.ipynb" in notebooks
     assert all(Path(o).parent == Path("build/full/from-records") for _, o, _ in runs)
     assert next(p for n, _, p in runs if n.endswith("04_external_validation.ipynb"))["recompute"] == "False"

@@ -214,3 +214,21 @@ def test_source_line_names_the_settings_not_the_machine_s_folders(config):
     )
     assert "/somewhere" not in line
     assert source_line(config.with_overrides({"data.mirror_dir": "", "data.download": True})).endswith("; downloads on")
+
+
+def test_an_earlier_engines_records_are_used_when_the_settings_agree():
+    """The committed v2 manifest's configuration and the v3 full profile compute the same default records
+    (v3 only adds settings whose defaults keep them); a changed protocol setting does not."""
+    import json
+
+    from radlib.config import load_config
+    from radlib.notebook import computes_same_records
+
+    stored = json.loads((load_config("full").root / "results" / "full" / "manifest.json").read_text())["config"]
+    full = load_config("full")
+    assert computes_same_records(stored, full)
+    assert not computes_same_records(stored, full.with_overrides({"shift.severity": 0.2}))
+    assert not computes_same_records(
+        stored,
+        full.with_overrides({"evaluation.classifiers": ["logreg"], "evaluation.predictor_classifiers": ["logreg"]}),
+    )
