@@ -162,6 +162,18 @@ def _audit(args: argparse.Namespace) -> int:
     return 1 if result.grid.manifest["tasks_failed"] or result.problems else 0
 
 
+def _add_grid_arguments(parser: argparse.ArgumentParser, specifications_help: str) -> None:
+    """The arguments of the two grid commands, ``run`` and ``evaluate`` (both handled by :func:`_run`)."""
+    _add_profile_arguments(parser)
+    parser.add_argument(
+        "--n-jobs", type=_worker_count, default=None, help="local worker processes (default: the profile's)"
+    )
+    parser.add_argument("--scheduler", default=None, help="address of an existing Dask scheduler, e.g. tcp://host:8786")
+    parser.add_argument("--datasets", nargs="+", default=None, help="restrict to these datasets")
+    parser.add_argument("--specifications", nargs="+", default=None, metavar="NAME", help=specifications_help)
+    parser.set_defaults(handler=_run)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="radlib", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -169,41 +181,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_profile_arguments(datasets)
     datasets.set_defaults(handler=_datasets)
     run = commands.add_parser("run", help="run the experiment grid (parallel, cached, resumable)")
-    _add_profile_arguments(run)
-    run.add_argument(
-        "--n-jobs", type=_worker_count, default=None, help="local worker processes (default: the profile's)"
-    )
-    run.add_argument("--scheduler", default=None, help="address of an existing Dask scheduler, e.g. tcp://host:8786")
-    run.add_argument("--datasets", nargs="+", default=None, help="restrict to these datasets")
-    run.add_argument(
-        "--specifications",
-        nargs="+",
-        default=None,
-        metavar="NAME",
-        help="evaluate these specifications (default: every one of the profile's `specifications`)",
-    )
-    run.set_defaults(handler=_run)
-
+    _add_grid_arguments(run, "evaluate these specifications (default: every one of the profile's `specifications`)")
     evaluate = commands.add_parser(
         "evaluate",
         help="evaluate specifications from the stored samples of `radlib run` (fits no generator)",
         description="Evaluate named specifications (another synthetic ratio, classifier, shift severity) "
         "from the samples `radlib run` stored; fails with one sentence when they are not there.",
     )
-    _add_profile_arguments(evaluate)
-    evaluate.add_argument(
-        "--n-jobs", type=_worker_count, default=None, help="local worker processes (default: the profile's)"
-    )
-    evaluate.add_argument("--scheduler", default=None, help="address of an existing Dask scheduler")
-    evaluate.add_argument("--datasets", nargs="+", default=None, help="restrict to these datasets")
-    evaluate.add_argument(
-        "--specifications",
-        nargs="+",
-        default=None,
-        metavar="NAME",
-        help="the specifications to evaluate (default: the profile's default specification)",
-    )
-    evaluate.set_defaults(handler=_run)
+    _add_grid_arguments(evaluate, "the specifications to evaluate (default: the profile's default specification)")
     audit = commands.add_parser(
         "audit",
         help="run the study's protocol on your own table(s) and print a verdict",
