@@ -234,17 +234,21 @@ def joint_null(
     datasets = sorted({d for gen, _, _ in prepared.values() for d in gen["dataset"]})
     generators = sorted({g for gen, _, _ in prepared.values() for g in gen["arm"]})
 
+    # Per specification, once: its pairs' generators and where each (dataset, generator) pair sits.
+    pair_keys = {}
+    for name, (gen, _, _) in prepared.items():
+        keys = list(zip(gen["dataset"], gen["arm"]))
+        pair_keys[name] = (keys, gen["arm"].to_numpy(), {key: i for i, key in enumerate(keys)})
+    rank = {d: i for i, d in enumerate(datasets)}
+
     def statistics(mapping: Mapping[str, np.ndarray] | None) -> tuple[float, int]:
         rhos, significant = [], 0
-        for gen, scores, delta in prepared.values():
-            groups = gen["arm"].to_numpy()
+        for name, (_, scores, delta) in prepared.items():
+            keys, groups, position = pair_keys[name]
             if mapping is None:
                 rho, q = _family(scores, delta, groups, alpha)
             else:
-                position = {(d, g): i for i, (d, g) in enumerate(zip(gen["dataset"], groups))}
-                source = np.array(
-                    [position.get((mapping[g][datasets.index(d)], g), -1) for d, g in zip(gen["dataset"], groups)]
-                )
+                source = np.array([position.get((mapping[g][rank[d]], g), -1) for d, g in keys])
                 kept = source >= 0
                 rho, q = _family(scores[source[kept]], delta[kept], groups[kept], alpha)
             rhos.append(rho)
