@@ -4,11 +4,15 @@ A stage beside the engine, not an analysis of the records: it trains the real-on
 the raw datasets. A permutation test per dataset (:func:`chance_test`, :func:`assess_chance`) decides which
 datasets carry a signal at all; the analyses are repeated on those (the *sensitivity subset*,
 :func:`sensitivity_subset`). :func:`chance_table` computes the tests once per configuration
-and caches them in ``<interim>/chance.parquet``.
+and caches them in ``<interim>/chance.parquet`` under :func:`chance_key`: the settings the
+tests read, so a change of a generator, a classifier the tests do not use or the shift keeps the
+stored table (the configuration hash would throw it away).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
@@ -24,7 +28,7 @@ from radlib.features import development_pipeline
 from radlib.files import write_parquet_atomically
 from radlib.outputs import CHANCE_FILE
 
-__all__ = ["CHANCE_FILE", "chance_test", "assess_chance", "chance_table", "sensitivity_subset"]
+__all__ = ["CHANCE_FILE", "chance_key", "chance_test", "assess_chance", "chance_table", "sensitivity_subset"]
 
 
 def _sensitivity_params(config_params: Mapping) -> tuple[dict, int, dict]:
@@ -133,12 +137,38 @@ def assess_chance(datasets: Iterable, config_params: Mapping, seed: int, n_jobs:
     return pd.DataFrame(rows)
 
 
+def chance_key(config) -> str:
+    """12 hex digits of SHA-256 over the settings :func:`chance_table` reads, and nothing else.
+
+    The dataset list (``datasets``), ``base_seed``, ``features``, ``sensitivity`` and the
+    logistic regression's settings but its ``arms`` (:func:`chance_test`): the chance tests do not
+    depend on the generators, the shift, the other classifiers or the metrics, so a configuration
+    that changes only those reuses the stored table. A table stored before the key was (it has
+    only ``config_hash``) is reused under its configuration hash alone.
+    """
+    params = config.params if hasattr(config, "params") else config
+    logreg = {k: v for k, v in params["classifiers"]["logreg"].items() if k != "arms"}
+    read = {
+        "datasets": params["datasets"],
+        "base_seed": params["base_seed"],
+        "features": params["features"],
+        "sensitivity": params["sensitivity"],
+        "logreg": logreg,
+    }
+    text = json.dumps(read, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
 def _cached_chance(path: Path, config, datasets: Sequence | None) -> pd.DataFrame | None:
-    """The stored chance table when it belongs to this configuration and these datasets, else None."""
+    """The stored chance table when it belongs to these settings (:func:`chance_key`) and datasets, else None."""
     if not path.exists():
         return None
     cached = pd.read_parquet(path)
-    if not len(cached) or not (cached["config_hash"] == config.hash).all():
+    if "chance_key" in cached.columns:
+        belongs = (cached["chance_key"] == chance_key(config)).all()
+    else:
+        belongs = (cached["config_hash"] == config.hash).all()
+    if not len(cached) or not belongs:
         return None
     if datasets is not None:
         if "dataset_fingerprint" not in cached.columns:  # written before fingerprints were stored
@@ -152,15 +182,15 @@ def _cached_chance(path: Path, config, datasets: Sequence | None) -> pd.DataFram
 def chance_table(
     config, datasets: Sequence | None = None, n_jobs: int | None = None, refresh: bool = False
 ) -> pd.DataFrame:
-    """The chance test of every dataset of ``config``, cached per configuration and datasets.
+    """The chance test of every dataset of ``config``, cached per chance key (:func:`chance_key`) and datasets.
 
     :func:`assess_chance` (base seed ``config["base_seed"]``) on ``datasets``, or on the
     datasets that :func:`radlib.data.load_datasets` loads for ``config`` when not given.
-    The table is stored atomically in ``<interim>/chance.parquet`` with the
+    The table is stored atomically in ``<interim>/chance.parquet`` with the chance key, the
     configuration hash and each dataset's content fingerprint. The stored table is read
-    back instead of recomputed (unless ``refresh``) when its configuration hash is the
+    back instead of recomputed (unless ``refresh``) when its chance key is the
     configuration's and, with ``datasets`` given, its datasets are these (same names, same
-    fingerprints); without ``datasets`` the hash alone decides (it covers the dataset
+    fingerprints); without ``datasets`` the key alone decides (it covers the dataset
     names), so nothing is loaded. So the notebook runs for different classifiers share one
     computation, and an audit rerun on changed tables recomputes it.
 
@@ -177,7 +207,7 @@ def chance_table(
     -------
     DataFrame
         ``dataset``, the fields of :func:`chance_test`, ``dataset_fingerprint``,
-        ``config_hash``; the sensitivity subset is :func:`sensitivity_subset` of it.
+        ``config_hash`` (of the configuration that computed it), ``chance_key``; the sensitivity subset is :func:`sensitivity_subset` of it.
         ``attrs["cached"]`` says whether it was read back; ``attrs["skipped"]`` lists the
         datasets :func:`radlib.data.load_datasets` could not load (empty when read from the
         cache or when ``datasets`` were given: see the run manifest).
@@ -194,6 +224,7 @@ def chance_table(
     table = assess_chance(datasets, config, int(config["base_seed"]), n_jobs=jobs)
     table["dataset_fingerprint"] = [d.fingerprint for d in datasets]
     table["config_hash"] = config.hash
+    table["chance_key"] = chance_key(config)
     write_parquet_atomically(table, path)
     table.attrs.update(skipped=dict(skipped), cached=False)
     return table

@@ -264,8 +264,8 @@ def load_chance_table(config: Config, *, publish: bool = False) -> pd.DataFrame:
     """The chance tests of the sensitivity subset (:func:`radlib.chance.chance_table`).
 
     When the interim cache lacks the table, the committed copy ``<tables>/chance.parquet`` is put
-    in its place; :func:`radlib.chance.chance_table` then uses it only if its configuration hash
-    matches and recomputes otherwise (from the raw data). With ``publish`` the table in use is
+    in its place; :func:`radlib.chance.chance_table` then uses it only if its chance key
+    (:func:`radlib.chance.chance_key`) matches and recomputes otherwise (from the raw data). With ``publish`` the table in use is
     published to the results folder, next to the records it goes with.
     """
     cached, committed = config.path("interim") / CHANCE_FILE, config.path("tables") / CHANCE_FILE

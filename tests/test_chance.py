@@ -85,6 +85,35 @@ def test_chance_table_is_cached_per_configuration(offline_config, monkeypatch, c
     assert len(counted_chance) == 3
 
 
+def test_chance_table_is_kept_when_only_settings_it_does_not_read_change(offline_config, monkeypatch, counted_chance):
+    # The chance tests read the datasets, base seed, features, sensitivity and logreg settings alone
+    # (chance.chance_key): a new generator setting, shift or metric must not recompute them (the
+    # configuration hash changes and, keyed by it, the table was recomputed: 52 min for the full profile).
+    monkeypatch.setattr(chance, "load_datasets", lambda config: ([FakeDataset("A", "f1")], {}))
+    chance.chance_table(offline_config)
+    changed = offline_config.with_overrides({"shift.severity": 0.3, "classifiers.rf.n_estimators": 7})
+    assert changed.hash != offline_config.hash
+    assert chance.chance_table(changed).attrs["cached"] and len(counted_chance) == 1
+    assert chance.chance_key(changed) == chance.chance_key(offline_config)
+    for setting, value in [
+        ("features.k", 3),
+        ("classifiers.logreg.C", 0.5),
+        ("base_seed", 1),
+        ("sensitivity.cv_folds", 3),
+    ]:
+        assert chance.chance_key(offline_config.with_overrides({setting: value})) != chance.chance_key(offline_config)
+
+
+def test_committed_chance_table_belongs_to_the_full_profile():
+    # make check-regeneration reruns notebooks 04-05 of the full profile on the committed tables: the
+    # committed chance table must be the current full profile's, or the rerun recomputes it from raw data.
+    from radlib.config import load_config
+
+    full = load_config("full")
+    committed = pd.read_parquet(full.path("tables") / chance.CHANCE_FILE)
+    assert (committed["chance_key"] == chance.chance_key(full)).all()
+
+
 def test_chance_table_of_given_datasets_is_recomputed_when_they_change(offline_config, counted_chance):
     first = [FakeDataset("A", "f1"), FakeDataset("B", "f2")]
     chance.chance_table(offline_config, first, n_jobs=1)
@@ -104,5 +133,5 @@ def test_chance_table_on_a_real_dataset(mirror_config):
 
     datasets = load_datasets(config)[0]
     direct = chance.assess_chance(datasets, config, config["base_seed"])
-    pd.testing.assert_frame_equal(table.drop(columns=["dataset_fingerprint", "config_hash"]), direct)
+    pd.testing.assert_frame_equal(table.drop(columns=["dataset_fingerprint", "config_hash", "chance_key"]), direct)
     assert table.loc[0, "dataset_fingerprint"] == datasets[0].fingerprint
