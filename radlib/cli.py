@@ -1,4 +1,10 @@
-"""The ``radlib`` command line: ``radlib datasets``, ``radlib run``, ``radlib evaluate``, ``radlib audit``."""
+"""The ``radlib`` command line: ``radlib datasets``, ``radlib run``, ``radlib evaluate``, ``radlib audit``.
+
+Exit codes: 0 done; 1 a task failed, nothing valid was computed or no dataset could be loaded (the
+previous outputs are kept); 2 a usage, configuration or data error; 3 another run holds the output
+folder; 4 the Dask scheduler did not answer; 5 a Dask worker runs other code than this client;
+130 interrupted (finished tasks are kept).
+"""
 
 from __future__ import annotations
 
@@ -12,7 +18,13 @@ import pandas as pd
 from radlib.audit import MIN_CLASS_ROWS, AuditError, AuditFailedError, audit
 from radlib.config import ConfigError, load_config, parse_override
 from radlib.data import DataError, overview_table
-from radlib.grid import GridLockedError, run_grid
+from radlib.grid import (
+    GridLockedError,
+    NoDatasetError,
+    SchedulerUnreachableError,
+    WorkerMismatchError,
+    run_grid,
+)
 from radlib.samples import MissingSynthesisError
 
 __all__ = ["main"]
@@ -175,7 +187,9 @@ def _add_grid_arguments(parser: argparse.ArgumentParser, specifications_help: st
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="radlib", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="radlib", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     datasets = commands.add_parser("datasets", help="list the profile's datasets: size, balance, availability")
     _add_profile_arguments(datasets)
@@ -268,6 +282,12 @@ def main(argv: list[str] | None = None) -> int:
         return args.handler(args)
     except (ConfigError, DataError) as exc:
         return _fail(exc, 2)
+    except NoDatasetError as exc:
+        return _fail(exc, 1)
+    except SchedulerUnreachableError as exc:
+        return _fail(exc, 4)
+    except WorkerMismatchError as exc:
+        return _fail(exc, 5)
     except OSError as exc:  # a folder that cannot be written (read-only, /proc), a file that cannot be read
         where = f" {exc.filename}" if exc.filename else ""
         return _fail(f"cannot use{where}: {exc.strerror or exc}", 1)

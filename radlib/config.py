@@ -102,6 +102,7 @@ NUMERIC_RANGES = {
     "sensitivity.alpha": "(0, 1)",
     "sensitivity.cv_folds": "[2, 100]",
     "run.n_jobs": "[1, 1024]",
+    "run.scheduler_timeout": "[1, 3600]",
 }
 
 

@@ -60,6 +60,7 @@ from radlib.samples import (
     code_version,
     prepare_folds,
     snapshot_fractions,
+    source_hash,
     synthesize_task,
     synthetic_counts,
 )
@@ -93,7 +94,7 @@ DEFAULT_SPECIFICATION = "default"
 
 
 def package_versions() -> dict[str, str]:
-    """Versions of the packages that shape the records, Python's, and the code's commit."""
+    """Versions of the packages that shape the records, Python's, the code's commit and its source hash."""
     versions = {"python": platform.python_version()}
     for name in VERSIONED_PACKAGES:
         try:
@@ -101,6 +102,7 @@ def package_versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             versions[name] = "not installed"
     versions["radlib_commit"] = code_version()
+    versions["radlib_source"] = source_hash()
     return versions
 
 

@@ -19,6 +19,7 @@ sessions is on record. :func:`publish_records` copies both to the profile's resu
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import logging
 import os
@@ -35,8 +36,14 @@ import pandas as pd
 from radlib.config import Config, project_root
 from radlib.data import Dataset, datasets_of, load_datasets
 from radlib.evaluations import UndefinedCount, count_undefined
-from radlib.experiment import DEFAULT_SPECIFICATION, evaluate_task, package_versions
-from radlib.files import copy_atomically, write_parquet_atomically, write_text_atomically
+from radlib.experiment import DEFAULT_SPECIFICATION, VERSIONED_PACKAGES, evaluate_task, package_versions
+from radlib.files import (
+    ContentHashError,
+    copy_atomically,
+    read_parquet_verified,
+    write_parquet_atomically,
+    write_text_atomically,
+)
 from radlib.records import is_study_arm
 from radlib.samples import (
     MissingSynthesisError,
@@ -45,6 +52,7 @@ from radlib.samples import (
     code_version,
     read_samples,
     samples_path,
+    source_hash,
     synthesize_task,
     write_samples,
 )
@@ -53,9 +61,16 @@ from radlib.specifications import specification_configs
 __all__ = [
     "GridLockedError",
     "WorkerPluginError",
+    "WorkerMismatchError",
+    "SchedulerUnreachableError",
+    "NoDatasetError",
+    "check_workers",
+    "worker_environment",
     "GridResult",
     "task_path",
     "read_task",
+    "task_identity",
+    "TASK_KEYS",
     "expected_records",
     "dask_client",
     "run_lock",
@@ -68,6 +83,7 @@ __all__ = [
     "portable_params",
     "portable_text",
     "publish_records",
+    "run_history",
 ]
 
 log = logging.getLogger(__name__)
@@ -83,6 +99,18 @@ class GridLockedError(RuntimeError):
 
 class WorkerPluginError(RuntimeError):
     """A worker plug-in could not be registered on the Dask workers."""
+
+
+class WorkerMismatchError(RuntimeError):
+    """A Dask worker runs other code or other packages than the client (:func:`check_workers`)."""
+
+
+class SchedulerUnreachableError(RuntimeError):
+    """The Dask scheduler given by its address did not answer (or the address is not one)."""
+
+
+class NoDatasetError(RuntimeError):
+    """None of the requested datasets could be loaded: nothing to compute, and the previous records are kept."""
 
 
 @dataclass
@@ -116,8 +144,35 @@ def expected_records(config: Config) -> list[tuple[int, str]]:
     return [(fold, arm) for fold in range(config["shift"]["folds"]) for arm in arms_of(config)]
 
 
-def read_task(path: Path, expected: list[tuple[int, str]]) -> pd.DataFrame | None:
-    """Read a finished task; None when the file is missing, unreadable or incomplete.
+#: The record columns that say which task a task file holds, in the order of :func:`task_identity`.
+TASK_KEYS = ("dataset", "dataset_fingerprint", "repetition", "config_hash")
+
+
+def task_identity(config: Config, dataset: Dataset, repetition: int) -> tuple[str, str, int, str]:
+    """What a task file's records must say of themselves (:data:`TASK_KEYS`): the task its name is."""
+    return (dataset.name, dataset.fingerprint, repetition, config.hash)
+
+
+def _identity_problem(frame: pd.DataFrame, identity: tuple) -> str | None:
+    """Why a task file's records are not the task ``identity``, or None."""
+    missing = [key for key in TASK_KEYS if key not in frame]
+    if missing:
+        return f"its records do not say which task they are (no {', '.join(missing)})"
+    held = [tuple(row) for row in frame[list(TASK_KEYS)].drop_duplicates().itertuples(index=False)]
+    if held != [identity]:
+        shown = "; ".join(f"{d} ({f}) r{r}, configuration {h}" for d, f, r, h in held[:3])
+        return f"it holds the records of {shown or 'no task'}, not of its name's task"
+    return None
+
+
+def read_task(path: Path, expected: list[tuple[int, str]], identity: tuple[str, str, int, str]) -> pd.DataFrame | None:
+    """Read a finished task; None (logged) when the file must be recomputed.
+
+    It must be there, readable, unchanged since it was written (its content hash,
+    :func:`radlib.files.read_parquet_verified`; task files written before the hash was stored
+    cannot be checked so), hold the records of the task its name says (a file copied over
+    another, or computed for another dataset's content under the same name, is not) and every
+    expected record.
 
     Parameters
     ----------
@@ -125,17 +180,26 @@ def read_task(path: Path, expected: list[tuple[int, str]]) -> pd.DataFrame | Non
         The task file (:func:`task_path`).
     expected : list of (int, str)
         The (fold, arm) of every record the task must hold (:func:`expected_records`).
+    identity : tuple
+        (dataset, content fingerprint, repetition, configuration hash) of the task (:func:`task_identity`).
     """
     if not path.exists():
         return None
     try:
-        frame = pd.read_parquet(path)
+        frame = read_parquet_verified(path)
+    except ContentHashError:
+        log.warning("cached task file %s will be recomputed: it changed on disk since it was written", path.name)
+        return None
     except Exception:  # truncated or corrupt: recompute it
-        log.warning("corrupt task file %s; it will be recomputed", path)
+        log.warning("cached task file %s will be recomputed: it cannot be read", path.name)
+        return None
+    problem = _identity_problem(frame, identity)
+    if problem:
+        log.warning("cached task file %s will be recomputed: %s", path.name, problem)
         return None
     # Complete when every expected record is there (a plug-in known to the workers only may add snapshot arms).
     if "fold" not in frame or not set(expected) <= set(zip(frame["fold"], frame["arm"])):
-        log.warning("incomplete task file %s; it will be recomputed", path)
+        log.warning("cached task file %s will be recomputed: it lacks records", path.name)
         return None
     return frame
 
@@ -168,8 +232,25 @@ def run_lock(folder: Path) -> Iterator[None]:
 
 
 @contextmanager
-def dask_client(n_jobs: int, scheduler: str | None = None, worker_plugins: Sequence = ()) -> Iterator:
+def _quiet_distributed() -> Iterator[None]:
+    """Dask's INFO lines (cluster start, connections, dashboard) kept off the console; warnings pass."""
+    logger = logging.getLogger("distributed")
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+@contextmanager
+def dask_client(
+    n_jobs: int, scheduler: str | None = None, worker_plugins: Sequence = (), timeout: float = 10
+) -> Iterator:
     """A Dask client on a new local cluster or on an existing scheduler; everything closed on exit.
+
+    The local cluster is quiet: no INFO lines, its dashboard on a free port (a port 8787 held
+    by another cluster gives no warning).
 
     Parameters
     ----------
@@ -180,6 +261,8 @@ def dask_client(n_jobs: int, scheduler: str | None = None, worker_plugins: Seque
     worker_plugins : sequence of distributed.WorkerPlugin
         Registered on the scheduler before the client is handed out, so that every worker,
         connected now or joining later, runs them (e.g. :class:`radlib.audit.PluginLoader`).
+    timeout : float
+        Seconds to wait for the scheduler (``run.scheduler_timeout``).
 
     Yields
     ------
@@ -187,30 +270,108 @@ def dask_client(n_jobs: int, scheduler: str | None = None, worker_plugins: Seque
 
     Raises
     ------
+    SchedulerUnreachableError
+        ``scheduler`` did not answer within ``timeout`` seconds, or is not an address.
     WorkerPluginError
         A plug-in failed to register (its ``setup`` raised on a worker).
     """
     from dask.distributed import Client, LocalCluster
 
     cluster = None
-    if scheduler is None:
-        cluster = LocalCluster(
-            n_workers=n_jobs, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR
-        )
-    try:
-        with Client(cluster if cluster is not None else scheduler, timeout=60) as client:
-            for plugin in worker_plugins:
-                try:
-                    client.register_plugin(plugin)
-                except Exception as exc:
-                    raise WorkerPluginError(
-                        f"worker plug-in {getattr(plugin, 'name', type(plugin).__name__)!r} could not be "
-                        f"registered on the Dask workers: {type(exc).__name__}: {exc}"
-                    ) from exc
-            yield client
-    finally:
-        if cluster is not None:
-            cluster.close()
+    with _quiet_distributed():
+        if scheduler is None:
+            cluster = LocalCluster(
+                n_workers=n_jobs,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=":0",
+                silence_logs=logging.ERROR,
+            )
+        try:
+            try:
+                client = Client(cluster if cluster is not None else scheduler, timeout=timeout)
+            except (OSError, ValueError, TypeError) as exc:
+                raise SchedulerUnreachableError(
+                    f"cannot reach the Dask scheduler at {scheduler!r} within {timeout:g} s (run.scheduler_timeout): "
+                    f"{type(exc).__name__}; check the address (tcp://host:8786) and that `dask scheduler` runs there"
+                ) from exc
+            with client:
+                for plugin in worker_plugins:
+                    try:
+                        client.register_plugin(plugin)
+                    except Exception as exc:
+                        raise WorkerPluginError(
+                            f"worker plug-in {getattr(plugin, 'name', type(plugin).__name__)!r} could not be "
+                            f"registered on the Dask workers: {type(exc).__name__}: {exc}"
+                        ) from exc
+                yield client
+        finally:
+            if cluster is not None:
+                cluster.close()
+
+
+#: The versions a worker must share with the client: Python, the packages that shape the records
+#: (local build labels such as torch's ``+cpu`` aside) and radlib's source hash.
+_COMPARED_VERSIONS = ("python", *VERSIONED_PACKAGES, "radlib_source")
+
+
+def worker_environment() -> dict:
+    """What a process computes with: its host, threads and :func:`radlib.experiment.package_versions`.
+
+    Run on each Dask worker by :func:`check_workers`.
+    """
+    import socket
+
+    import dask
+
+    return {"host": socket.gethostname(), "dask": dask.__version__, **package_versions()}
+
+
+def _comparable(versions: dict) -> dict:
+    return {key: str(versions.get(key, "absent")).split("+")[0] for key in _COMPARED_VERSIONS}
+
+
+def check_workers(client) -> dict:
+    """Refuse workers whose code or packages differ from the client's; describe the workers for the manifest.
+
+    Each worker's radlib source hash (:func:`radlib.samples.source_hash`), Python and package
+    versions (:data:`radlib.experiment.VERSIONED_PACKAGES`) must equal the client's: a worker with
+    one edited line in radlib computes other records under the same configuration hash.
+
+    Returns
+    -------
+    dict
+        ``count``, ``threads`` (total), ``hosts`` (sorted), ``dask`` version and ``versions``
+        (the workers', equal to the client's).
+
+    Raises
+    ------
+    WorkerMismatchError
+        A worker differs (the message names it and the first differing entries), or there is no worker.
+    """
+    environments = client.run(worker_environment)
+    if not environments:
+        raise WorkerMismatchError("the Dask scheduler has no worker; start `dask worker <scheduler address>`")
+    here = _comparable(worker_environment())
+    for address, environment in sorted(environments.items()):
+        there = _comparable(environment)
+        differing = [
+            f"{key} {there[key]} there, {here[key]} here" for key in _COMPARED_VERSIONS if there[key] != here[key]
+        ]
+        if differing:
+            raise WorkerMismatchError(
+                f"Dask worker {address} ({environment.get('host')}) runs other code than this client "
+                f"({'; '.join(differing[:3])}); install the same radlib commit and requirements.lock on every node"
+            )
+    threads = client.nthreads()
+    first = next(iter(environments.values()))
+    return {
+        "count": len(environments),
+        "threads": int(sum(threads.values())),
+        "hosts": sorted({environment["host"] for environment in environments.values()}),
+        "dask": first["dask"],
+        "versions": {key: first.get(key) for key in _COMPARED_VERSIONS},
+    }
 
 
 def _task_records(
@@ -243,17 +404,24 @@ def _execute(
     worker_plugins: Sequence,
     on_done: Callable[[str, int, tuple], None],
     progress,
+    workers: dict,
+    timeout: float = 10,
 ) -> dict[tuple[str, int], str]:
     """Run the pending tasks, calling ``on_done`` for each finished one; returns the failures' errors.
 
     Each pending task is (dataset, repetition, its specifications' configurations, its stored
     samples' file or None to synthesize). One local job runs in-process (no Dask); otherwise on
-    :func:`dask_client`.
+    :func:`dask_client`, after :func:`check_workers` (its description goes into ``workers``).
+    A task's Dask key holds everything that determines its records (the configurations' hashes,
+    the dataset's name and content fingerprint, the repetition), so two runs sharing a scheduler
+    never share a computation they should not; each future is released once its records are
+    stored, so a lost worker never makes Dask recompute a finished task.
     """
     failures: dict[tuple[str, int], str] = {}
     if not pending:
         return failures
     if scheduler is None and n_jobs == 1:
+        workers.update(count=1, threads=1, hosts=[worker_environment()["host"]], dask=None, in_process=True)
         for dataset, repetition, configs, samples_file in pending:
             try:
                 on_done(dataset.name, repetition, _task_records(dataset, repetition, configs, samples_file))
@@ -266,9 +434,11 @@ def _execute(
 
     from dask.distributed import as_completed
 
-    with dask_client(n_jobs, scheduler, worker_plugins) as client:
+    with dask_client(n_jobs, scheduler, worker_plugins, timeout) as client:
+        workers.update(check_workers(client))
         futures = {}
         for dataset, repetition, configs, samples_file in pending:
+            hashes = "-".join(sorted(c.hash for c in configs.values()))
             future = client.submit(
                 _task_records,
                 dataset,
@@ -276,36 +446,57 @@ def _execute(
                 configs,
                 samples_file,
                 pure=False,
-                key=f"task-{'-'.join(sorted(c.hash for c in configs.values()))[:60]}-{dataset.name}-{repetition}",
+                key=f"task-{hashes}-{dataset.name}-{dataset.fingerprint}-r{repetition}",
             )
             futures[future] = (dataset.name, repetition)
-        for future in as_completed(futures):
-            name, repetition = futures[future]
+        for future in as_completed(list(futures)):
+            name, repetition = futures.pop(future)
             try:
                 on_done(name, repetition, future.result())
             except Exception as exc:
                 failures[(name, repetition)] = f"{type(exc).__name__}: {exc}"
                 log.error("task %s r%d failed: %s", name, repetition, exc)
+            finally:
+                future.release()  # stored: the cluster may forget it
             progress.update()
     return failures
 
 
-#: A run in progress keeps its entry of the history here, rewritten after every finished task, so a
-#: run killed outright (kill -9, the end of a working session) still has its wall time on record.
+#: The history of each configuration's computing runs, one file per configuration hash:
+#: ``<folder>/runs/<hash>.json``, so that a run of another configuration into the same folder (which
+#: replaces ``manifest.json``) or a killed run never loses it. A run in progress keeps its entry in
+#: ``<hash>.in_progress.json``, rewritten after every finished task, so a run killed outright (kill -9,
+#: the end of a working session) still has its wall time on record.
+RUNS_FOLDER = "runs"
+#: Where engines before the per-configuration history kept a killed run's entry (read, never written).
 RUN_IN_PROGRESS = "run_in_progress.json"
 
 
 def _runs_of(path: Path, config_hash: str) -> list[dict]:
-    """The ``runs`` entries of a manifest or progress record of the same configuration (empty otherwise).
-
-    The manifest holds the history of the runs that finished or were interrupted; the progress
-    record, the runs killed before they wrote a manifest.
-    """
+    """The ``runs`` entries of a history, manifest or progress record of the same configuration (empty otherwise)."""
     try:
         stored = json.loads(path.read_text())
     except (OSError, ValueError):
         return []
     return list(stored.get("runs", [])) if stored.get("config_hash") == config_hash else []
+
+
+def _history_files(folder: Path, config_hash: str) -> tuple[Path, Path]:
+    """(the finished runs' history, the progress record) of a configuration in ``folder``."""
+    runs = folder / RUNS_FOLDER
+    return runs / f"{config_hash}.json", runs / f"{config_hash}.in_progress.json"
+
+
+def run_history(folder: Path, config_hash: str) -> list[dict]:
+    """Every computing run of a configuration recorded in ``folder``, killed ones included, oldest first.
+
+    Reads the configuration's history file and progress record; a folder written before them
+    (engine v3's first runs) has its history in ``manifest.json`` and ``run_in_progress.json``.
+    """
+    history, progress = _history_files(folder, config_hash)
+    if history.exists() or progress.exists():
+        return _runs_of(history, config_hash) + _runs_of(progress, config_hash)
+    return _runs_of(folder / "manifest.json", config_hash) + _runs_of(folder / RUN_IN_PROGRESS, config_hash)
 
 
 def portable_params(config: Config) -> dict:
@@ -419,12 +610,24 @@ def run_grid(
     processed = config.path("processed")
     # An evaluation from stored samples writes its own folder, so it may run beside a synthesis.
     folder = processed if synthesize else processed / "specifications"
+    # A subset of the profile's datasets is named as such: its records and manifest go to their own
+    # folder, never to the profile's, so no notebook reads them as the whole profile.
+    subset = _subset_label(config, names) if datasets is not None and not given else None
+    base = processed if subset is None else processed / SUBSETS_FOLDER / subset
+    out = base / folder.relative_to(processed)
     expected = {name: expected_records(spec) for name, spec in configs.items()}
     with run_lock(folder):
         loaded, skipped = load_datasets(config, names)
         loaded = given + loaded
         for reason in skipped.values():
             log.warning("dataset skipped: %s", reason)
+        if not loaded:
+            reasons = sorted(skipped.values())
+            raise NoDatasetError(
+                f"none of the {len(wanted)} requested dataset(s) could be loaded"
+                + (f" (first: {reasons[0]})" if reasons else "")
+                + f"; nothing was computed and the previous records in {out} are kept"
+            )
         tasks = [(d, r) for d in loaded for r in range(config["repetitions"])]
         by_name = {d.name: d for d in loaded}
         if len(by_name) < len(loaded):
@@ -434,7 +637,10 @@ def run_grid(
         missing_samples = []
         for dataset, repetition in tasks:
             found = {
-                name: read_task(task_path(spec, dataset, repetition), expected[name]) for name, spec in configs.items()
+                name: read_task(
+                    task_path(spec, dataset, repetition), expected[name], task_identity(spec, dataset, repetition)
+                )
+                for name, spec in configs.items()
             }
             if all(frame is not None for frame in found.values()):
                 for name, frame in found.items():
@@ -453,10 +659,18 @@ def run_grid(
         reused = len(tasks) - len(pending)
         computed = [0]
 
-        progress_path = folder / RUN_IN_PROGRESS
-        manifest_path = folder / "manifest.json"
-        killed_runs = _runs_of(progress_path, config.hash)
-        previous_runs = _runs_of(manifest_path, config.hash) + killed_runs
+        manifest_path = out / "manifest.json"
+        history_path, progress_path = _history_files(folder, config.hash)
+        # Killed runs' entries and an earlier engine's history join the configuration's history file first.
+        previous_runs = run_history(folder, config.hash)
+        if previous_runs:
+            write_text_atomically(
+                json.dumps({"config_hash": config.hash, "runs": previous_runs}, indent=2), history_path
+            )
+        progress_path.unlink(missing_ok=True)
+        if _runs_of(folder / RUN_IN_PROGRESS, config.hash):
+            (folder / RUN_IN_PROGRESS).unlink()
+        workers: dict = {}
 
         def this_run(interrupted: bool) -> dict:
             return {
@@ -468,20 +682,31 @@ def run_grid(
                 "commit": code_version(),
                 "specifications": len(configs),
                 "synthesized": synthesize,
-                "n_jobs": n_jobs,
+                "n_jobs": n_jobs if scheduler is None else None,
                 "scheduler": scheduler,
+                "datasets": len(loaded),
+                "subset": subset,
+                "workers": workers.get("count"),
             }
 
         def store(name: str, repetition: int, result: tuple) -> None:
             samples, records = result
             dataset = by_name[name]
+            computed_with = {json.loads(frame["versions"].iloc[0]).get("radlib_source") for frame in records.values()}
+            if computed_with != {source_hash()}:  # a worker that joined after check_workers
+                raise WorkerMismatchError(
+                    f"task {name} r{repetition} was computed by radlib source {', '.join(map(str, computed_with))}, "
+                    f"not this client's {source_hash()}; its records are not stored"
+                )
             if samples is not None:
                 write_samples(samples, samples_path(config, dataset, repetition))
             for spec_name, frame in records.items():
-                write_parquet_atomically(frame, task_path(configs[spec_name], dataset, repetition))
+                write_parquet_atomically(
+                    frame, task_path(configs[spec_name], dataset, repetition), content_hash_stored=True
+                )
                 frames[spec_name][(name, repetition)] = frame
             computed[0] += 1
-            progress_record = {"config_hash": config.hash, "runs": [*killed_runs, this_run(interrupted=True)]}
+            progress_record = {"config_hash": config.hash, "runs": [this_run(interrupted=True)]}
             write_text_atomically(json.dumps(progress_record, default=str), progress_path)
 
         interrupted = False
@@ -489,7 +714,16 @@ def run_grid(
             total=len(tasks), initial=reused, desc=f"grid {config.profile}", unit="task", disable=not show_progress
         ) as progress:
             try:
-                failures = _execute(pending, n_jobs, scheduler, worker_plugins, store, progress)
+                failures = _execute(
+                    pending,
+                    n_jobs,
+                    scheduler,
+                    worker_plugins,
+                    store,
+                    progress,
+                    workers,
+                    config["run"]["scheduler_timeout"],
+                )
             except KeyboardInterrupt:  # Ctrl-C or SIGINT: record what this run finished, then stop
                 interrupted, failures = True, {}
 
@@ -497,15 +731,15 @@ def run_grid(
         for name in configs:
             ordered = [frames[name][key] for key in sorted(frames[name])]
             consolidated[name] = pd.concat(ordered, ignore_index=True) if ordered else pd.DataFrame()
-            write_parquet_atomically(consolidated[name], specification_results(config, name))
+            write_parquet_atomically(consolidated[name], specification_results(config, name, base))
         main_name = DEFAULT_SPECIFICATION if DEFAULT_SPECIFICATION in configs else next(iter(configs))
         records = consolidated[main_name]
         results_path = (
-            processed / "results.parquet"
+            base / "results.parquet"
             if synthesize and main_name == DEFAULT_SPECIFICATION
-            else specification_results(config, main_name)
+            else specification_results(config, main_name, base)
         )
-        if results_path != specification_results(config, main_name):
+        if results_path != specification_results(config, main_name, base):
             write_parquet_atomically(records, results_path)
         commits = _commits_of(list(frames[main_name].values()))
         undefined = count_undefined(records) if len(records) else UndefinedCount(0, 0)
@@ -532,12 +766,16 @@ def run_grid(
                     "config_hash": spec.hash,
                     "records": len(consolidated[name]),
                     "tasks_ok": len(frames[name]),
-                    "file": str(specification_results(config, name).relative_to(processed)),
+                    "file": str(specification_results(config, name, base).relative_to(base)),
                 }
                 for name, spec in configs.items()
             },
-            "n_jobs": n_jobs,
+            "subset": None
+            if subset is None
+            else {"label": subset, "datasets": sorted(map(str, names)), "profile_datasets": len(datasets_of(config))},
+            "n_jobs": n_jobs if scheduler is None else None,
             "scheduler": scheduler,
+            "workers": workers or None,
         }
         # The history of the runs that computed this configuration's records: a rerun that only
         # read the cache computed nothing and is not one of them (unless there is no history to
@@ -546,18 +784,46 @@ def run_grid(
         run = {**this_run(interrupted), "tasks_failed": len(failures)}
         did_compute = interrupted or run["tasks_computed"] > 0 or bool(failures)
         runs = [*previous_runs, run] if did_compute or not previous_runs else previous_runs
+        if runs != previous_runs:
+            history = {"config_hash": config.hash, "runs": runs}
+            write_text_atomically(json.dumps(history, indent=2, default=str), history_path)
+        progress_path.unlink(missing_ok=True)  # its entry is in the history now
         manifest["runs"] = runs
         manifest["wall_seconds"] = round(sum(entry["wall_seconds"] for entry in runs), 1)
         write_text_atomically(json.dumps(manifest, indent=2, default=str), manifest_path)
-        progress_path.unlink(missing_ok=True)  # its entry is in the manifest now
     if interrupted:  # the manifest keeps the run's wall time and tasks; a rerun computes only the rest
         raise KeyboardInterrupt(f"grid interrupted after {computed[0]} new tasks; rerun to finish")
     return GridResult(records, manifest, results_path, manifest_path)
 
 
-def specification_results(config: Config, name: str) -> Path:
-    """Where the consolidated records of a specification are written: ``<processed>/specifications/<name>/``."""
-    return config.path("processed") / "specifications" / name / "results.parquet"
+#: Where a run of a subset of the profile's datasets writes its records and manifest: ``<processed>/subsets/<label>/``.
+SUBSETS_FOLDER = "subsets"
+
+
+def _subset_label(config: Config, names: Sequence[str]) -> str | None:
+    """The folder name of a run of ``names``, or None when they are the profile's datasets.
+
+    >>> from radlib.config import load_config
+    >>> _subset_label(load_config("smoke"), ["Ahn2021"])
+    'Ahn2021'
+    >>> _subset_label(load_config("smoke"), ["Ahn2021", "HNSCC"]).startswith("Ahn2021+1-more-")
+    True
+    """
+    wanted = sorted(set(map(str, names)))
+    if set(wanted) == set(datasets_of(config)):
+        return None
+    if len(wanted) == 1:
+        return wanted[0]
+    digest = hashlib.sha256("\x1f".join(wanted).encode()).hexdigest()[:8]
+    return f"{wanted[0]}+{len(wanted) - 1}-more-{digest}"
+
+
+def specification_results(config: Config, name: str, base: Path | None = None) -> Path:
+    """Where the consolidated records of a specification are written: ``<base>/specifications/<name>/``.
+
+    ``base`` is the processed folder (default), or a subset's folder in it (:data:`SUBSETS_FOLDER`).
+    """
+    return (base or config.path("processed")) / "specifications" / name / "results.parquet"
 
 
 def publish_records(result: GridResult, config: Config) -> list[Path]:
@@ -600,7 +866,7 @@ def save_checkpoint(config: Config, folder: Path) -> list[Path]:
     The processed folder (task cache, stored samples) does not outlive a working session; a
     checkpoint holds each specification's finished tasks as Parquet parts
     (``<folder>/<specification>/part-NNN.parquet``, zstd) and the run history
-    (``run_in_progress.json`` or the manifest), so a later session restores them
+    (``runs/``, and an earlier engine's ``run_in_progress.json`` or manifest), so a later session restores them
     (:func:`restore_checkpoint`) and the grid computes only the rest. Each save adds a part with
     the tasks no earlier part holds, so the committed history grows by the new tasks only. The
     stored samples are not kept (about 1 GiB for the full profile).
@@ -618,19 +884,26 @@ def save_checkpoint(config: Config, folder: Path) -> list[Path]:
         files = sorted((config.path("processed") / "tasks" / spec.hash).glob("*.parquet"))
         frames = []
         for path in files:
-            dataset, fingerprint, repetition = path.stem.split("__")
-            if (dataset, fingerprint, int(repetition.removeprefix("r"))) in done:
+            dataset, fingerprint, repetition_text = path.stem.split("__")
+            repetition = int(repetition_text.removeprefix("r"))
+            if (dataset, fingerprint, repetition) in done:
                 continue
-            frame = read_task(path, expected_records(spec))
+            frame = read_task(path, expected_records(spec), (dataset, fingerprint, repetition, spec.hash))
             if frame is not None:
                 frames.append(frame)
         if frames:
             path = spec_folder / f"part-{len(list(spec_folder.glob('part-*.parquet'))):03d}.parquet"
             write_parquet_atomically(pd.concat(frames, ignore_index=True), path, compression="zstd")
             written.append(path)
-    for history in (RUN_IN_PROGRESS, "manifest.json"):
-        if (config.path("processed") / history).exists():
-            copy_atomically(config.path("processed") / history, folder / history)
+    processed = config.path("processed")
+    histories = [
+        RUN_IN_PROGRESS,
+        "manifest.json",
+        *(p.relative_to(processed) for p in (processed / RUNS_FOLDER).glob("*.json")),
+    ]
+    for history in histories:
+        if (processed / history).exists():
+            copy_atomically(processed / history, folder / history)
             written.append(folder / history)
     return written
 
@@ -649,9 +922,14 @@ def restore_checkpoint(config: Config, folder: Path) -> int:
             ):
                 target = processed / "tasks" / spec.hash / f"{dataset}__{fingerprint}__r{int(repetition):03d}.parquet"
                 if not target.exists():
-                    write_parquet_atomically(frame.reset_index(drop=True), target)
+                    write_parquet_atomically(frame.reset_index(drop=True), target, content_hash_stored=True)
                     written += 1
-    for history in (RUN_IN_PROGRESS, "manifest.json"):
+    histories = [
+        RUN_IN_PROGRESS,
+        "manifest.json",
+        *(p.relative_to(folder) for p in (folder / RUNS_FOLDER).glob("*.json")),
+    ]
+    for history in histories:
         if (folder / history).exists() and not (processed / history).exists():
             copy_atomically(folder / history, processed / history)
     return written

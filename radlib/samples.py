@@ -33,6 +33,7 @@ samples.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import time
@@ -62,6 +63,7 @@ __all__ = [
     "TaskSamples",
     "MissingSynthesisError",
     "code_version",
+    "source_hash",
     "sources_of",
     "snapshot_fractions",
     "arms_of",
@@ -106,6 +108,21 @@ def code_version() -> str:
         return f"radlib {metadata.version('radlib')}"
     except metadata.PackageNotFoundError:
         return "unknown"
+
+
+def source_hash() -> str:
+    """12 hex digits of SHA-256 over radlib's Python source files (relative path and bytes, sorted).
+
+    What a Dask worker must share with the client (:func:`radlib.grid.check_workers`): unlike
+    :func:`code_version` it needs no git checkout and it changes with any edited line.
+    """
+    package = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted(package.rglob("*.py")):
+        digest.update(f"{path.relative_to(package).as_posix()}\x1f".encode())
+        digest.update(path.read_bytes())
+        digest.update(b"\x1e")
+    return digest.hexdigest()[:12]
 
 
 def sources_of(config: Config) -> list[str]:

@@ -27,6 +27,7 @@ from radlib.grid import (
     restore_checkpoint,
     run_grid,
     save_checkpoint,
+    task_identity,
     task_path,
 )
 from radlib.samples import MissingSynthesisError, code_version
@@ -67,7 +68,8 @@ def test_grid_resumes_and_recomputes_corrupt_files(fast_config):
     corrupt = task_path(fast_config, load_dataset("HNSCC", fast_config), 0)
     lost.unlink()
     corrupt.write_bytes(corrupt.read_bytes()[:100])  # a half-written file
-    assert read_task(corrupt, expected_records(fast_config)) is None
+    hnscc = load_dataset("HNSCC", fast_config)
+    assert read_task(corrupt, expected_records(fast_config), task_identity(fast_config, hnscc, 0)) is None
     second = run_grid(fast_config, show_progress=False)
     assert second.manifest["tasks_reused"] == 2 and second.manifest["tasks_ok"] == 4
     runs = json.loads(second.manifest_path.read_text())["runs"]
@@ -92,11 +94,48 @@ def test_task_file_missing_an_arm_is_recomputed(fast_config):
     dataset = toy_dataset(name="Mine")
     run_grid(config, datasets=[dataset], show_progress=False)
     path = task_path(config, dataset, 0)
-    expected = expected_records(config)
-    assert read_task(path, expected) is not None
-    assert read_task(path, [*expected, (0, "cvae")]) is None  # a task of fewer arms than the study's
-    assert read_task(path, [*expected, (config["shift"]["folds"], "real")]) is None  # or of fewer folds
-    assert read_task(path.with_name("absent.parquet"), expected) is None
+    expected, identity = expected_records(config), task_identity(config, dataset, 0)
+    assert read_task(path, expected, identity) is not None
+    assert read_task(path, [*expected, (0, "cvae")], identity) is None  # a task of fewer arms than the study's
+    assert read_task(path, [*expected, (config["shift"]["folds"], "real")], identity) is None  # or of fewer folds
+    assert read_task(path.with_name("absent.parquet"), expected, identity) is None
+
+
+def test_task_file_copied_over_another_is_recomputed_not_reused(fast_config):
+    # Issue 21, section 4: repetition 0's file copied over repetition 1's was reused, and the
+    # records held repetition 0 twice. A task file is checked against its own name.
+    config = fast_config.with_overrides({"repetitions": 2})
+    dataset = toy_dataset(name="Mine")
+    first = run_grid(config, datasets=[dataset], show_progress=False)
+    shutil.copyfile(task_path(config, dataset, 0), task_path(config, dataset, 1))
+    again = run_grid(config, datasets=[dataset], show_progress=False)
+    assert again.manifest["tasks_reused"] == 1
+    assert sorted(again.records["repetition"].unique()) == [0, 1]
+    pd.testing.assert_frame_equal(comparable(first.records), comparable(again.records))
+    other = toy_dataset(name="Mine", seed=5)  # the same name, other content: another fingerprint
+    assert other.fingerprint != dataset.fingerprint
+    assert read_task(task_path(config, dataset, 0), expected_records(config), task_identity(config, other, 0)) is None
+
+
+def test_task_file_with_a_flipped_bit_is_recomputed(fast_config, tmp_path):
+    # Issue 21, section 5: a bit flipped in a cached task file reached the records silently. Every
+    # single-bit flip (one per 5th byte) is read as "recompute" or as the very same table, never another.
+    config = fast_config.with_overrides({"repetitions": 1})
+    dataset = toy_dataset(name="Mine")
+    run_grid(config, datasets=[dataset], show_progress=False)
+    path = task_path(config, dataset, 0)
+    expected, identity = expected_records(config), task_identity(config, dataset, 0)
+    original, raw = read_task(path, expected, identity), path.read_bytes()
+    flipped = tmp_path / path.name
+    changed = 0
+    for position in range(0, len(raw), 5):
+        damaged = bytearray(raw)
+        damaged[position] ^= 0x10
+        flipped.write_bytes(bytes(damaged))
+        frame = read_task(flipped, expected, identity)
+        assert frame is None or frame.equals(original), f"a flip at byte {position} changed the records silently"
+        changed += frame is None
+    assert changed > 0
 
 
 def test_unavailable_dataset_is_counted(fast_config):
@@ -354,12 +393,58 @@ def test_a_run_killed_outright_is_in_the_next_manifests_history(fast_config, mon
         run_grid(fast_config, show_progress=False)
     processed = fast_config.path("processed")
     assert not (processed / "manifest.json").exists()
-    in_progress = json.loads((processed / grid.RUN_IN_PROGRESS).read_text())
-    assert [run["tasks_computed"] for run in in_progress["runs"]] == [1]
+    in_progress = processed / grid.RUNS_FOLDER / f"{fast_config.hash}.in_progress.json"
+    assert [run["tasks_computed"] for run in json.loads(in_progress.read_text())["runs"]] == [1]
     monkeypatch.setattr(grid, "_task_records", original)
     result = run_grid(fast_config, show_progress=False)
     assert [(run["interrupted"], run["tasks_computed"]) for run in result.manifest["runs"]] == [(True, 1), (False, 3)]
+    assert not in_progress.exists()
+
+
+def test_a_run_of_another_configuration_into_the_folder_keeps_the_first_ones_history(fast_config):
+    # Issue 21, section 4: a run of another configuration replaced the manifest, and a later reuse of
+    # the first configuration's records reported the reuse alone ("0.4 s over 1 computing run").
+    config = fast_config.with_overrides({"repetitions": 1})
+    first = run_grid(config, show_progress=False)
+    other = config.with_overrides({"shift.severity": 0.2})
+    run_grid(other, show_progress=False)
+    again = run_grid(config, show_progress=False)
+    assert again.manifest["tasks_reused"] == 2
+    assert again.manifest["runs"] == first.manifest["runs"] and again.manifest["runs"][0]["tasks_computed"] == 2
+    history = json.loads((config.path("processed") / grid.RUNS_FOLDER / f"{config.hash}.json").read_text())
+    assert history["runs"] == first.manifest["runs"]
+
+
+def test_an_earlier_engines_history_is_carried_over(fast_config):
+    # A folder of engine v3's first runs keeps its history in manifest.json and run_in_progress.json.
+    config = fast_config.with_overrides({"repetitions": 1})
+    processed = config.path("processed")
+    processed.mkdir(parents=True)
+    finished = {"finished": "2026-12-02T20:00:00+00:00", "wall_seconds": 60.0, "tasks_computed": 1}
+    killed = {"finished": "2026-12-02T21:00:00+00:00", "wall_seconds": 30.0, "tasks_computed": 0}
+    (processed / "manifest.json").write_text(json.dumps({"config_hash": config.hash, "runs": [finished]}))
+    (processed / grid.RUN_IN_PROGRESS).write_text(json.dumps({"config_hash": config.hash, "runs": [killed]}))
+    result = run_grid(config, show_progress=False)
+    assert result.manifest["runs"][:2] == [finished, killed] and len(result.manifest["runs"]) == 3
+    assert result.manifest["wall_seconds"] == round(90.0 + result.manifest["runs"][2]["wall_seconds"], 1)
     assert not (processed / grid.RUN_IN_PROGRESS).exists()
+
+
+def test_a_subset_of_the_profiles_datasets_is_named_and_never_the_profiles_records(fast_config):
+    # Issue 21, section 4: `radlib run --datasets A` wrote the profile's results.parquet, which the
+    # notebooks then read as the whole profile.
+    config = fast_config.with_overrides({"repetitions": 1})
+    whole = run_grid(config, show_progress=False)
+    profile_records = whole.results_path.read_bytes()
+    part = run_grid(config, datasets=["Ahn2021"], show_progress=False)
+    processed = config.path("processed")
+    assert part.results_path == processed / grid.SUBSETS_FOLDER / "Ahn2021" / "results.parquet"
+    assert part.manifest_path.parent == part.results_path.parent
+    assert part.manifest["subset"] == {"label": "Ahn2021", "datasets": ["Ahn2021"], "profile_datasets": 2}
+    assert set(part.records["dataset"]) == {"Ahn2021"} and part.manifest["tasks_reused"] == 1
+    assert (processed / "results.parquet").read_bytes() == profile_records
+    assert json.loads((processed / "manifest.json").read_text())["subset"] is None
+    assert whole.manifest["subset"] is None
 
 
 # --- Engine v3: stored samples, specifications, checkpoints ----------------------------------
@@ -412,7 +497,7 @@ def test_a_checkpoint_restores_every_task_and_the_rerun_computes_nothing(fast_co
     saved = save_checkpoint(config, tmp_path / "checkpoint")
     assert {p.relative_to(tmp_path / "checkpoint").as_posix() for p in saved} >= {
         "default/part-000.parquet",
-        "manifest.json",
+        f"runs/{config.hash}.json",  # the run history (a subset's manifest is its own, not the profile's)
     }
     # A second save adds a part with the new task only.
     run_grid(config, show_progress=False)

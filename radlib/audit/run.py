@@ -173,48 +173,35 @@ def _default_out(tables: Sequence[Path], paths: Sequence[str | Path]) -> Path:
     return root / f"{names[0]}+{len(names) - 1}-more-{digest}"
 
 
-#: The record columns that say which task a task file holds.
-_TASK_KEYS = ("dataset", "dataset_fingerprint", "repetition", "config_hash")
-
-
-def _unusable_reason(path: Path, config: Config, dataset: Dataset, repetition: int) -> str | None:
-    """Why a cached task file must be recomputed, or None: records of another task, or a user metric missing."""
+def _lacks_user_metrics(path: Path) -> list[str]:
+    """The registered user metrics a cached task file has no column for (unreadable: none; the grid recomputes it)."""
     import pyarrow.parquet as pq
 
     try:
         columns = set(pq.read_schema(path).names)
-        if not set(_TASK_KEYS) <= columns:
-            return f"its records do not say which task they are (no {', '.join(sorted(set(_TASK_KEYS) - columns))})"
-        keys = pd.read_parquet(path, columns=list(_TASK_KEYS)).drop_duplicates()
-    except Exception:  # unreadable: run_grid recomputes it anyway
-        return None
-    expected = (dataset.name, dataset.fingerprint, repetition, config.hash)
-    held = [tuple(row) for row in keys.itertuples(index=False)]
-    if held != [expected]:
-        shown = "; ".join(f"{d} ({f}) r{r}, configuration {h}" for d, f, r, h in held[:3])
-        return f"it holds the records of {shown or 'no task'}, not of its name's task"
-    missing = [m for m in quality.USER_METRICS if m not in columns]
-    if missing:
-        return f"it lacks the registered metric(s) {', '.join(missing)}"
-    return None
+    except Exception:
+        return []
+    return [m for m in quality.USER_METRICS if m not in columns]
 
 
 def _drop_unusable_tasks(config: Config, datasets: Sequence[Dataset]) -> list[Path]:
-    """Delete the cached task files that cannot be reused, so that the grid recomputes them; each is logged.
+    """Delete the cached task files that lack a registered user metric, so that the grid recomputes them.
 
-    A task file is checked against its own name (dataset, content fingerprint, repetition,
-    configuration hash), so a file copied over another (repetition 0 over repetition 1) is
-    never reused as the task it replaced. A file that lacks a registered user metric is
-    recomputed too: the configuration hash does not know the user metrics. Call under the
-    run lock.
+    The configuration hash does not know the user metrics. Every other check of a task file
+    (its records are its name's task, unchanged since written, complete) is the grid's
+    (:func:`radlib.grid.read_task`). Call under the run lock.
     """
     removed = []
     for dataset in datasets:
         for repetition in range(config["repetitions"]):
             path = task_path(config, dataset, repetition)
-            reason = _unusable_reason(path, config, dataset, repetition) if path.exists() else None
-            if reason:
-                log.warning("cached task file %s will be recomputed: %s", path.name, reason)
+            missing = _lacks_user_metrics(path) if path.exists() else []
+            if missing:
+                log.warning(
+                    "cached task file %s will be recomputed: it lacks the registered metric(s) %s",
+                    path.name,
+                    ", ".join(missing),
+                )
                 path.unlink()
                 removed.append(path)
     return removed
