@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -30,7 +31,7 @@ from radlib.grid import (
     task_identity,
     task_path,
 )
-from radlib.samples import MissingSynthesisError, code_version
+from radlib.samples import MissingSynthesisError, code_version, source_hash
 
 
 @pytest.fixture
@@ -305,53 +306,92 @@ def _free_port():
         return s.getsockname()[1]
 
 
-@pytest.mark.slow
-def test_dask_scheduler_with_two_workers_gives_the_local_records(fast_config, tmp_path):
-    local = run_grid(fast_config.with_overrides({"paths.processed": str(tmp_path / "local")}), show_progress=False)
+@contextmanager
+def dask_cluster(n_workers, worker_env=None, worker_cwd=None):
+    """A `dask scheduler` and `dask worker` processes, as the README's recipe starts them; yields the address."""
     address = f"tcp://127.0.0.1:{_free_port()}"
     bin_dir = Path(sys.executable).parent
     env = {**os.environ, "RADLIB_OFFLINE": "1"}
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    port = address.rsplit(":", 1)[1]
     scheduler = subprocess.Popen(
-        [bin_dir / "dask", "scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1], "--no-dashboard"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=env,
+        [bin_dir / "dask", "scheduler", "--host", "127.0.0.1", "--port", port, "--no-dashboard"], env=env, **quiet
     )
+    worker_command = [bin_dir / "dask", "worker", address, "--nthreads", "1", "--nworkers", "1", "--no-dashboard"]
     workers = [
-        subprocess.Popen(
-            [
-                bin_dir / "dask",
-                "worker",
-                address,
-                "--nthreads",
-                "1",
-                "--nworkers",
-                "1",
-                "--no-dashboard",
-                "--host",
-                "127.0.0.1",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            env=env,
-        )
-        for _ in range(2)
+        subprocess.Popen([*worker_command, "--host", "127.0.0.1"], env=worker_env or env, cwd=worker_cwd, **quiet)
+        for _ in range(n_workers)
     ]
     try:
         from dask.distributed import Client
 
         with Client(address, timeout=60) as client:
-            client.wait_for_workers(2, timeout=60)
-        process = _cli(_cli_args(fast_config, tmp_path), "--scheduler", address, env=env)
-        output, _ = process.communicate(timeout=300)
-        assert process.returncode == 0, output
-        remote = pd.read_parquet(fast_config.path("processed") / "results.parquet")
-        pd.testing.assert_frame_equal(comparable(local.records), comparable(remote))
+            client.wait_for_workers(n_workers, timeout=60)
+        yield address
     finally:
         for proc in (*workers, scheduler):
             proc.terminate()
         for proc in (*workers, scheduler):
             proc.wait(timeout=30)
+
+
+@pytest.mark.slow
+def test_dask_scheduler_with_two_workers_gives_the_local_records(fast_config, tmp_path):
+    local = run_grid(fast_config.with_overrides({"paths.processed": str(tmp_path / "local")}), show_progress=False)
+    env = {**os.environ, "RADLIB_OFFLINE": "1"}
+    with dask_cluster(2) as address:
+        process = _cli(_cli_args(fast_config, tmp_path), "--scheduler", address, env=env)
+        output, _ = process.communicate(timeout=300)
+    assert process.returncode == 0, output
+    remote = pd.read_parquet(fast_config.path("processed") / "results.parquet")
+    pd.testing.assert_frame_equal(comparable(local.records), comparable(remote))
+    # Issue 21, section 5: the manifest names the workers (not a meaningless n_jobs); no Dask INFO lines.
+    manifest = json.loads((fast_config.path("processed") / "manifest.json").read_text())
+    workers = manifest["workers"]
+    assert workers["count"] == 2 and workers["threads"] == 2 and len(workers["hosts"]) == 1 and workers["dask"]
+    assert workers["versions"]["radlib_source"] == source_hash() and manifest["n_jobs"] is None
+    assert "INFO" not in output
+
+
+@pytest.mark.slow
+def test_a_worker_running_other_code_is_refused(fast_config, tmp_path):
+    # Issue 21, section 5: a worker with one changed line in radlib computed other records under the
+    # same configuration hash, exit 0. The client compares every worker's source hash and packages.
+    other = tmp_path / "other"
+    shutil.copytree(Path(grid.__file__).parent, other / "radlib", ignore=shutil.ignore_patterns("__pycache__"))
+    with open(other / "radlib" / "quality.py", "a") as module:
+        module.write("\n# one changed line\n")
+    worker_env = {**os.environ, "RADLIB_OFFLINE": "1", "PYTHONPATH": str(other)}
+    env = {**os.environ, "RADLIB_OFFLINE": "1"}
+    with dask_cluster(1, worker_env=worker_env, worker_cwd=other) as address:
+        process = _cli(_cli_args(fast_config, tmp_path), "--scheduler", address, env=env)
+        output, _ = process.communicate(timeout=300)
+    assert process.returncode == 5, output
+    assert "runs other code than this client (radlib_source" in output and "Traceback" not in output
+    assert not list((fast_config.path("processed") / "tasks").glob("*/*.parquet"))
+
+
+def test_an_unreachable_scheduler_is_one_sentence_with_its_own_exit_code(fast_config, tmp_path):
+    address = f"tcp://127.0.0.1:{_free_port()}"  # nothing listens there
+    started = time.perf_counter()
+    process = _cli(_cli_args(fast_config, tmp_path), "--scheduler", address, "--set", "run.scheduler_timeout=2")
+    output, _ = process.communicate(timeout=120)
+    assert process.returncode == 4, output
+    assert f"cannot reach the Dask scheduler at '{address}' within 2 s" in output and "Traceback" not in output
+    assert time.perf_counter() - started < 60
+
+
+def test_a_run_that_finds_no_dataset_fails_and_keeps_the_previous_records(fast_config, tmp_path):
+    # Issue 21, section 5: a client without the mirror exited 0 and replaced 440 records by none.
+    config = fast_config.with_overrides({"repetitions": 1})
+    first = run_grid(config, show_progress=False)
+    before = first.results_path.read_bytes(), first.manifest_path.read_bytes()
+    args = [*_cli_args(config, tmp_path), "--set", "repetitions=1", "--set", f"data.mirror_dir={tmp_path / 'none'}"]
+    process = _cli(args, env={**os.environ, "RADLIB_OFFLINE": "1"})
+    output, _ = process.communicate(timeout=120)
+    assert process.returncode == 1, output
+    assert "none of the 2 requested dataset(s) could be loaded" in output and "previous records" in output
+    assert (first.results_path.read_bytes(), first.manifest_path.read_bytes()) == before
 
 
 def test_an_interrupted_run_records_what_it_finished_and_a_rerun_finishes(fast_config, monkeypatch):
