@@ -12,8 +12,10 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -783,3 +785,24 @@ def test_a_task_file_copied_over_another_is_recomputed_not_reused(earlier_audit,
     assert sorted(records["repetition"].unique()) == [0, 1]
     assert records.groupby("repetition")["split_seed"].nunique().eq(1).all()
     assert records.groupby("repetition")["split_seed"].first().nunique() == 2  # two different splits, not one twice
+
+
+# --- issue 21, 4 (third point). a killed audit's run stays in the history ----------------------
+
+
+def test_a_killed_audit_keeps_its_run_in_the_history(tmp_path):
+    table = tmp_path / "cohort.csv"
+    make_table().to_csv(table, index=False)
+    out = tmp_path / "out"
+    args = ["--csv", table, "--target", "Target", *FAST, "--generators", "smote", "--out", out]
+    process = subprocess.Popen(_command(*args), env=ENV, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 240
+    while time.time() < deadline and not list(out.glob("tasks/*/*.parquet")):
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)  # after its first task: no manifest, no swap
+    process.wait()
+    assert len(list(out.glob("tasks/*/*.parquet"))) == 1, "the kill should land after the first of two tasks"
+    rerun = audit_cli(*args)
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    runs = json.loads((out / "manifest.json").read_text())["runs"]
+    assert [(run["interrupted"], run["tasks_computed"]) for run in runs] == [(True, 1), (False, 1)]

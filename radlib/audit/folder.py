@@ -17,9 +17,10 @@ the folder puts it back before it starts (:func:`recover`). Whatever is in ``<ou
 therefore one run's outputs, and ``verdict.md`` names that run (the last entry of
 ``manifest.json``'s ``runs``).
 
-The task cache ``<out>/tasks`` is not part of the set: it holds one file per finished task,
-each written atomically, so the staging folder links to it and a failed run keeps the
-tasks it finished. Call :func:`recover` and :func:`staged_outputs` under the output folder's
+The task cache ``<out>/tasks`` and the run history ``<out>/runs`` are not part of the set:
+the cache holds one file per finished task, each written atomically, and the history one file
+per configuration, so the staging folder links to both and a failed, interrupted or killed run
+keeps the tasks it finished and its entry in the history. Call :func:`recover` and :func:`staged_outputs` under the output folder's
 lock (:func:`radlib.grid.run_lock`).
 """
 
@@ -56,7 +57,9 @@ _STAGING = ".staging"
 _PREVIOUS = ".previous"
 _SWAPPED = ".previous-swapped"
 #: Entries an audit keeps in its folder, by kind: a file or folder of the wrong kind stops the run.
-_FOLDERS = ("tasks", "tables", "figures", "interim", "build", _STAGING, _PREVIOUS, _SWAPPED)
+#: The folders the staging folder links to (shared by every run into the folder), by name.
+_SHARED = ("tasks", "runs")
+_FOLDERS = (*_SHARED, "tables", "figures", "interim", "build", _STAGING, _PREVIOUS, _SWAPPED)
 _FILES = ("results.parquet", "manifest.json", "verdict.md", "verdict.html", "data_report.json", MARKER)
 _SHOWN = 5
 
@@ -246,8 +249,8 @@ def staged_outputs(out: Path) -> Iterator[Path]:
 
     Before anything is moved, ``out`` must be an audit's folder (:func:`claim_out_folder`)
     whose output set holds only files its marker lists; else :class:`AuditError`. The
-    staging folder has ``tasks`` linked to ``<out>/tasks`` (the shared cache) and a copy of
-    ``<out>/manifest.json`` (so that the run history goes on); when the block ends, a new
+    staging folder has ``tasks`` and ``runs`` linked to ``<out>/tasks`` (the shared cache) and
+    ``<out>/runs`` (the run history) and a copy of ``<out>/manifest.json`` (an earlier engine's history); when the block ends, a new
     marker listing the staged files joins the set. When the block raises, the staging folder
     is deleted and ``out`` keeps its previous set.
     """
@@ -257,8 +260,9 @@ def staged_outputs(out: Path) -> Iterator[Path]:
     _check_owned(out)
     staging = out / _STAGING
     staging.mkdir(parents=True)
-    (out / "tasks").mkdir(exist_ok=True)
-    (staging / "tasks").symlink_to(Path("..") / "tasks", target_is_directory=True)
+    for shared in _SHARED:
+        (out / shared).mkdir(exist_ok=True)
+        (staging / shared).symlink_to(Path("..") / shared, target_is_directory=True)
     if (out / "manifest.json").is_file():
         shutil.copyfile(out / "manifest.json", staging / "manifest.json")
     try:
