@@ -7,13 +7,17 @@ address (:func:`dask_client`); one local job runs in-process. Workers only compu
 return records; the client writes each finished task atomically (:mod:`radlib.files`) to
 ``<processed>/tasks/<config hash>/`` (:func:`task_path`), so a killed run loses at most the
 tasks in flight and a rerun skips what is done. A lock file refuses a second run on the
-same output folder (:class:`GridLockedError`).
+same output folder (:class:`GridLockedError`). A cached task file is reused only when it is
+unchanged since it was written (its content hash), holds its name's task and is complete
+(:func:`read_task`). On a cluster, :func:`check_workers` refuses workers that run other code.
 
 :func:`run_grid` writes the consolidated records (``<processed>/results.parquet``) and a
-manifest (``<processed>/manifest.json``) with the history of the configuration's runs; a run
-stopped with Ctrl-C (SIGINT) writes both for the tasks it finished, its entry in the history
-marked ``interrupted``, before it stops, so the wall time of a computation spread over several
-sessions is on record. :func:`publish_records` copies both to the profile's results folder.
+manifest (``<processed>/manifest.json``) with the history of the configuration's runs, kept per
+configuration under ``<processed>/runs/`` (:func:`run_history`); a run stopped with Ctrl-C
+(SIGINT) writes both for the tasks it finished, its entry in the history marked
+``interrupted``, before it stops, so the wall time of a computation spread over several
+sessions is on record. A run of a subset of the profile's datasets writes its own folder
+(``<processed>/subsets/<label>/``). :func:`publish_records` copies both to the profile's results folder.
 """
 
 from __future__ import annotations
