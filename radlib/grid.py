@@ -67,6 +67,7 @@ __all__ = [
     "WorkerPluginError",
     "WorkerMismatchError",
     "SchedulerUnreachableError",
+    "SchedulerLostError",
     "NoDatasetError",
     "check_workers",
     "worker_environment",
@@ -111,6 +112,10 @@ class WorkerMismatchError(RuntimeError):
 
 class SchedulerUnreachableError(RuntimeError):
     """The Dask scheduler given by its address did not answer (or the address is not one)."""
+
+
+class SchedulerLostError(SchedulerUnreachableError):
+    """The Dask scheduler went away during the run; the tasks finished before are kept."""
 
 
 class NoDatasetError(RuntimeError):
@@ -237,14 +242,21 @@ def run_lock(folder: Path) -> Iterator[None]:
 
 @contextmanager
 def _quiet_distributed() -> Iterator[None]:
-    """Dask's INFO lines (cluster start, connections, dashboard) kept off the console; warnings pass."""
-    logger = logging.getLogger("distributed")
-    level = logger.level
-    logger.setLevel(logging.WARNING)
+    """Dask's INFO lines (cluster start, connections, dashboard) kept off the console; warnings pass.
+
+    The client's own errors (a lost scheduler's reconnection traceback) are left to the grid,
+    which reports a lost scheduler in one sentence.
+    """
+    levels = {"distributed": logging.WARNING, "distributed.client": logging.CRITICAL}
+    loggers = {name: logging.getLogger(name) for name in levels}
+    before = {name: logger.level for name, logger in loggers.items()}
+    for name, logger in loggers.items():
+        logger.setLevel(levels[name])
     try:
         yield
     finally:
-        logger.setLevel(level)
+        for name, logger in loggers.items():
+            logger.setLevel(before[name])
 
 
 @contextmanager
@@ -458,6 +470,11 @@ def _execute(
             try:
                 on_done(name, repetition, future.result())
             except Exception as exc:
+                if "scheduler-connection-lost" in str(exc):  # every task in flight is lost with it
+                    raise SchedulerLostError(
+                        f"lost the connection to the Dask scheduler {scheduler or '(local cluster)'}; the finished "
+                        "tasks are kept: restart the scheduler and its workers and rerun the same command"
+                    ) from exc
                 failures[(name, repetition)] = f"{type(exc).__name__}: {exc}"
                 log.error("task %s r%d failed: %s", name, repetition, exc)
             finally:
@@ -713,7 +730,7 @@ def run_grid(
             progress_record = {"config_hash": config.hash, "runs": [this_run(interrupted=True)]}
             write_text_atomically(json.dumps(progress_record, default=str), progress_path)
 
-        interrupted = False
+        interrupted, lost_scheduler = False, None
         with tqdm(
             total=len(tasks), initial=reused, desc=f"grid {config.profile}", unit="task", disable=not show_progress
         ) as progress:
@@ -730,6 +747,8 @@ def run_grid(
                 )
             except KeyboardInterrupt:  # Ctrl-C or SIGINT: record what this run finished, then stop
                 interrupted, failures = True, {}
+            except SchedulerLostError as exc:  # a lost scheduler: likewise, then say so
+                interrupted, failures, lost_scheduler = True, {}, exc
 
         consolidated = {}
         for name in configs:
@@ -795,6 +814,8 @@ def run_grid(
         manifest["runs"] = runs
         manifest["wall_seconds"] = round(sum(entry["wall_seconds"] for entry in runs), 1)
         write_text_atomically(json.dumps(manifest, indent=2, default=str), manifest_path)
+    if lost_scheduler is not None:
+        raise lost_scheduler
     if interrupted:  # the manifest keeps the run's wall time and tasks; a rerun computes only the rest
         raise KeyboardInterrupt(f"grid interrupted after {computed[0]} new tasks; rerun to finish")
     return GridResult(records, manifest, results_path, manifest_path)

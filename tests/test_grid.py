@@ -308,7 +308,8 @@ def _free_port():
 
 @contextmanager
 def dask_cluster(n_workers, worker_env=None, worker_cwd=None):
-    """A `dask scheduler` and `dask worker` processes, as the README's recipe starts them; yields the address."""
+    """A `dask scheduler` and `dask worker` processes, as the README's recipe starts them; yields
+    (the scheduler's address, its process)."""
     address = f"tcp://127.0.0.1:{_free_port()}"
     bin_dir = Path(sys.executable).parent
     env = {**os.environ, "RADLIB_OFFLINE": "1"}
@@ -327,7 +328,7 @@ def dask_cluster(n_workers, worker_env=None, worker_cwd=None):
 
         with Client(address, timeout=60) as client:
             client.wait_for_workers(n_workers, timeout=60)
-        yield address
+        yield address, scheduler
     finally:
         for proc in (*workers, scheduler):
             proc.terminate()
@@ -339,7 +340,7 @@ def dask_cluster(n_workers, worker_env=None, worker_cwd=None):
 def test_dask_scheduler_with_two_workers_gives_the_local_records(fast_config, tmp_path):
     local = run_grid(fast_config.with_overrides({"paths.processed": str(tmp_path / "local")}), show_progress=False)
     env = {**os.environ, "RADLIB_OFFLINE": "1"}
-    with dask_cluster(2) as address:
+    with dask_cluster(2) as (address, _):
         process = _cli(_cli_args(fast_config, tmp_path), "--scheduler", address, env=env)
         output, _ = process.communicate(timeout=300)
     assert process.returncode == 0, output
@@ -363,12 +364,32 @@ def test_a_worker_running_other_code_is_refused(fast_config, tmp_path):
         module.write("\n# one changed line\n")
     worker_env = {**os.environ, "RADLIB_OFFLINE": "1", "PYTHONPATH": str(other)}
     env = {**os.environ, "RADLIB_OFFLINE": "1"}
-    with dask_cluster(1, worker_env=worker_env, worker_cwd=other) as address:
+    with dask_cluster(1, worker_env=worker_env, worker_cwd=other) as (address, _):
         process = _cli(_cli_args(fast_config, tmp_path), "--scheduler", address, env=env)
         output, _ = process.communicate(timeout=300)
     assert process.returncode == 5, output
     assert "runs other code than this client (radlib_source" in output and "Traceback" not in output
     assert not list((fast_config.path("processed") / "tasks").glob("*/*.parquet"))
+
+
+@pytest.mark.slow
+def test_a_scheduler_that_dies_mid_run_is_one_sentence_and_the_finished_tasks_are_kept(fast_config, tmp_path):
+    env = {**os.environ, "RADLIB_OFFLINE": "1"}
+    tasks = fast_config.path("processed") / "tasks"
+    with dask_cluster(1) as (address, scheduler):
+        process = _cli(_cli_args(fast_config, tmp_path), "--scheduler", address, env=env)
+        deadline = time.time() + 120
+        while time.time() < deadline and not list(tasks.glob("*/*.parquet")):
+            time.sleep(0.05)
+        scheduler.kill()
+        output, _ = process.communicate(timeout=120)
+    assert process.returncode == 4, output
+    assert "radlib: error: lost the connection to the Dask scheduler" in output and "Traceback" not in output
+    finished = len(list(tasks.glob("*/*.parquet")))
+    assert 1 <= finished < 4
+    rerun = run_grid(fast_config, show_progress=False)
+    assert rerun.manifest["tasks_reused"] == finished
+    assert rerun.manifest["runs"][0]["interrupted"] and rerun.manifest["runs"][0]["tasks_computed"] == finished
 
 
 def test_an_unreachable_scheduler_is_one_sentence_with_its_own_exit_code(fast_config, tmp_path):
