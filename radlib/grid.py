@@ -320,7 +320,11 @@ def dask_client(
                             f"worker plug-in {getattr(plugin, 'name', type(plugin).__name__)!r} could not be "
                             f"registered on the Dask workers: {type(exc).__name__}: {exc}"
                         ) from exc
-                yield client
+                try:
+                    yield client
+                except KeyboardInterrupt:  # Ctrl-C reaches the workers too: their shutdown tracebacks are noise
+                    logging.getLogger("distributed").setLevel(logging.CRITICAL)
+                    raise
         finally:
             if cluster is not None:
                 cluster.close()

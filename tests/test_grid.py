@@ -584,3 +584,18 @@ def test_the_manifest_names_the_commit_and_no_absolute_path(fast_config, monkeyp
     assert "$RADLIB_RADMLBENCH_DIR" in message and str(config.root) not in skipped.manifest_path.read_text()
     assert result.manifest["runs"][-1]["commit"] == code_version() and result.manifest["commits"] == [code_version()]
     assert json.loads(result.records["versions"].iloc[0])["radlib_commit"] == code_version()
+
+
+@pytest.mark.slow
+def test_ctrl_c_on_a_local_dask_cluster_is_one_message_without_worker_tracebacks(fast_config, tmp_path):
+    # Issue 21, section 3: Ctrl-C with Dask printed a 30-line worker traceback before the clean message.
+    args = _cli_args(fast_config, tmp_path) + ["--set", "run.n_jobs=2"]
+    process = _cli(args, env={**os.environ, "RADLIB_OFFLINE": "1"}, start_new_session=True)
+    tasks = fast_config.path("processed") / "tasks"
+    deadline = time.time() + 180
+    while time.time() < deadline and not list(tasks.glob("*/*.parquet")):
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGINT)  # Ctrl-C reaches the whole foreground process group, workers included
+    output, _ = process.communicate(timeout=120)
+    assert process.returncode == 130, output
+    assert "radlib: interrupted:" in output and "Traceback" not in output and "ERROR" not in output
