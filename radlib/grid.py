@@ -259,6 +259,29 @@ def _quiet_distributed() -> Iterator[None]:
             logger.setLevel(before[name])
 
 
+def _local_cluster(n_jobs: int):
+    """A quiet local cluster whose worker processes ignore SIGINT.
+
+    Ctrl-C reaches the whole foreground process group: the client handles it (records what
+    finished, closes the cluster), and workers that took it too would print their tracebacks.
+    An ignored SIGINT is inherited by the spawned processes, and Python keeps it ignored.
+    """
+    import signal
+    import threading
+
+    from dask.distributed import LocalCluster
+
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if in_main_thread else None
+    try:
+        return LocalCluster(
+            n_workers=n_jobs, threads_per_worker=1, processes=True, dashboard_address=":0", silence_logs=logging.ERROR
+        )
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGINT, previous)
+
+
 @contextmanager
 def dask_client(
     n_jobs: int, scheduler: str | None = None, worker_plugins: Sequence = (), timeout: float = 10
@@ -291,18 +314,12 @@ def dask_client(
     WorkerPluginError
         A plug-in failed to register (its ``setup`` raised on a worker).
     """
-    from dask.distributed import Client, LocalCluster
+    from dask.distributed import Client
 
     cluster = None
     with _quiet_distributed():
         if scheduler is None:
-            cluster = LocalCluster(
-                n_workers=n_jobs,
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=":0",
-                silence_logs=logging.ERROR,
-            )
+            cluster = _local_cluster(n_jobs)
         try:
             try:
                 client = Client(cluster if cluster is not None else scheduler, timeout=timeout)
