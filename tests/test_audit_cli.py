@@ -157,8 +157,14 @@ def test_a_run_where_no_task_finishes_leaves_the_previous_outputs_untouched(tmp_
         "--generators", "smote", "--out", out,
     )  # fmt: skip
     assert_refused(second, "no task finished (2 of 2 failed: cohort r0: ValueError:", code=1)
-    assert f"nothing was written: {out} keeps its previous outputs" in second.stderr
-    assert _digests(out) == before  # records, manifest, verdict, tables and figures of the first run
+    assert f"no output was replaced: {out} keeps its previous outputs" in second.stderr
+    # Records, manifest, verdict, tables and figures of the first run; the failed run of the other
+    # configuration is in that configuration's history (issue 21, section 4: history never lost).
+    after = _digests(out)
+    added = {name for name in after if name not in before}
+    assert {name: after[name] for name in before} == before and len(added) == 1
+    (history,) = added
+    assert history.startswith("runs/") and json.loads((out / history).read_text())["runs"][0]["tasks_failed"] == 2
     hidden = sorted(p.name for p in out.iterdir() if p.name.startswith("."))
     assert hidden == [".radlib-audit.json", ".run.lock"]  # the marker and the lock; no staging left
 
@@ -719,8 +725,9 @@ def test_nothing_valid_computed_exits_1_and_keeps_the_previous_outputs(earlier_a
     assert "this generator always fails" in run.stderr and f"{out} keeps its previous outputs" in run.stderr
     after = _every_file(out)
     assert after.pop(".run.lock") and before.pop(".run.lock")
-    assert {k: v for k, v in after.items() if not k.startswith("tasks/")} == {
-        k: v for k, v in before.items() if not k.startswith("tasks/")
+    # The task cache and the run history (the failed run is in it) grow; every output stays as it was.
+    assert {k: v for k, v in after.items() if not k.startswith(("tasks/", "runs/"))} == {
+        k: v for k, v in before.items() if not k.startswith(("tasks/", "runs/"))
     }
 
 

@@ -438,7 +438,7 @@ def _no_task_message(grid: GridResult, out: Path) -> str:
     more = f"; ... ({len(failed)} in all)" if len(failed) > 3 else ""
     return (
         f"no task finished ({len(failed)} of {grid.manifest['tasks_total']} failed: {shown}{more}); "
-        f"nothing was written: {out} keeps its previous outputs"
+        f"no output was replaced: {out} keeps its previous outputs (the run is in its history, runs/)"
     )
 
 
@@ -459,7 +459,7 @@ def _nothing_valid_message(records: pd.DataFrame, out: Path) -> str:
     shown = f"; the first error: {first_error.splitlines()[0]}" if first_error else ""
     return (
         f"nothing valid was computed: no arm with synthetic rows has a defined external AUC; of {len(records)} records, {failed} failed and {undefined} have an undefined "
-        f"external AUC (a site with a single class){shown}; nothing was written: {out} keeps its previous outputs"
+        f"external AUC (a site with a single class){shown}; no output was replaced: {out} keeps its previous outputs (the run is in its history, runs/)"
     )
 
 
