@@ -599,3 +599,30 @@ def test_ctrl_c_on_a_local_dask_cluster_is_one_message_without_worker_tracebacks
     output, _ = process.communicate(timeout=120)
     assert process.returncode == 130, output
     assert "radlib: interrupted:" in output and "Traceback" not in output and "ERROR" not in output
+
+
+@pytest.mark.slow
+def test_each_future_is_released_once_its_task_is_stored(fast_config, monkeypatch):
+    # Issue 21, section 5: the client held every future until the run ended, so a lost worker made Dask
+    # rebuild finished tasks (12 executions for 8 tasks). When a task is stored, the scheduler must hold
+    # no earlier stored task any more.
+    from dask.distributed import LocalCluster, get_client
+
+    stored, held_at_store = [], []
+    original = grid.write_parquet_atomically
+
+    def spying(frame, path, *args, **kwargs):
+        if "__" in Path(path).stem:  # a task file: dataset__fingerprint__rNNN
+            keys = get_client().run_on_scheduler(lambda dask_scheduler: [str(key) for key in dask_scheduler.tasks])
+            dataset, fingerprint, repetition = Path(path).stem.split("__")
+            held_at_store.append(keys)
+            stored.append(f"-{dataset}-{fingerprint}-r{int(repetition.removeprefix('r'))}")
+        return original(frame, path, *args, **kwargs)
+
+    monkeypatch.setattr(grid, "write_parquet_atomically", spying)
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster:
+        run_grid(fast_config, scheduler=cluster.scheduler_address, show_progress=False)
+    assert len(stored) == 4
+    for position, keys in enumerate(held_at_store):
+        earlier = stored[:position]
+        assert not [key for key in keys for marker in earlier if key.endswith(marker)], (position, keys)
