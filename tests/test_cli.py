@@ -12,8 +12,15 @@ from radlib import cli, grid
 def run_args(offline_config):
     """``radlib run`` of one radMLBench dataset, one repetition, SMOTE only, into the test's folders."""
     paths = [f"paths.{name}={offline_config.path(name)}" for name in offline_config["paths"]]
-    settings = ["synthesis.generators=[]", "classifiers.rf.n_estimators=10", "repetitions=1", "run.n_jobs=1", *paths]
-    return ["run", "--profile", "smoke", *[arg for s in settings for arg in ("--set", s)], "--datasets", "Ahn2021"]
+    settings = [
+        "synthesis.generators=[]",
+        "classifiers.rf.n_estimators=10",
+        "repetitions=1",
+        "run.n_jobs=1",
+        "datasets=[Ahn2021]",
+        *paths,
+    ]
+    return ["run", "--profile", "smoke", *[arg for s in settings for arg in ("--set", s)]]
 
 
 def test_run_reports_the_grid_and_where_it_wrote(run_args, offline_config, capsys):
@@ -36,6 +43,16 @@ def test_run_reports_the_grid_and_where_it_wrote(run_args, offline_config, capsy
     assert "  logreg_r2_s0.3: 10 records in specifications/logreg_r2_s0.3/results.parquet" in out[4:]
     assert cli.main(run_args) == 0
     assert capsys.readouterr().out.startswith("1 of 1 tasks done (1 reused)")
+
+
+def test_run_of_a_subset_says_where_its_records_are(run_args, offline_config, capsys):
+    # Issue 21, section 4: a subset's records are named as such, never the profile's results.parquet.
+    subset = [*run_args, "--set", "datasets=[Ahn2021, HNSCC]", "--datasets", "Ahn2021"]
+    assert cli.main(subset) == 0
+    out = capsys.readouterr().out.splitlines()
+    folder = offline_config.path("processed") / grid.SUBSETS_FOLDER / "Ahn2021"
+    assert out[1:3] == [f"records: {folder / 'results.parquet'}", f"manifest: {folder / 'manifest.json'}"]
+    assert not (offline_config.path("processed") / "results.parquet").exists()
 
 
 def test_run_on_a_locked_folder_exits_3(run_args, offline_config, capsys):
