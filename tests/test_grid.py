@@ -623,6 +623,8 @@ def test_each_future_is_released_once_its_task_is_stored(fast_config, monkeypatc
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster:
         run_grid(fast_config, scheduler=cluster.scheduler_address, show_progress=False)
     assert len(stored) == 4
+    # Every key names its dataset's content fingerprint (two tables of one name never share a computation).
+    assert all(any(key.endswith(marker) for marker in stored) for keys in held_at_store for key in keys)
     for position, keys in enumerate(held_at_store):
         earlier = stored[:position]
         assert not [key for key in keys for marker in earlier if key.endswith(marker)], (position, keys)
