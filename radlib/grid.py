@@ -906,6 +906,15 @@ def _checkpointed(folder: Path) -> set[tuple[str, str, int]]:
     return tasks
 
 
+def _history_names(folder: Path) -> list[str]:
+    """The run-history files a checkpoint keeps, relative to ``folder``: ``runs/*.json`` and an earlier engine's."""
+    return [
+        RUN_IN_PROGRESS,
+        "manifest.json",
+        *(f"{RUNS_FOLDER}/{p.name}" for p in (folder / RUNS_FOLDER).glob("*.json")),
+    ]
+
+
 def save_checkpoint(config: Config, folder: Path) -> list[Path]:
     """Keep the finished task files of a running or stopped grid in a committable folder.
 
@@ -942,12 +951,7 @@ def save_checkpoint(config: Config, folder: Path) -> list[Path]:
             write_parquet_atomically(pd.concat(frames, ignore_index=True), path, compression="zstd")
             written.append(path)
     processed = config.path("processed")
-    histories = [
-        RUN_IN_PROGRESS,
-        "manifest.json",
-        *(p.relative_to(processed) for p in (processed / RUNS_FOLDER).glob("*.json")),
-    ]
-    for history in histories:
+    for history in _history_names(processed):
         if (processed / history).exists():
             copy_atomically(processed / history, folder / history)
             written.append(folder / history)
@@ -970,12 +974,7 @@ def restore_checkpoint(config: Config, folder: Path) -> int:
                 if not target.exists():
                     write_parquet_atomically(frame.reset_index(drop=True), target, content_hash_stored=True)
                     written += 1
-    histories = [
-        RUN_IN_PROGRESS,
-        "manifest.json",
-        *(p.relative_to(folder) for p in (folder / RUNS_FOLDER).glob("*.json")),
-    ]
-    for history in histories:
+    for history in _history_names(folder):
         if (folder / history).exists() and not (processed / history).exists():
             copy_atomically(folder / history, processed / history)
     return written
