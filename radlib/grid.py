@@ -323,7 +323,11 @@ def dask_client(
         try:
             try:
                 client = Client(cluster if cluster is not None else scheduler, timeout=timeout)
-            except (OSError, ValueError, TypeError) as exc:
+            except (ValueError, TypeError) as exc:
+                raise SchedulerUnreachableError(
+                    f"{scheduler!r} is not a Dask scheduler address; give one like tcp://host:8786"
+                ) from exc
+            except OSError as exc:
                 raise SchedulerUnreachableError(
                     f"cannot reach the Dask scheduler at {scheduler!r} within {timeout:g} s (run.scheduler_timeout): "
                     f"{type(exc).__name__}; check the address (tcp://host:8786) and that `dask scheduler` runs there"

@@ -400,6 +400,9 @@ def test_an_unreachable_scheduler_is_one_sentence_with_its_own_exit_code(fast_co
     assert process.returncode == 4, output
     assert f"cannot reach the Dask scheduler at '{address}' within 2 s" in output and "Traceback" not in output
     assert time.perf_counter() - started < 60
+    malformed = _cli(_cli_args(fast_config, tmp_path), "--scheduler", "nonsense")
+    output, _ = malformed.communicate(timeout=120)
+    assert malformed.returncode == 4 and "radlib: error: 'nonsense' is not a Dask scheduler address" in output
 
 
 def test_a_run_that_finds_no_dataset_fails_and_keeps_the_previous_records(fast_config, tmp_path):
