@@ -65,7 +65,7 @@ def test_a_finished_run_replaces_the_whole_set_and_shares_the_task_cache(previou
     staged = json.loads((previous / A.MARKER).read_text())["files"]
     assert staged == sorted(n if "." in n else f"{n}/a.csv" for n in A.OUTPUTS if n not in ("figures", A.MARKER))
     assert sorted(p.name for p in (previous / "tasks").iterdir()) == ["new.parquet", "t.parquet"]
-    assert sorted(p.name for p in previous.iterdir()) == sorted({*A.OUTPUTS, "tasks"} - {"figures"})
+    assert sorted(p.name for p in previous.iterdir()) == sorted({*A.OUTPUTS, "tasks", "runs"} - {"figures"})
 
 
 def test_a_failed_run_leaves_the_previous_set_untouched(previous):
