@@ -717,6 +717,7 @@ def run_grid(
         if _runs_of(folder / RUN_IN_PROGRESS, config.hash):
             (folder / RUN_IN_PROGRESS).unlink()
         workers: dict = {}
+        client_source = source_hash()  # the code this run started with: every stored task must be its
 
         def this_run(interrupted: bool) -> dict:
             return {
@@ -739,10 +740,10 @@ def run_grid(
             samples, records = result
             dataset = by_name[name]
             computed_with = {json.loads(frame["versions"].iloc[0]).get("radlib_source") for frame in records.values()}
-            if computed_with != {source_hash()}:  # a worker that joined after check_workers
+            if computed_with != {client_source}:  # a worker that joined after check_workers
                 raise WorkerMismatchError(
                     f"task {name} r{repetition} was computed by radlib source {', '.join(map(str, computed_with))}, "
-                    f"not this client's {source_hash()}; its records are not stored"
+                    f"not this client's {client_source}; its records are not stored"
                 )
             if samples is not None:
                 write_samples(samples, samples_path(config, dataset, repetition))
