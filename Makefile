@@ -75,7 +75,7 @@ git-filter: ## install the nbstripout git filter for the notebooks (done by `mak
 git-refresh: $(STAMP) ## after running notebooks outside Lab: let `git status` compare them by what git stores (outputs stripped)
 	$(PY) -c "import sys; from radlib.notebook_files import refresh_git_index; [refresh_git_index(p) for p in sys.argv[1:]]" $$(git ls-files 'notebooks/*.ipynb')
 
-# The four questions answered from the tables of notebooks 05-07, into summary.md (radlib.answers).
+# The six questions answered from the tables of notebooks 05-09, into summary.md (radlib.answers).
 ANSWERS := $(PY) -c "from radlib.answers import write_answers; from radlib.config import load_config; write_answers(load_config('$(PROFILE)').path('tables'))"
 
 all: $(EXECUTED) $(REPORT_HTML) ## regenerate everything from the raw data for PROFILE: grid, figures, tables, report (notebooks with papermill)

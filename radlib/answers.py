@@ -1,9 +1,11 @@
-"""The compendium's four questions, answered in generated sentences from the tables `make all` wrote.
+"""The compendium's six questions, answered in generated sentences from the tables `make all` wrote.
 
 1. Does the pooled correlation of quality with ΔAUC appear? (notebook 05: the study's analysis 1)
 2. Is it carried by differences between configurations? (notebook 06: the fidelity ladder)
 3. Could this design have detected the study's reported effect? (notebook 07: reliability, power)
 4. How do our numbers compare with the study's? (the side-by-side, :mod:`radlib.analysis.side_by_side`)
+5. Is the answer robust to the choices the study left open? (notebook 08: the specification curve)
+6. What should a practitioner use instead of the quality metrics? (notebook 09: predictors of the gain)
 
 :func:`write_answers` reads the tables of a profile's results folder, writes the side-by-side
 table (``side_by_side.csv`` / ``.md``), stores the sentences and the table in ``summary.json``
@@ -24,11 +26,14 @@ from typing import Any
 
 import pandas as pd
 
+from radlib.analysis import curve, gain_predictors
 from radlib.analysis import side_by_side as sbs
 from radlib.files import write_text_atomically
 from radlib.formatting import interval, p_value, signed
 from radlib.outputs import (
+    CURVE_PREFIX,
     DESIGN_PREFIX,
+    PREDICTORS_PREFIX,
     PUBLISHED_RECORDS,
     SIDE_BY_SIDE,
     SUMMARY_JSON,
@@ -43,6 +48,8 @@ __all__ = [
     "answer_ladder",
     "answer_power",
     "answer_comparison",
+    "answer_curve",
+    "answer_predictors",
     "write_answers",
     "update_summary_and_answers",
 ]
@@ -166,6 +173,77 @@ def answer_comparison(table: pd.DataFrame | None) -> str:
     )
 
 
+def answer_curve(table: pd.DataFrame | None, joint: pd.DataFrame | None) -> str:
+    """Question 5, from notebook 08's tables: the pre-registered robustness verdict and the joint null.
+
+    ``table`` is :func:`radlib.analysis.curve.curve_table` (one row per specification), ``joint``
+    the one-row :func:`radlib.analysis.curve.joint_null` summary.
+    """
+    if table is None or joint is None:
+        return _missing(
+            "the specification curve (curve_table, curve_joint)", "08 on the specification records of `radlib run`"
+        )
+    verdict = curve.robustness(table)
+    null = joint.iloc[0]
+    carried = verdict["by_level"][verdict["by_level"]["appearances"] > 0]
+    where = (
+        "; where it appears: "
+        + ", ".join(f"{r.factor} {r.level} ({r.appearances} of {r.specifications})" for r in carried.itertuples())
+        if len(carried)
+        else ""
+    )
+    return (
+        f"**Is the answer robust to the choices the study left open?** The study's headline (a pooled composite "
+        f"ρ with q < 0.05 and at least three of five metrics significant) appears in {verdict['appearances']} of "
+        f"{verdict['specifications']} pre-registered specifications ({verdict['share']:.0%}; the non-replication is "
+        f"robust below 5 %): **{'robust' if verdict['robust'] else 'not robust'}**{where}. The composite ρ over the "
+        f"curve runs from {signed(table['rho'].min(), 2)} to {signed(table['rho'].max(), 2)}, median "
+        f"{signed(null['observed_median_rho'], 2)} (joint permutation test p = {p_value(null['p_median'])}, "
+        f"{int(null['n_permutations'])} permutations)."
+    )
+
+
+def answer_predictors(decisions: pd.DataFrame | None, association: pd.DataFrame | None) -> str:
+    """Question 6, from notebook 09's tables: which predictors inform the decision to augment, against the comparators.
+
+    ``decisions`` holds one row per rule (:func:`radlib.analysis.gain_predictors.decision_value` of each
+    predictor, then :func:`radlib.analysis.gain_predictors.comparators`); ``association`` the
+    predictors' correlations with ΔAUC (:func:`radlib.analysis.gain_predictors.associate_predictors`).
+    """
+    if decisions is None or association is None:
+        return _missing(
+            "the predictors of the gain (predictors_decisions, predictors_association)",
+            "09 on the specification records of `radlib run` and the internal-validation grid",
+        )
+    by_rule = decisions.set_index("rule")
+    predictors = by_rule.loc[[p.name for p in gain_predictors.PREDICTORS if p.name in by_rule.index]]
+    informing = predictors[predictors["informs"].astype(bool)]
+    best = predictors["mean_delta_auc"].idxmax()
+    pooled = association[association["group"] == POOLED].dropna(subset=["rho"])
+    strongest = pooled.loc[pooled["rho"].abs().idxmax()] if len(pooled) else None
+
+    def rule(name: str) -> str:
+        row = by_rule.loc[name]
+        return f"{signed(row['mean_delta_auc'], 3)} {interval(row['ci_low'], row['ci_high'], 3)}"
+
+    comparators = [
+        name for name in ("oracle", "best source on average (leave one dataset out)") if name in by_rule.index
+    ]
+    return (
+        f"**What should a practitioner use instead?** {len(informing)} of {len(predictors)} predictors computable "
+        f"without the new hospital's labels inform the decision to augment (the mean external ΔAUC of the choices "
+        f"they make has a CI above 0{': ' + ', '.join(informing.index) if len(informing) else ''}); the best of them, "
+        f"{best}, gains {rule(best)}"
+        + "".join(f"; {name}: {rule(name)}" for name in comparators)
+        + (
+            f". The predictor most correlated with the gain over datasets and arms is {strongest['label']} "
+            f"(ρ {signed(strongest['rho'], 2)}, q {p_value(strongest['q_value'])})."
+            if strongest is not None
+            else "."
+        )
+    )
+
+
 def _read_csv(path: Path) -> pd.DataFrame | None:
     return pd.read_csv(path) if path.exists() else None
 
@@ -181,7 +259,7 @@ def _analyses(folder: Path) -> dict[str, dict[str, pd.DataFrame]]:
 
 
 def write_answers(folder: str | os.PathLike) -> dict[str, Any]:
-    """Answer the four questions from the tables in ``folder``; update ``summary.json`` and ``summary.md``.
+    """Answer the six questions from the tables in ``folder``; update ``summary.json`` and ``summary.md``.
 
     Parameters
     ----------
@@ -192,7 +270,7 @@ def write_answers(folder: str | os.PathLike) -> dict[str, Any]:
     Returns
     -------
     dict
-        ``answers`` (four Markdown sentences) and ``side_by_side`` (Markdown, or None).
+        ``answers`` (six Markdown sentences) and ``side_by_side`` (Markdown, or None).
     """
     folder = Path(folder)
     analyses = _analyses(folder)
@@ -212,6 +290,13 @@ def write_answers(folder: str | os.PathLike) -> dict[str, Any]:
                 _read_csv(folder / f"{DESIGN_PREFIX}_power.csv"), _read_csv(folder / f"{DESIGN_PREFIX}_reliability.csv")
             ),
             answer_comparison(table),
+            answer_curve(
+                _read_csv(folder / f"{CURVE_PREFIX}_table.csv"), _read_csv(folder / f"{CURVE_PREFIX}_joint.csv")
+            ),
+            answer_predictors(
+                _read_csv(folder / f"{PREDICTORS_PREFIX}_decisions.csv"),
+                _read_csv(folder / f"{PREDICTORS_PREFIX}_association.csv"),
+            ),
         ],
         "side_by_side": sbs.side_by_side_markdown(table) if table is not None else None,
     }
@@ -232,7 +317,7 @@ def update_summary_and_answers(
     manifest: Mapping,
     datasets=None,
 ) -> Path:
-    """:func:`radlib.report.update_summary`, keeping the four answers of the same configuration.
+    """:func:`radlib.report.update_summary`, keeping the answers of the same configuration.
 
     Where the summary of this configuration already holds the answers (``make all`` adds them
     after notebooks 05-07), they are recomputed from the tables (:func:`write_answers`), so

@@ -36,6 +36,8 @@ __all__ = [
     "ANALYSIS_TABLES",
     "LADDER_PREFIX",
     "DESIGN_PREFIX",
+    "CURVE_PREFIX",
+    "PREDICTORS_PREFIX",
     "ladder_prefix",
     "EXPLORE_FOLDER",
     "Outputs",
@@ -78,6 +80,9 @@ ANALYSIS_TABLES = (
 #: Prefix of notebook 06's files (``ladder_<classifier>_<table>``) and of notebook 07's (``design_<table>``).
 LADDER_PREFIX = "ladder"
 DESIGN_PREFIX = "design"
+#: Prefixes of notebook 08's tables (``curve_<table>``) and notebook 09's (``predictors_<table>``).
+CURVE_PREFIX = "curve"
+PREDICTORS_PREFIX = "predictors"
 #: The scratch folder of exploring runs, under the project root: ``build/explore/<profile>/``.
 EXPLORE_FOLDER = Path("build") / "explore"
 

@@ -417,7 +417,7 @@ def update_summary(
     """Store one analysis's numbers and rewrite ``summary.md``/``summary.json`` from all stored ones.
 
     Notebook 05 calls this once per run (through :func:`radlib.answers.update_summary_and_answers`,
-    which keeps the four answers); after the last of its runs the summary covers every analysis
+    which keeps the answers); after the last of its runs the summary covers every analysis
     of the configuration in ``manifest``.
     """
     save_label_summary(numbers, folder, classifier, subset, manifest, datasets)

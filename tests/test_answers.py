@@ -1,11 +1,12 @@
-"""The four answers: numbers taken from the tables, a missing table named, the summary rendered with them."""
+"""The six answers: numbers taken from the tables, a missing table named, the summary rendered with them."""
 
 import json
 
 import pandas as pd
 
 from radlib import answers, report
-from radlib.analysis import power
+from radlib.analysis import gain_predictors, power
+from radlib.records import POOLED
 
 
 def _correlations():
@@ -66,7 +67,8 @@ def test_write_answers_renders_them_into_the_summary(tmp_path):
     }
     (tmp_path / "summary.json").write_text(json.dumps(document))
     written = answers.write_answers(tmp_path)
-    assert len(written["answers"]) == 4 and written["side_by_side"] is None  # no study tables here
+    assert len(written["answers"]) == 6 and written["side_by_side"] is None  # no study tables here
+    assert "notebook 08" in written["answers"][4] and "notebook 09" in written["answers"][5]
     stored = json.loads((tmp_path / "summary.json").read_text())
     assert stored["answers"] == written["answers"]
     text = (tmp_path / "summary.md").read_text()
@@ -112,3 +114,61 @@ def test_power_answer_names_the_columns_an_older_table_lacks():
     text = answers.answer_power(old, _reliability())
     assert text.startswith("Not answered") and "bh_family, size_pooled, size_pooled_unadjusted" in text
     assert "notebook 07" in text
+
+
+def _curve_table():
+    # Four specifications by hand: the headline appears in one (logreg at ratio 4), so 1 of 4 = 25 %.
+    return pd.DataFrame(
+        {
+            "specification": ["logreg_r1_s0.1", "logreg_r4_s0.1", "rf_r1_s0.1", "rf_r4_s0.1"],
+            "ratio": [1.0, 4.0, 1.0, 4.0],
+            "classifier": ["logreg", "logreg", "rf", "rf"],
+            "severity": [0.1] * 4,
+            "rho": [-0.05, 0.31, 0.02, -0.10],
+            "appears": [False, True, False, False],
+        }
+    )
+
+
+def test_answer_curve_states_the_verdict_where_the_headline_appears_and_the_joint_null():
+    joint = pd.DataFrame([{"observed_median_rho": -0.015, "p_median": 0.41, "n_permutations": 1000}])
+    text = answers.answer_curve(_curve_table(), joint)
+    # By hand: 1 appearance of 4 specifications = 25 %, not below 5 %: not robust; carried by ratio 4
+    # (1 of 2) and logreg (1 of 2), and severity 0.1 (1 of 4); ρ from -0.10 to +0.31.
+    assert "appears in 1 of 4 pre-registered specifications (25%" in text and "**not robust**" in text
+    assert "ratio 4.0 (1 of 2)" in text and "classifier logreg (1 of 2)" in text and "severity 0.1 (1 of 4)" in text
+    assert "from −0.10 to +0.31, median −0.01" in text or "from -0.10 to +0.31, median -0.01" in text
+    assert "p = 0.41" in text and "1000 permutations" in text
+    robust = _curve_table().assign(appears=False)
+    assert "**robust**" in answers.answer_curve(robust, joint) and "where it appears" not in answers.answer_curve(
+        robust, joint
+    )
+    assert "notebook 08" in answers.answer_curve(None, joint)
+
+
+def test_answer_predictors_names_those_that_inform_the_decision_against_the_comparators():
+    names = [p.name for p in gain_predictors.PREDICTORS]
+    decisions = pd.DataFrame(
+        {
+            "rule": [*names, "never augment", "oracle", "best source on average (leave one dataset out)"],
+            "mean_delta_auc": [0.001] * len(names) + [0.0, 0.02, 0.004],
+            "ci_low": [-0.002] * len(names) + [0.0, 0.01, -0.001],
+            "ci_high": [0.004] * len(names) + [0.0, 0.03, 0.009],
+            "informs": [False] * len(names) + [False, True, False],
+        }
+    )
+    decisions.loc[1, ["mean_delta_auc", "ci_low", "ci_high", "informs"]] = [0.006, 0.002, 0.010, True]
+    association = pd.DataFrame(
+        {
+            "label": ["a", "b", "a (smote)"],
+            "group": [POOLED, POOLED, "smote"],
+            "rho": [0.12, -0.40, 0.9],
+            "q_value": [0.5, 0.003, 0.01],
+        }
+    )
+    text = answers.answer_predictors(decisions, association)
+    assert text.count("inform") == 1 and f"1 of {len(names)} predictors" in text
+    assert f"CI above 0: {names[1]})" in text and f"the best of them, {names[1]}, gains +0.006 [+0.002, +0.010]" in text
+    assert "oracle: +0.020 [+0.010, +0.030]" in text
+    assert "most correlated with the gain over datasets and arms is b (ρ −0.40" in text or "is b (ρ -0.40" in text
+    assert "notebook 09" in answers.answer_predictors(None, association)
