@@ -83,6 +83,7 @@ __all__ = [
     "specification_results",
     "specification_records",
     "publish_specifications",
+    "published_specification",
     "save_checkpoint",
     "restore_checkpoint",
     "portable_params",
@@ -776,20 +777,21 @@ def run_grid(
             except SchedulerLostError as exc:  # a lost scheduler: likewise, then say so
                 interrupted, failures, lost_scheduler = True, {}, exc
 
+        # Each specification's records once: a synthesis run's default specification is the
+        # configuration's own records (results.parquet), every other under specifications/<name>/.
+        def consolidated_path(name: str) -> Path:
+            if synthesize and name == DEFAULT_SPECIFICATION:
+                return base / "results.parquet"
+            return specification_results(config, name, base)
+
         consolidated = {}
         for name in configs:
             ordered = [frames[name][key] for key in sorted(frames[name])]
             consolidated[name] = pd.concat(ordered, ignore_index=True) if ordered else pd.DataFrame()
-            write_parquet_atomically(consolidated[name], specification_results(config, name, base))
+            write_parquet_atomically(consolidated[name], consolidated_path(name))
         main_name = DEFAULT_SPECIFICATION if DEFAULT_SPECIFICATION in configs else next(iter(configs))
         records = consolidated[main_name]
-        results_path = (
-            base / "results.parquet"
-            if synthesize and main_name == DEFAULT_SPECIFICATION
-            else specification_results(config, main_name, base)
-        )
-        if results_path != specification_results(config, main_name, base):
-            write_parquet_atomically(records, results_path)
+        results_path = consolidated_path(main_name)
         commits = _commits_of(list(frames[main_name].values()))
         undefined = count_undefined(records) if len(records) else UndefinedCount(0, 0)
         manifest = {
@@ -815,7 +817,7 @@ def run_grid(
                     "config_hash": spec.hash,
                     "records": len(consolidated[name]),
                     "tasks_ok": len(frames[name]),
-                    "file": str(specification_results(config, name, base).relative_to(base)),
+                    "file": str(consolidated_path(name).relative_to(base)),
                 }
                 for name, spec in configs.items()
             },
@@ -989,11 +991,27 @@ def restore_checkpoint(config: Config, folder: Path) -> int:
 PUBLISHED_SPECIFICATION_DROP = ("versions", "error", "predictor_error", "synthesis_hash")
 
 
+def published_specification(config: Config, name: str) -> Path:
+    """Where :func:`publish_specifications` writes a specification's records: ``<tables>/specifications/<name>.parquet``."""
+    return config.path("tables") / "specifications" / f"{name}.parquet"
+
+
+def _computed_specification_files(config: Config, name: str) -> list[Path]:
+    """Where the grid writes a specification's consolidated records: an evaluation's file, and for the
+    default specification the synthesis run's ``results.parquet``.
+    """
+    files = [specification_results(config, name)]
+    if name == DEFAULT_SPECIFICATION:
+        files.append(config.path("processed") / "results.parquet")
+    return files
+
+
 def specification_records(config: Config) -> dict[str, pd.DataFrame]:
     """Every specification's records of ``config``: the grid's output, else the published copy.
 
-    The grid's ``<processed>/specifications/<name>/results.parquet`` when it holds the
-    specification's configuration, else ``<tables>/specifications/<name>.parquet``
+    The grid's ``<processed>/specifications/<name>/results.parquet`` (the default
+    specification's: ``<processed>/results.parquet``) when it holds the specification's
+    configuration, else ``<tables>/specifications/<name>.parquet``
     (:func:`publish_specifications`), so a fresh clone rebuilds the figures without fitting.
 
     Raises
@@ -1003,18 +1021,23 @@ def specification_records(config: Config) -> dict[str, pd.DataFrame]:
     """
     found = {}
     for name, spec in specification_configs(config).items():
-        for path in (specification_results(config, name), config.path("tables") / "specifications" / f"{name}.parquet"):
-            if path.exists():
-                frame = pd.read_parquet(path)
-                if len(frame) and set(frame["config_hash"]) == {spec.hash}:
-                    found[name] = frame
-                    break
-        else:
-            raise FileNotFoundError(
-                f"no records of specification {name!r} (configuration {spec.hash}) in {config.path('processed')} "
-                f"or {config.path('tables')}; compute them with `radlib run --profile {config.profile}`"
-            )
+        found[name] = _records_in(
+            [*_computed_specification_files(config, name), published_specification(config, name)], config, name, spec
+        )
     return found
+
+
+def _records_in(paths: Sequence[Path], config: Config, name: str, spec: Config) -> pd.DataFrame:
+    """The first of ``paths`` that holds records of the specification's configuration; FileNotFoundError if none."""
+    for path in paths:
+        if path.exists():
+            frame = pd.read_parquet(path)
+            if len(frame) and set(frame["config_hash"]) == {spec.hash}:
+                return frame
+    raise FileNotFoundError(
+        f"no records of specification {name!r} (configuration {spec.hash}) in {config.path('processed')} "
+        f"or {config.path('tables')}; compute them with `radlib run --profile {config.profile}`"
+    )
 
 
 def publish_specifications(config: Config) -> list[Path]:
@@ -1023,12 +1046,12 @@ def publish_specifications(config: Config) -> list[Path]:
     read, small enough to commit; the manifest keeps the versions and commits.
     """
     written = []
-    for name in specification_configs(config):
-        records = pd.read_parquet(specification_results(config, name))
+    for name, spec in specification_configs(config).items():
+        records = _records_in(_computed_specification_files(config, name), config, name, spec)
         study = records[records["arm"].map(is_study_arm)].drop(
             columns=list(PUBLISHED_SPECIFICATION_DROP), errors="ignore"
         )
-        path = config.path("tables") / "specifications" / f"{name}.parquet"
+        path = published_specification(config, name)
         write_parquet_atomically(study.reset_index(drop=True), path, compression="zstd")
         written.append(path)
     return written

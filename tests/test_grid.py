@@ -536,6 +536,13 @@ def test_evaluate_fits_nothing_and_its_default_equals_the_runs_records(fast_conf
         "logreg_r1_s0.1",
         "logreg_r2_s0.1",
     ]
+    # The default specification's records are written once, as the configuration's results.parquet.
+    processed = config.path("processed")
+    assert run.manifest["specifications"]["default"]["file"] == "results.parquet"
+    assert not (processed / "specifications" / "default").exists()
+    pd.testing.assert_frame_equal(grid.specification_records(config)["default"], run.records)
+    published = grid.publish_specifications(config)
+    assert grid.published_specification(config, "default") in published and len(published) == 5
     samples = sorted((config.path("processed") / "samples" / config.synthesis_hash).glob("*.parquet"))
     assert len(samples) == 2
     fits = []
