@@ -12,7 +12,7 @@ a bit flipped on disk after the write is an error, never a changed number. Parqu
 checksums (pyarrow's ``write_page_checksum``) leave the footer unchecked: flipping one bit in
 every 7th byte of a task file written with them, 122 of the flips still read back as a different
 table without an error; with the content hash none of ~15,000 flips (every 3rd byte of three
-task files) did (tests/test_files.py repeats the trial).
+task files) did (tests/test_files.py and tests/test_grid.py repeat the trial).
 """
 
 from __future__ import annotations
