@@ -1,9 +1,9 @@
 """The ``radlib`` command line: ``radlib datasets``, ``radlib run``, ``radlib evaluate``, ``radlib audit``.
 
-Exit codes: 0 done; 1 a task failed, nothing valid was computed or no dataset could be loaded (the
-previous outputs are kept); 2 a usage, configuration or data error; 3 another run holds the output
-folder; 4 the Dask scheduler did not answer; 5 a Dask worker runs other code than this client;
-130 interrupted (finished tasks are kept).
+Exit codes: 0 done; 1 a task failed, nothing valid was computed, no dataset could be loaded (the
+previous outputs are kept) or a file could not be read or written; 2 a usage, configuration or data
+error; 3 another run holds the output folder; 4 the Dask scheduler did not answer, was lost or has no
+worker; 5 a Dask worker runs other code than this client; 130 interrupted (finished tasks are kept).
 """
 
 from __future__ import annotations

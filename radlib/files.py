@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import pickle
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -60,7 +61,10 @@ def content_hash(frame: pd.DataFrame) -> str:
         column = frame[name]
         # infer_dtype tells str from bytes, which hash_pandas_object hashes alike.
         digest.update(f"{name}\x1f{column.dtype}\x1f{pd.api.types.infer_dtype(column)}\x1e".encode())
-        digest.update(pd.util.hash_pandas_object(column, index=False).to_numpy().tobytes())
+        try:
+            digest.update(pd.util.hash_pandas_object(column, index=False).to_numpy().tobytes())
+        except TypeError:  # unhashable cells (lists, arrays, dicts): their pickled values
+            digest.update(pickle.dumps(column.tolist(), protocol=4))
     return digest.hexdigest()
 
 
@@ -126,8 +130,11 @@ def write_parquet_atomically(
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        table = pa.Table.from_pandas(frame, preserve_index=False)
-        metadata = {**(table.schema.metadata or {}), CONTENT_HASH_KEY: content_hash(frame).encode()}
+        # The hash is of the table as Parquet gives it back (ints with None become floats, integer
+        # categories plain ints, ...): written once, read back, hashed, written again with its hash.
+        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), partial, compression=compression)
+        table = pq.read_table(partial)
+        metadata = {**(table.schema.metadata or {}), CONTENT_HASH_KEY: content_hash(table.to_pandas()).encode()}
         pq.write_table(table.replace_schema_metadata(metadata), partial, compression=compression)
 
 

@@ -29,6 +29,7 @@ import logging
 import os
 import time
 import traceback
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -112,7 +113,7 @@ class WorkerMismatchError(RuntimeError):
 
 
 class SchedulerUnreachableError(RuntimeError):
-    """The Dask scheduler given by its address did not answer (or the address is not one)."""
+    """The Dask scheduler given by its address did not answer, has no worker, or the address is not one."""
 
 
 class SchedulerLostError(SchedulerUnreachableError):
@@ -389,11 +390,9 @@ def check_workers(client) -> dict:
     Raises
     ------
     WorkerMismatchError
-        A worker differs (the message names it and the first differing entries), or there is no worker.
+        A worker differs (the message names it and the first differing entries).
     """
     environments = client.run(worker_environment)
-    if not environments:
-        raise WorkerMismatchError("the Dask scheduler has no worker; start `dask worker <scheduler address>`")
     here = _comparable(worker_environment())
     for address, environment in sorted(environments.items()):
         there = _comparable(environment)
@@ -477,6 +476,14 @@ def _execute(
     from dask.distributed import as_completed
 
     with dask_client(n_jobs, scheduler, worker_plugins, timeout) as client:
+        if scheduler is not None:
+            try:
+                client.wait_for_workers(1, timeout=timeout)
+            except TimeoutError as exc:
+                raise SchedulerUnreachableError(
+                    f"the Dask scheduler at {scheduler!r} has no worker after {timeout:g} s (run.scheduler_timeout); "
+                    f"start `dask worker {scheduler}` on the nodes"
+                ) from exc
         workers.update(check_workers(client))
         futures = {}
         for dataset, repetition, configs, samples_file in pending:
@@ -537,13 +544,43 @@ def _history_files(folder: Path, config_hash: str) -> tuple[Path, Path]:
 def run_history(folder: Path, config_hash: str) -> list[dict]:
     """Every computing run of a configuration recorded in ``folder``, killed ones included, oldest first.
 
-    Reads the configuration's history file and progress record; a folder written before them
-    (engine v3's first runs) has its history in ``manifest.json`` and ``run_in_progress.json``.
+    Reads the configuration's history file and progress record; a progress entry whose run is
+    already in the history (a kill between writing the one and deleting the other) counts once,
+    by its ``run_id``. A folder written before them (engine v3's first runs) has its history in
+    ``manifest.json`` and ``run_in_progress.json`` (:func:`_migrate_legacy_history`).
     """
     history, progress = _history_files(folder, config_hash)
     if history.exists() or progress.exists():
-        return _runs_of(history, config_hash) + _runs_of(progress, config_hash)
+        finished = _runs_of(history, config_hash)
+        known = {run["run_id"] for run in finished if "run_id" in run}
+        return finished + [run for run in _runs_of(progress, config_hash) if run.get("run_id") not in known]
     return _runs_of(folder / "manifest.json", config_hash) + _runs_of(folder / RUN_IN_PROGRESS, config_hash)
+
+
+def _migrate_legacy_history(folder: Path) -> None:
+    """Move an earlier engine's history (``manifest.json``, ``run_in_progress.json``) into ``runs/``.
+
+    Done at the start of any run into ``folder``, whatever its configuration, so a run of another
+    configuration, which replaces ``manifest.json``, never loses the earlier one's history. A
+    legacy manifest's runs seed a configuration without a history file; a legacy progress record's
+    entries join its configuration's history unless already there.
+    """
+    for legacy in ("manifest.json", RUN_IN_PROGRESS):
+        try:
+            stored = json.loads((folder / legacy).read_text())
+        except (OSError, ValueError):
+            continue
+        config_hash, legacy_runs = stored.get("config_hash"), list(stored.get("runs", []))
+        if not config_hash or not legacy_runs:
+            continue
+        history, _ = _history_files(folder, config_hash)
+        if legacy == "manifest.json" and history.exists():
+            continue
+        known = _runs_of(history, config_hash)
+        runs = known + [run for run in legacy_runs if run not in known]
+        if runs != known:
+            write_text_atomically(json.dumps({"config_hash": config_hash, "runs": runs}, indent=2), history)
+    (folder / RUN_IN_PROGRESS).unlink(missing_ok=True)  # its entries are in their configuration's history now
 
 
 def portable_params(config: Config) -> dict:
@@ -649,6 +686,8 @@ def run_grid(
 
     started = time.perf_counter()
     wanted = datasets if datasets is not None else datasets_of(config)
+    if not wanted:
+        raise NoDatasetError("no dataset was requested; nothing was computed and the previous records are kept")
     given = [d for d in wanted if isinstance(d, Dataset)]
     names = [d for d in wanted if not isinstance(d, Dataset)]
     n_jobs = n_jobs or config["run"]["n_jobs"]
@@ -708,20 +747,21 @@ def run_grid(
 
         manifest_path = out / "manifest.json"
         history_path, progress_path = _history_files(folder, config.hash)
-        # Killed runs' entries and an earlier engine's history join the configuration's history file first.
+        # An earlier engine's history and killed runs' entries join the history files first.
+        _migrate_legacy_history(folder)
         previous_runs = run_history(folder, config.hash)
         if previous_runs:
             write_text_atomically(
                 json.dumps({"config_hash": config.hash, "runs": previous_runs}, indent=2), history_path
             )
         progress_path.unlink(missing_ok=True)
-        if _runs_of(folder / RUN_IN_PROGRESS, config.hash):
-            (folder / RUN_IN_PROGRESS).unlink()
+        run_id = uuid.uuid4().hex[:12]
         workers: dict = {}
         client_source = source_hash()  # the code this run started with: every stored task must be its
 
         def this_run(interrupted: bool) -> dict:
             return {
+                "run_id": run_id,
                 "finished": datetime.now(UTC).isoformat(timespec="seconds"),
                 "wall_seconds": round(time.perf_counter() - started, 1),
                 "interrupted": interrupted,
@@ -958,10 +998,12 @@ def save_checkpoint(config: Config, folder: Path) -> list[Path]:
             write_parquet_atomically(pd.concat(frames, ignore_index=True), path, compression="zstd")
             written.append(path)
     processed = config.path("processed")
-    for history in _history_names(processed):
+    for history in set(_history_names(processed)) | set(_history_names(folder)):
         if (processed / history).exists():
             copy_atomically(processed / history, folder / history)
             written.append(folder / history)
+        elif (folder / history).exists():  # gone from the run (a finished run's progress record): gone here too
+            (folder / history).unlink()
     return written
 
 
@@ -1028,12 +1070,19 @@ def specification_records(config: Config) -> dict[str, pd.DataFrame]:
 
 
 def _records_in(paths: Sequence[Path], config: Config, name: str, spec: Config) -> pd.DataFrame:
-    """The first of ``paths`` that holds records of the specification's configuration; FileNotFoundError if none."""
+    """The records of the specification's configuration in ``paths`` that cover the most tasks (the first
+    of equals); FileNotFoundError if none holds them.
+
+    An interrupted run leaves a partial file of the right configuration: a complete one elsewhere wins.
+    """
+    found = []
     for path in paths:
         if path.exists():
             frame = pd.read_parquet(path)
             if len(frame) and set(frame["config_hash"]) == {spec.hash}:
-                return frame
+                found.append(frame)
+    if found:
+        return max(found, key=lambda frame: len(frame[["dataset", "repetition"]].drop_duplicates()))
     raise FileNotFoundError(
         f"no records of specification {name!r} (configuration {spec.hash}) in {config.path('processed')} "
         f"or {config.path('tables')}; compute them with `radlib run --profile {config.profile}`"

@@ -110,11 +110,14 @@ def code_version() -> str:
         return "unknown"
 
 
+@lru_cache(maxsize=1)
 def source_hash() -> str:
     """12 hex digits of SHA-256 over radlib's Python source files (relative path and bytes, sorted).
 
     What a Dask worker must share with the client (:func:`radlib.grid.check_workers`): unlike
-    :func:`code_version` it needs no git checkout and it changes with any edited line.
+    :func:`code_version` it needs no git checkout and it changes with any edited line. Computed
+    once per process, when first asked (at import time of the running code, in effect), so an edit
+    of the checkout during a run does not make its records name code that did not compute them.
     """
     package = Path(__file__).resolve().parent
     digest = hashlib.sha256()

@@ -638,3 +638,76 @@ def test_each_future_is_released_once_its_task_is_stored(fast_config, monkeypatc
     for position, keys in enumerate(held_at_store):
         earlier = stored[:position]
         assert not [key for key in keys for marker in earlier if key.endswith(marker)], (position, keys)
+
+
+def test_a_kill_between_the_history_and_the_progress_record_counts_the_run_once(fast_config):
+    config = fast_config.with_overrides({"repetitions": 1})
+    first = run_grid(config, show_progress=False)
+    history, progress = grid._history_files(config.path("processed"), config.hash)
+    # As if killed after writing the history, before deleting the progress record: the same run in both.
+    progress.write_text(json.dumps({"config_hash": config.hash, "runs": [first.manifest["runs"][0]]}))
+    assert grid.run_history(config.path("processed"), config.hash) == first.manifest["runs"]
+    assert run_grid(config, show_progress=False).manifest["runs"] == first.manifest["runs"]
+
+
+def test_a_legacy_manifest_of_one_configuration_survives_a_run_of_another(fast_config):
+    # The earlier engine kept A's history only in manifest.json, which B's run replaces.
+    a = fast_config.with_overrides({"repetitions": 1})
+    b = a.with_overrides({"shift.severity": 0.2})
+    processed = a.path("processed")
+    processed.mkdir(parents=True)
+    legacy = {"finished": "2026-12-02T20:00:00+00:00", "wall_seconds": 60.0, "tasks_computed": 2}
+    (processed / "manifest.json").write_text(json.dumps({"config_hash": a.hash, "runs": [legacy]}))
+    run_grid(b, show_progress=False)
+    assert run_grid(a, show_progress=False).manifest["runs"][0] == legacy
+
+
+def test_a_checkpoint_keeps_no_history_file_the_run_has_removed(fast_config, tmp_path):
+    # A save while a run is going copies its progress record; once the run finished, the next save
+    # must drop it, or a restore counts the run twice.
+    config = fast_config.with_overrides({"repetitions": 1})
+    run_grid(config, show_progress=False)
+    checkpoint = tmp_path / "checkpoint"
+    _, progress = grid._history_files(config.path("processed"), config.hash)
+    stale = {"run_id": "gone", "finished": "x", "wall_seconds": 5.0, "tasks_computed": 1}
+    progress.write_text(json.dumps({"config_hash": config.hash, "runs": [stale]}))
+    save_checkpoint(config, checkpoint)
+    progress.unlink()
+    save_checkpoint(config, checkpoint)
+    assert not (checkpoint / grid.RUNS_FOLDER / progress.name).exists()
+    shutil.rmtree(config.path("processed"))
+    restore_checkpoint(config, checkpoint)
+    assert "gone" not in [run.get("run_id") for run in grid.run_history(config.path("processed"), config.hash)]
+
+
+def test_the_complete_default_records_win_over_a_partial_copy(fast_config):
+    config = _curve(fast_config.with_overrides({"repetitions": 1}))
+    run = run_grid(config, show_progress=False)
+    partial = grid.specification_results(config, "default")  # as an interrupted `radlib evaluate` leaves it
+    partial.parent.mkdir(parents=True, exist_ok=True)
+    run.records[run.records["dataset"] == "Ahn2021"].to_parquet(partial)
+    pd.testing.assert_frame_equal(grid.specification_records(config)["default"], run.records)
+
+
+def test_no_dataset_requested_is_a_clear_error(fast_config):
+    with pytest.raises(grid.NoDatasetError, match="no dataset was requested"):
+        run_grid(fast_config, datasets=[], show_progress=False)
+
+
+@pytest.mark.slow
+def test_a_scheduler_without_workers_is_one_sentence_with_exit_code_4(fast_config, tmp_path):
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    bin_dir = Path(sys.executable).parent
+    scheduler = subprocess.Popen(
+        [bin_dir / "dask", "scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1], "--no-dashboard"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        process = _cli(_cli_args(fast_config, tmp_path), "--scheduler", address, "--set", "run.scheduler_timeout=3")
+        output, _ = process.communicate(timeout=120)
+    finally:
+        scheduler.terminate()
+        scheduler.wait(timeout=30)
+    assert process.returncode == 4, output
+    assert f"the Dask scheduler at '{address}' has no worker after 3 s" in output and "Traceback" not in output
