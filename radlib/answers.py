@@ -179,7 +179,7 @@ def answer_curve(table: pd.DataFrame | None, joint: pd.DataFrame | None) -> str:
     ``table`` is :func:`radlib.analysis.curve.curve_table` (one row per specification), ``joint``
     the one-row :func:`radlib.analysis.curve.joint_null` summary.
     """
-    if table is None or joint is None:
+    if table is None or joint is None or not len(table) or not len(joint):
         return _missing(
             "the specification curve (curve_table, curve_joint)", "08 on the specification records of `radlib run`"
         )
@@ -217,6 +217,8 @@ def answer_predictors(decisions: pd.DataFrame | None, association: pd.DataFrame 
         )
     by_rule = decisions.set_index("rule")
     predictors = by_rule.loc[[p.name for p in gain_predictors.PREDICTORS if p.name in by_rule.index]]
+    if not len(predictors):
+        return _missing("the predictors' decision rules (predictors_decisions holds none)", "09")
     informing = predictors[predictors["informs"].astype(bool)]
     best = predictors["mean_delta_auc"].idxmax()
     pooled = association[association["group"] == POOLED].dropna(subset=["rho"])

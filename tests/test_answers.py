@@ -172,3 +172,5 @@ def test_answer_predictors_names_those_that_inform_the_decision_against_the_comp
     assert "oracle: +0.020 [+0.010, +0.030]" in text
     assert "most correlated with the gain over datasets and arms is b (ρ −0.40" in text or "is b (ρ -0.40" in text
     assert "notebook 09" in answers.answer_predictors(None, association)
+    assert "notebook 09" in answers.answer_predictors(decisions[decisions["rule"] == "oracle"], association)
+    assert "notebook 08" in answers.answer_curve(_curve_table(), pd.DataFrame())
