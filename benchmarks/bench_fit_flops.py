@@ -1,11 +1,15 @@
 """How far is a batched generator fit from this core's limit? Achieved GFLOP/s against a plain ``torch.bmm``.
 
 For each deep generator, one batched fit of a task's K = 5 folds (the full profile's budgets, a seeded
-table of 113 internal rows x 32 features, the average internal set of the full profile) is run under
-``torch.profiler`` with ``with_flops=True`` (the floating-point operations of its matrix products) and
-timed in a second, unprofiled run on one thread; its achieved GFLOP/s is printed next to ``torch.bmm`` of the shapes the generator multiplies
-(K models x batch rows x width, by width x width), timed on the same thread. The networks and their
-numerics are not changed (engine v3 keeps the committed records reproducible).
+table of 113 internal rows x 32 features, the average internal set of the full profile) is timed on one
+thread without the profiler. Its floating-point operations in matrix products come from
+``torch.profiler`` (``with_flops=True``) on two short fits of the same networks (``PROFILED_STEPS``
+steps and twice that): their difference is the work of one step, which is the same at every step, so
+the full budget's count is the short fit's plus the remaining steps' (profiling the whole fit keeps every
+operator event and ran out of 21 GiB of memory). The achieved GFLOP/s is printed next to ``torch.bmm``
+of the shapes the generator multiplies (K models x batch rows x width, by width x width), timed on the
+same thread. The networks and their numerics are not changed (engine v3 keeps the committed records
+reproducible).
 
     python benchmarks/bench_fit_flops.py [--repeats 20]
 """
@@ -23,6 +27,7 @@ from radlib import generators
 from radlib.config import load_config
 
 ROWS, FEATURES, FOLDS = 113, 32, 5
+PROFILED_STEPS = 20
 
 
 def _bmm_gflops(batch: int, rows: int, width: int, repeats: int) -> float:
@@ -33,6 +38,15 @@ def _bmm_gflops(batch: int, rows: int, width: int, repeats: int) -> float:
         torch.bmm(a, b)
     seconds = (time.perf_counter() - started) / repeats
     return 2 * batch * rows * width * width / seconds / 1e9
+
+
+def _matmul_flops(name: str, steps: int, folds: list) -> float:
+    """Floating-point operations of the matrix products of one batched fit of ``steps`` steps."""
+    config = load_config("full", {f"synthesis.params.{name}.steps": steps})
+    generator = generators.from_config(name, config)
+    with profile(activities=[ProfilerActivity.CPU], with_flops=True) as prof:
+        generator.fit_folds(folds, list(range(FOLDS)), (1.0,))
+    return float(sum(event.flops for event in prof.key_averages() if event.flops))
 
 
 def main() -> None:
@@ -55,9 +69,8 @@ def main() -> None:
         started = time.perf_counter()
         generator.fit_folds(folds, list(range(FOLDS)), (1.0,))
         seconds = time.perf_counter() - started  # timed without the profiler, whose bookkeeping is slow
-        with profile(activities=[ProfilerActivity.CPU], with_flops=True) as prof:
-            generator.fit_folds(folds, list(range(FOLDS)), (1.0,))
-        flops = sum(event.flops for event in prof.key_averages() if event.flops)
+        short, double = (_matmul_flops(name, steps, folds) for steps in (PROFILED_STEPS, 2 * PROFILED_STEPS))
+        flops = short + (double - short) / PROFILED_STEPS * (params["steps"] - PROFILED_STEPS)
         achieved = flops / seconds / 1e9
         reference = _bmm_gflops(FOLDS, params["batch_size"], params["width"], args.repeats)
         print(
