@@ -43,7 +43,7 @@ PROFILES = ("smoke", "quick", "full", "internal")
 
 # Sections that say where and how to run; they do not change any record, so they are
 # left out of the configuration hash (cached results stay valid when they change).
-NON_PROTOCOL_SECTIONS = ("data", "run", "paths", "specifications")
+NON_PROTOCOL_SECTIONS = ("data", "run", "paths", "specifications", "design_analyses")
 # The evaluation settings: they change what is computed from the stored samples, never the samples
 # themselves, so they are left out of the synthesis hash (Config.synthesis_hash) and a specification
 # may override them (radlib.specifications).
@@ -101,6 +101,8 @@ NUMERIC_RANGES = {
     "sensitivity.permutations": "[1, 100000]",
     "sensitivity.alpha": "(0, 1)",
     "sensitivity.cv_folds": "[2, 100]",
+    "design_analyses.power_simulations": "[1, 100000]",
+    "design_analyses.control_replicates": "[1, 10000]",
     "run.n_jobs": "[1, 1024]",
     "run.scheduler_timeout": "[1, 3600]",
 }
@@ -313,6 +315,14 @@ def _check_semantics(params: dict) -> None:
     if not snapshots or snapshots[-1] != 1.0:
         raise ConfigError(
             f"'synthesis.snapshots' must end with 1.0 (the study's fully trained generator), got {snapshots}"
+        )
+    design = params["design_analyses"]["control_design"]
+    if not (len(design) == 3 and all(isinstance(n, int) and not isinstance(n, bool) for n in design)) or not (
+        3 <= design[0] <= 1000 and 1 <= design[1] <= 100 and 1 <= design[2] <= 100
+    ):
+        raise ConfigError(
+            "'design_analyses.control_design' must be [datasets, repetitions, folds], integers in [3, 1000], "
+            f"[1, 100] and [1, 100], got {design}"
         )
     if isinstance(params["datasets"], str) and params["datasets"] != "all":
         raise ConfigError("'datasets' must be \"all\" or a list of dataset names")

@@ -2,12 +2,15 @@
 
 :func:`run_calls` runs ``function(*arguments)`` for each entry of a list in ``n_jobs``
 processes (``joblib.Parallel``; 1 runs them here) and returns the results in the order of the
-list, so a seeded simulation gives the same table whatever ``n_jobs``. With ``progress`` a
-tqdm bar (a widget in a notebook) counts the finished calls and shows the time left.
+list, so a seeded simulation gives the same table whatever ``n_jobs``. With ``progress`` the first
+call runs here, timed, and a line estimates the time of the rest before they start (the calls are
+independent, so running the first one alone changes no result); then a tqdm bar (a widget in a
+notebook) counts the finished calls and shows the time left.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -35,7 +38,8 @@ def run_calls(
     n_jobs : int
         Processes (``joblib.Parallel``); 1 runs the calls here, one after another.
     progress : str, optional
-        The progress bar's label; None shows no bar.
+        The progress bar's label; None shows no bar and prints nothing. Given, the first call
+        runs here first and a line with its time and the estimated time of the rest is printed.
 
     Returns
     -------
@@ -47,14 +51,34 @@ def run_calls(
     >>> run_calls(pow, [(2, 3), (3, 2)])
     [8, 9]
     """
-    results = joblib.Parallel(n_jobs=n_jobs, return_as="generator")(
-        joblib.delayed(function)(*args) for args in arguments
-    )
     if progress is None:
-        return list(results)
-    with tqdm(total=len(arguments), desc=progress, unit="run") as bar:
-        collected = []
-        for result in results:
+        return list(_in_processes(function, arguments, n_jobs))
+    if not arguments:
+        return []
+    started = time.perf_counter()
+    collected = [function(*arguments[0])]
+    first = time.perf_counter() - started
+    rest = len(arguments) - 1
+    if rest == 0:
+        print(f"{progress}: one run, {_duration(first)}")
+        return collected
+    print(
+        f"{progress}: the first of {len(arguments)} runs took {_duration(first)}; the other {rest} should take "
+        f"about {_duration(first * rest / min(n_jobs, rest))} in {n_jobs} process(es)"
+    )
+    with tqdm(total=len(arguments), initial=1, desc=progress, unit="run") as bar:
+        for result in _in_processes(function, arguments[1:], n_jobs):
             collected.append(result)
             bar.update()
     return collected
+
+
+def _in_processes(function: Callable[..., Any], arguments: Sequence[tuple], n_jobs: int) -> Any:
+    return joblib.Parallel(n_jobs=n_jobs, return_as="generator")(joblib.delayed(function)(*args) for args in arguments)
+
+
+def _duration(seconds: float) -> str:
+    """``"0.4 s"`` below 10 s, ``"42 s"`` below two minutes, else ``"13 min"``."""
+    if seconds < 10:
+        return f"{seconds:.1f} s"
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"

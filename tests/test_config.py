@@ -34,6 +34,26 @@ def test_hash_is_stable_and_tracks_protocol_only():
     assert a.with_overrides({"run.n_jobs": 1}).hash == a.hash  # how to run, not what
     assert a.with_overrides({"paths.figures": "/tmp/x"}).hash == a.hash
     assert a.with_overrides({"shift.severity": 0.2}).hash != a.hash
+    # Notebook 07's simulation sizes read the records and change none.
+    assert a.with_overrides({"design_analyses.power_simulations": 5}).hash == a.hash
+
+
+def test_notebook_07_simulation_sizes_are_profile_keys():
+    # The sizes notebook 07 held in a dict before (smoke 20/2, quick 200/10, full 1000/100).
+    sizes = {
+        profile: tuple(
+            load_config(profile)["design_analyses"][key] for key in ("power_simulations", "control_replicates")
+        )
+        for profile in ("smoke", "quick", "full")
+    }
+    assert sizes == {"smoke": (20, 2), "quick": (200, 10), "full": (1000, 100)}
+    assert load_config("full")["design_analyses"]["control_design"] == [43, 10, 5]
+
+
+@pytest.mark.parametrize("design", [[43, 10], [2, 10, 5], [43, 0, 5], [43, 10, 5.5], [43, True, 5]])
+def test_a_positive_control_design_must_be_three_counts_in_range(design):
+    with pytest.raises(ConfigError, match=r"'design_analyses.control_design' must be \[datasets, repetitions, folds\]"):
+        load_config("smoke", {"design_analyses.control_design": design})
 
 
 def test_overrides_apply_and_validate():
