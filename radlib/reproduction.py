@@ -3,18 +3,26 @@
 Every column both tables have is compared, except the ones that cannot repeat (wall-clock timings,
 versions, the configuration hash, which names the engine). Two values are equal when they are the
 same number (NaN equals NaN) or the same object; a record is reproduced when every compared column is.
+:func:`recompute_task` computes one task's default records on this machine the way the grid does, to
+compare with the committed ones.
 """
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
+from radlib.config import Config
+from radlib.data import load_datasets
+from radlib.experiment import evaluate_task
+from radlib.grid import _task_records
 from radlib.records import TIMING_COLUMNS
+from radlib.samples import read_samples, samples_path, write_samples
 
-__all__ = ["IGNORED_COLUMNS", "RECORD_KEYS", "compare_records"]
+__all__ = ["IGNORED_COLUMNS", "RECORD_KEYS", "compare_records", "recompute_task"]
 
 #: Columns that differ between two runs of the same computation, or that name the engine.
 IGNORED_COLUMNS = (*TIMING_COLUMNS, "versions", "config_hash")
@@ -78,3 +86,33 @@ def compare_records(
         "missing": int((~matched).sum()),
     }
     return pd.DataFrame(rows), summary
+
+
+def recompute_task(config: Config, name: str, repetition: int) -> pd.DataFrame:
+    """One task's default-specification records, computed here through the sample store, as the grid does.
+
+    The task is synthesized in a scratch folder with the grid's worker settings (its torch and BLAS
+    threads), its samples are written, read back and evaluated under ``config``. Nothing is written
+    into ``config``'s folders.
+
+    Parameters
+    ----------
+    config : Config
+        The profile whose records are to be reproduced (e.g. ``load_config("full")``).
+    name : str
+        A dataset of the profile.
+    repetition : int
+
+    Returns
+    -------
+    DataFrame
+        The task's records, comparable with :func:`compare_records`.
+    """
+    with tempfile.TemporaryDirectory() as scratch:
+        config = config.with_overrides({"paths.processed": scratch})
+        (dataset,), _ = load_datasets(config, [name])
+        samples, _ = _task_records(dataset, repetition, {"default": config}, None)
+        assert samples is not None  # no stored samples were given, so the task was synthesized
+        path = samples_path(config, dataset, repetition)
+        write_samples(samples, path)
+        return evaluate_task(dataset, repetition, {"default": config}, read_samples(path))["default"]

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from radlib.reproduction import compare_records
+from radlib.reproduction import compare_records, recompute_task
 
 
 def _records():
@@ -43,25 +43,19 @@ def test_a_committed_full_profile_task_is_reproduced_from_stored_samples(tmp_pat
     """Ahn2021 repetition 0 of the committed full run, recomputed through the sample store.
 
     The real-only, WGAN-GP and SMOTE records equal the committed ones bit for bit. The CVAE and
-    TabDDPM arms (width-256 networks) are not compared: the committed v2 run's float32 matrix
-    products came from another CPU's kernels, and v2's own code does not reproduce them on this
-    machine either (measured in the engine-v3 note); their bit-for-bit check is the full run's.
+    TabDDPM arms (width-256 networks) are not compared: the committed v2 run's float32 arithmetic
+    came from another CPU's kernels, and neither v2's own code nor this machine's kernels restricted
+    to AVX2 or AVX-512 (ATEN_CPU_CAPABILITY, MKL_ENABLE_INSTRUCTIONS, ONEDNN_MAX_CPU_ISA) or MKL_CBWR
+    reproduce them here (``python tools/compare_default_records.py --recompute Ahn2021 0``).
     """
     from radlib.config import load_config
-    from radlib.data import load_datasets
-    from radlib.experiment import evaluate_task
-    from radlib.grid import _task_records
-    from radlib.samples import read_samples, samples_path, write_samples
 
     monkeypatch.setenv("RADLIB_OFFLINE", "1")
     config = load_config("full", {"paths.processed": str(tmp_path)})
     if config.mirror_dir is None or not config.mirror_dir.is_dir():
         pytest.skip("no radMLBench mirror (set RADLIB_RADMLBENCH_DIR)")
-    (dataset,), _ = load_datasets(config, ["Ahn2021"])
-    samples, _ = _task_records(dataset, 0, {"default": config}, None)
-    write_samples(samples, samples_path(config, dataset, 0))
-    stored = read_samples(samples_path(config, dataset, 0))
-    computed = evaluate_task(dataset, 0, {"default": config}, stored)["default"]
+    computed = recompute_task(config, "Ahn2021", 0)
+    assert not any(tmp_path.iterdir())  # the scratch folder is the function's own
     committed = pd.read_parquet(config.root / "results" / "full" / "records.parquet")
     committed = committed[(committed["dataset"] == "Ahn2021") & (committed["repetition"] == 0)]
     stable = committed["arm"].str.match(r"^(real|smote|wgan_gp(@.*)?)$")

@@ -2,6 +2,11 @@
 
     python tools/compare_default_records.py                 # the checkpointed tasks (results/full/checkpoint/default/)
     python tools/compare_default_records.py --from-grid     # the grid's consolidated records (data/processed/full/)
+    python tools/compare_default_records.py --recompute Ahn2021 0   # one task recomputed here (about a minute)
+
+``--recompute`` synthesizes one committed task on this machine through the sample store (stored, read
+back, evaluated under the default specification, as the grid does) and compares it: whether this
+machine's CPU kernels reproduce the committed records of each generator.
 
 Compares, with :func:`radlib.reproduction.compare_records`, the default specification's records against
 the committed ``results/full/records.parquet`` over the tasks both hold, in all and per generator, and
@@ -16,16 +21,21 @@ import pandas as pd
 
 from radlib.config import load_config
 from radlib.records import parse_arm
-from radlib.reproduction import compare_records
+from radlib.reproduction import compare_records, recompute_task
 
 
 def main() -> None:
     """Print the comparison."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--from-grid", action="store_true", help="read data/processed/full/results.parquet")
+    parser.add_argument(
+        "--recompute", nargs=2, metavar=("DATASET", "REPETITION"), help="recompute one committed task on this machine"
+    )
     args = parser.parse_args()
     config = load_config("full")
-    if args.from_grid:
+    if args.recompute:
+        computed = recompute_task(config, args.recompute[0], int(args.recompute[1]))
+    elif args.from_grid:
         computed = pd.read_parquet(config.path("processed") / "results.parquet")
     else:
         parts = sorted((config.path("tables") / "checkpoint" / "default").glob("part-*.parquet"))
