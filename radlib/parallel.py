@@ -2,10 +2,11 @@
 
 :func:`run_calls` runs ``function(*arguments)`` for each entry of a list in ``n_jobs``
 processes (``joblib.Parallel``; 1 runs them here) and returns the results in the order of the
-list, so a seeded simulation gives the same table whatever ``n_jobs``. With ``progress`` the first
-call runs here, timed, and a line estimates the time of the rest before they start (the calls are
-independent, so running the first one alone changes no result); then a tqdm bar (a widget in a
-notebook) counts the finished calls and shows the time left.
+list, so a seeded simulation gives the same table whatever ``n_jobs``. With ``progress`` a tqdm bar
+(a widget in a notebook) counts the finished calls; the first call runs here, timed, and the bar
+shows the estimated time of the rest before they start (the calls are independent, so running the
+first one alone changes no result), then tqdm's own time left. The estimate lives in the bar, not in
+the cell's text, so a published notebook (whose widgets are dropped) does not depend on the machine.
 """
 
 from __future__ import annotations
@@ -38,8 +39,8 @@ def run_calls(
     n_jobs : int
         Processes (``joblib.Parallel``); 1 runs the calls here, one after another.
     progress : str, optional
-        The progress bar's label; None shows no bar and prints nothing. Given, the first call
-        runs here first and a line with its time and the estimated time of the rest is printed.
+        The progress bar's label; None shows no bar. Given, the first call runs here first and
+        the bar shows its time and the estimated time of the rest.
 
     Returns
     -------
@@ -53,20 +54,19 @@ def run_calls(
     """
     if progress is None:
         return list(_in_processes(function, arguments, n_jobs))
-    if not arguments:
-        return []
-    started = time.perf_counter()
-    collected = [function(*arguments[0])]
-    first = time.perf_counter() - started
-    rest = len(arguments) - 1
-    if rest == 0:
-        print(f"{progress}: one run, {_duration(first)}")
-        return collected
-    print(
-        f"{progress}: the first of {len(arguments)} runs took {_duration(first)}; the other {rest} should take "
-        f"about {_duration(first * rest / min(n_jobs, rest))} in {n_jobs} process(es)"
-    )
-    with tqdm(total=len(arguments), initial=1, desc=progress, unit="run") as bar:
+    with tqdm(total=len(arguments), desc=progress, unit="run") as bar:
+        collected = []
+        for args in arguments[:1]:  # the first call, timed here (none when there is no call)
+            started = time.perf_counter()
+            collected.append(function(*args))
+            first, rest = time.perf_counter() - started, len(arguments) - 1
+            if rest:
+                bar.set_postfix_str(
+                    f"the first took {_duration(first)}; about {_duration(first * rest / min(n_jobs, rest))} "
+                    f"for the other {rest} in {n_jobs} process(es)",
+                    refresh=False,
+                )
+            bar.update()
         for result in _in_processes(function, arguments[1:], n_jobs):
             collected.append(result)
             bar.update()
