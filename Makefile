@@ -111,10 +111,11 @@ $(BUILD)/05_ecological_fallacy_%.ipynb: $(FALLACY) $(RADLIB_SOURCES) $(STAMP)
 	$(SETTLE)
 
 # Notebook 09 of the full study also reads the internal-validation grid (profile internal; `make all` runs
-# it first, cached and resumable) and compares the curve's five ratios.
+# it first, cached and resumable, and publishes its records into results/full/internal/ so that
+# `make figures` in a fresh clone reads them) and compares the curve's five ratios.
 ifeq ($(PROFILE),full)
 PREDICTOR_ARGS := -p internal_profile internal -y "ratios: [0.25, 0.5, 1.0, 2.0, 4.0]"
-INTERNAL_GRID := $(if $(filter True,$(RECOMPUTE)),$(VENV)/bin/radlib run --profile internal)
+INTERNAL_GRID := $(if $(filter True,$(RECOMPUTE)),$(VENV)/bin/radlib run --profile internal --publish)
 endif
 $(BUILD)/09_what_predicts_the_gain.ipynb: notebooks/09_what_predicts_the_gain.ipynb $(RADLIB_SOURCES) $(STAMP)
 	@mkdir -p $(BUILD)

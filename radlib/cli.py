@@ -23,8 +23,11 @@ from radlib.grid import (
     NoDatasetError,
     SchedulerUnreachableError,
     WorkerMismatchError,
+    publish_run,
     run_grid,
 )
+from radlib.notebook import shown_path
+from radlib.outputs import NotPublishableError, check_publishable
 from radlib.samples import MissingSynthesisError
 
 __all__ = ["main"]
@@ -110,6 +113,13 @@ def _run(args: argparse.Namespace) -> int:
     evaluate_only = args.command == "evaluate"
     try:
         config = _config(args)
+        if args.publish:
+            if args.datasets:
+                raise ConfigError(
+                    "--publish publishes the profile's whole records; a run with --datasets is a subset "
+                    "(its records stay under subsets/ in the processed folder)"
+                )
+            check_publishable(config)
         started = time.perf_counter()
         result = run_grid(
             config,
@@ -121,7 +131,7 @@ def _run(args: argparse.Namespace) -> int:
         )
     except GridLockedError as exc:
         return _fail(exc, 3)
-    except (MissingSynthesisError, ConfigError) as exc:
+    except (MissingSynthesisError, ConfigError, NotPublishableError) as exc:
         return _fail(exc, 2)
     m = result.manifest
     print(
@@ -136,6 +146,11 @@ def _run(args: argparse.Namespace) -> int:
         print(f"{len(m['specifications'])} specification(s), records under {result.manifest_path.parent}:")
         for name, spec in others.items():
             print(f"  {name}: {spec['records']} records in {spec['file']}")
+    if args.publish and m["tasks_failed"]:
+        print(f"not published: {m['tasks_failed']} task(s) failed; the published records are unchanged")
+    elif args.publish:
+        written = publish_run(result, config)
+        print(f"published {len(written)} files to {shown_path(config.path('tables'), config)}")
     return 1 if m["tasks_failed"] else 0
 
 
@@ -183,6 +198,12 @@ def _add_grid_arguments(parser: argparse.ArgumentParser, specifications_help: st
     parser.add_argument("--scheduler", default=None, help="address of an existing Dask scheduler, e.g. tcp://host:8786")
     parser.add_argument("--datasets", nargs="+", default=None, help="restrict to these datasets")
     parser.add_argument("--specifications", nargs="+", default=None, metavar="NAME", help=specifications_help)
+    parser.add_argument(
+        "--publish",
+        action="store_true",
+        help="copy the records, the manifest and every specification's records into the profile's results "
+        "folder (the committed study for a built-in profile), when no task failed",
+    )
     parser.set_defaults(handler=_run)
 
 

@@ -90,6 +90,7 @@ __all__ = [
     "portable_params",
     "portable_text",
     "publish_records",
+    "publish_run",
     "run_history",
 ]
 
@@ -942,6 +943,19 @@ def publish_records(result: GridResult, config: Config) -> list[Path]:
     for source, copy in zip((result.results_path, result.manifest_path), copies, strict=True):
         copy_atomically(source, copy)
     return copies
+
+
+def publish_run(result: GridResult, config: Config) -> list[Path]:
+    """Publish a run: its records and manifest (:func:`publish_records`) and, when it evaluated a
+    specification curve, every specification's records (:func:`publish_specifications`).
+
+    What ``radlib run --publish`` and the notebooks' ``publish`` do after a grid; the caller checks
+    first that the configuration may publish there (:func:`radlib.outputs.check_publishable`).
+    """
+    written = publish_records(result, config)
+    if len(result.manifest.get("specifications", {})) > 1:
+        written += publish_specifications(config)
+    return written
 
 
 def _checkpointed(folder: Path) -> set[tuple[str, str, int]]:

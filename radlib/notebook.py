@@ -34,7 +34,7 @@ from radlib.chance import chance_table
 from radlib.config import Config
 from radlib.data import datasets_of
 from radlib.files import copy_atomically
-from radlib.grid import GridResult, publish_records, publish_specifications, run_grid
+from radlib.grid import GridResult, publish_run, run_grid
 from radlib.outputs import (
     CHANCE_FILE,
     GRID_MANIFEST,
@@ -220,9 +220,7 @@ def load_records(
         with _skipped_datasets_in_one_line():
             result = run_grid(config, show_progress=show_progress)
         if publish:
-            publish_records(result, config)
-            if len(result.manifest.get("specifications", {})) > 1:  # the curve's records, for notebooks 08-09
-                publish_specifications(config)
+            publish_run(result, config)
         print(records_line(result.records, result.manifest))
         return result
     processed, tables = config.path("processed"), config.path("tables")

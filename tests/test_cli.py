@@ -3,6 +3,7 @@
 import json
 import re
 
+import pandas as pd
 import pytest
 
 from radlib import cli, grid
@@ -90,3 +91,30 @@ def test_run_refuses_fewer_than_one_worker(value, capsys):
         cli.main(["run", "--profile", "smoke", "--n-jobs", value])
     assert exit_info.value.code == 2
     assert f"argument --n-jobs: must be at least 1 (local worker processes), got {value}" in capsys.readouterr().err
+
+
+def test_run_publish_copies_the_records_and_every_specification_into_the_results_folder(
+    run_args, offline_config, capsys
+):
+    assert cli.main([*run_args, "--publish"]) == 0
+    tables = offline_config.path("tables")
+    assert capsys.readouterr().out.splitlines()[-1] == f"published 13 files to {tables}"
+    published = sorted(path.relative_to(tables).as_posix() for path in tables.rglob("*") if path.is_file())
+    # records and manifest, and the study arms' records of each of the smoke curve's 11 specifications
+    assert published[:2] == ["manifest.json", "records.parquet"] and len(published) == 13
+    assert published[2:] == sorted(
+        f"specifications/{name}.parquet" for name in grid.specification_configs(offline_config)
+    )
+    manifest = json.loads((tables / "manifest.json").read_text())
+    for name, spec in manifest["specifications"].items():
+        records = pd.read_parquet(tables / "specifications" / f"{name}.parquet")
+        assert len(records) and not records["arm"].str.contains("@").any()  # the study arms, no snapshot
+        assert len(records) <= spec["records"]
+
+
+def test_run_publish_refuses_a_subset_and_another_configuration_in_a_built_in_folder(run_args, capsys):
+    assert cli.main([*run_args, "--publish", "--datasets", "Ahn2021"]) == 2
+    assert "--publish publishes the profile's whole records" in capsys.readouterr().err
+    # The built-in smoke profile's own results folder, with this run's settings: not smoke's configuration.
+    assert cli.main([*run_args, "--publish", "--set", "paths.tables=results/{profile}"]) == 2
+    assert "is not the built-in smoke profile's" in capsys.readouterr().err
