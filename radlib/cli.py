@@ -25,6 +25,7 @@ from radlib.grid import (
     WorkerMismatchError,
     publish_run,
     run_grid,
+    subset_label,
 )
 from radlib.notebook import shown_path
 from radlib.outputs import NotPublishableError, check_publishable
@@ -114,11 +115,13 @@ def _run(args: argparse.Namespace) -> int:
     try:
         config = _config(args)
         if args.publish:
-            if args.datasets:
+            if args.datasets and subset_label(config, args.datasets) is not None:
                 raise ConfigError(
-                    "--publish publishes the profile's whole records; a run with --datasets is a subset "
-                    "(its records stay under subsets/ in the processed folder)"
+                    "--publish publishes the profile's whole records; a run with --datasets of some of its "
+                    "datasets is a subset (its records stay under subsets/ in the processed folder)"
                 )
+            if args.specifications:
+                raise ConfigError("--publish publishes every specification of the profile; leave out --specifications")
             check_publishable(config)
         started = time.perf_counter()
         result = run_grid(
@@ -147,7 +150,7 @@ def _run(args: argparse.Namespace) -> int:
         for name, spec in others.items():
             print(f"  {name}: {spec['records']} records in {spec['file']}")
     if args.publish and m["tasks_failed"]:
-        print(f"not published: {m['tasks_failed']} task(s) failed; the published records are unchanged")
+        print(f"not published: {len(m['tasks_failed'])} task(s) failed; the published records are unchanged")
     elif args.publish:
         written = publish_run(result, config)
         print(f"published {len(written)} files to {shown_path(config.path('tables'), config)}")
@@ -198,12 +201,6 @@ def _add_grid_arguments(parser: argparse.ArgumentParser, specifications_help: st
     parser.add_argument("--scheduler", default=None, help="address of an existing Dask scheduler, e.g. tcp://host:8786")
     parser.add_argument("--datasets", nargs="+", default=None, help="restrict to these datasets")
     parser.add_argument("--specifications", nargs="+", default=None, metavar="NAME", help=specifications_help)
-    parser.add_argument(
-        "--publish",
-        action="store_true",
-        help="copy the records, the manifest and every specification's records into the profile's results "
-        "folder (the committed study for a built-in profile), when no task failed",
-    )
     parser.set_defaults(handler=_run)
 
 
@@ -217,6 +214,12 @@ def build_parser() -> argparse.ArgumentParser:
     datasets.set_defaults(handler=_datasets)
     run = commands.add_parser("run", help="run the experiment grid (parallel, cached, resumable)")
     _add_grid_arguments(run, "evaluate these specifications (default: every one of the profile's `specifications`)")
+    run.add_argument(
+        "--publish",
+        action="store_true",
+        help="then copy the records, the manifest and every specification's records into the profile's "
+        "results folder (the committed study for a built-in profile); not for a subset or after a failed task",
+    )
     evaluate = commands.add_parser(
         "evaluate",
         help="evaluate specifications from the stored samples of `radlib run` (fits no generator)",
@@ -224,6 +227,7 @@ def build_parser() -> argparse.ArgumentParser:
         "from the samples `radlib run` stored; fails with one sentence when they are not there.",
     )
     _add_grid_arguments(evaluate, "the specifications to evaluate (default: the profile's default specification)")
+    evaluate.set_defaults(publish=False)  # an evaluation of some specifications is not the study
     audit = commands.add_parser(
         "audit",
         help="run the study's protocol on your own table(s) and print a verdict",

@@ -2,7 +2,8 @@
 
 A *profile* is a YAML file of overrides on top of ``profiles/defaults.yaml``, which
 holds every protocol parameter of docs/protocol.md. The shipped profiles are ``smoke``,
-``quick`` and ``full``; a path to a user's own YAML file works the same way.
+``quick``, ``full`` and ``internal`` (the full study's internal-validation grid); a path to a user's
+own YAML file works the same way.
 Overrides can be given per run as a mapping with dotted keys
 (``{"shift.severity": 0.2}``) or on the command line (``--set shift.severity=0.2``).
 
@@ -391,7 +392,7 @@ class Config:
 
     @property
     def protocol(self) -> dict:
-        """The parameters that determine the records (everything but data, run, paths)."""
+        """The parameters that determine the records (everything but :data:`NON_PROTOCOL_SECTIONS`)."""
         return {k: v for k, v in self.params.items() if k not in NON_PROTOCOL_SECTIONS}
 
     @property

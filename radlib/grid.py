@@ -91,6 +91,7 @@ __all__ = [
     "portable_text",
     "publish_records",
     "publish_run",
+    "subset_label",
     "run_history",
 ]
 
@@ -699,7 +700,7 @@ def run_grid(
     folder = processed if synthesize else processed / "specifications"
     # A subset of the profile's datasets is named as such: its records and manifest go to their own
     # folder, never to the profile's, so no notebook reads them as the whole profile.
-    subset = _subset_label(config, names) if datasets is not None and not given else None
+    subset = subset_label(config, names) if datasets is not None and not given else None
     base = processed if subset is None else processed / SUBSETS_FOLDER / subset
     out = base / folder.relative_to(processed)
     expected = {name: expected_records(spec) for name, spec in configs.items()}
@@ -894,13 +895,13 @@ def run_grid(
 SUBSETS_FOLDER = "subsets"
 
 
-def _subset_label(config: Config, names: Sequence[str]) -> str | None:
+def subset_label(config: Config, names: Sequence[str]) -> str | None:
     """The folder name of a run of ``names``, or None when they are the profile's datasets.
 
     >>> from radlib.config import load_config
-    >>> _subset_label(load_config("smoke"), ["Ahn2021"])
+    >>> subset_label(load_config("smoke"), ["Ahn2021"])
     'Ahn2021'
-    >>> _subset_label(load_config("smoke"), ["Ahn2021", "HNSCC"]).startswith("Ahn2021+1-more-")
+    >>> subset_label(load_config("smoke"), ["Ahn2021", "HNSCC"]).startswith("Ahn2021+1-more-")
     True
     """
     wanted = sorted(set(map(str, names)))
@@ -949,13 +950,17 @@ def publish_run(result: GridResult, config: Config) -> list[Path]:
     """Publish a run: its records and manifest (:func:`publish_records`) and, when it evaluated a
     specification curve, every specification's records (:func:`publish_specifications`).
 
-    What ``radlib run --publish`` and the notebooks' ``publish`` do after a grid; the caller checks
-    first that the configuration may publish there (:func:`radlib.outputs.check_publishable`).
+    What ``radlib run --publish`` and the notebooks' ``publish`` do after a grid. The callers decide
+    what may be published: the configuration's folders (:func:`radlib.outputs.check_publishable`);
+    ``radlib run --publish`` also refuses a subset, a subset of the specifications and a run with failed
+    tasks, while the notebooks publish such records with their failures listed in the manifest. Every
+    specification's records are found before anything is written, so a missing one leaves the
+    published folder as it was.
     """
-    written = publish_records(result, config)
-    if len(result.manifest.get("specifications", {})) > 1:
-        written += publish_specifications(config)
-    return written
+    curve = len(result.manifest.get("specifications", {})) > 1
+    # The specifications first: they are all read before one is written, so nothing is published when one is missing.
+    written = publish_specifications(config) if curve else []
+    return publish_records(result, config) + written
 
 
 def _checkpointed(folder: Path) -> set[tuple[str, str, int]]:
@@ -1107,13 +1112,18 @@ def publish_specifications(config: Config) -> list[Path]:
     """Copy every specification's records, study arms only and without per-record provenance text,
     to ``<tables>/specifications/<name>.parquet`` (zstd): what the analyses of notebooks 08 and 09
     read, small enough to commit; the manifest keeps the versions and commits.
+
+    Every specification's records are read before the first is written, so a missing one raises
+    FileNotFoundError with nothing written.
     """
-    written = []
+    found = {}
     for name, spec in specification_configs(config).items():
         records = _records_in(_computed_specification_files(config, name), config, name, spec)
-        study = records[records["arm"].map(is_study_arm)].drop(
+        found[name] = records[records["arm"].map(is_study_arm)].drop(
             columns=list(PUBLISHED_SPECIFICATION_DROP), errors="ignore"
         )
+    written = []
+    for name, study in found.items():
         path = published_specification(config, name)
         write_parquet_atomically(study.reset_index(drop=True), path, compression="zstd")
         written.append(path)

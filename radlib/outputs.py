@@ -129,8 +129,9 @@ class Outputs:
 def check_publishable(config: Config) -> None:
     """Raise :class:`NotPublishableError` when ``config`` would overwrite another configuration's study.
 
-    A configuration named after a built-in profile (``smoke``, ``quick``, ``full``) publishes into
-    that profile's own folders (``results/<profile>/``, ``figures/<profile>/``) only with the
+    A configuration named after a built-in profile (``smoke``, ``quick``, ``full``, ``internal``) publishes
+    into that profile's own folders (``results/<profile>/``, ``figures/<profile>/``; the internal grid's
+    are under ``results/full/internal/``) only with the
     built-in configuration's hash: a user's ``full.yaml`` with other settings would otherwise
     replace the committed ``results/full/``. Folders moved elsewhere (``paths.tables``,
     ``paths.figures``) take any configuration.

@@ -11,6 +11,7 @@ the cell's text, so a published notebook (whose widgets are dropped) does not de
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -61,9 +62,10 @@ def run_calls(
             collected.append(function(*args))
             first, rest = time.perf_counter() - started, len(arguments) - 1
             if rest:
+                workers = min(joblib.effective_n_jobs(n_jobs), rest)
                 bar.set_postfix_str(
-                    f"the first took {_duration(first)}; about {_duration(first * rest / min(n_jobs, rest))} "
-                    f"for the other {rest} in {n_jobs} process(es)",
+                    f"the first took {_duration(first)}; about {_duration(first * math.ceil(rest / workers))} "
+                    f"for the other {rest} in {workers} process(es)",
                     refresh=False,
                 )
             bar.update()

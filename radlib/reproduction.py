@@ -17,10 +17,9 @@ import pandas as pd
 
 from radlib.config import Config
 from radlib.data import load_datasets
-from radlib.experiment import evaluate_task
 from radlib.grid import _task_records
 from radlib.records import TIMING_COLUMNS
-from radlib.samples import read_samples, samples_path, write_samples
+from radlib.samples import samples_path, write_samples
 
 __all__ = ["IGNORED_COLUMNS", "RECORD_KEYS", "compare_records", "recompute_task"]
 
@@ -91,9 +90,11 @@ def compare_records(
 def recompute_task(config: Config, name: str, repetition: int) -> pd.DataFrame:
     """One task's default-specification records, computed here through the sample store, as the grid does.
 
-    The task is synthesized in a scratch folder with the grid's worker settings (its torch and BLAS
-    threads), its samples are written, read back and evaluated under ``config``. Nothing is written
-    into ``config``'s folders.
+    The task is synthesized in a scratch folder, its samples written, and the records evaluated from
+    the samples read back, both steps as a grid worker runs them (:func:`radlib.grid._task_records`:
+    its torch and BLAS threads, which stay set in this process afterwards). The outputs go to the
+    scratch folder; a dataset missing from the mirror and the cache is downloaded into ``paths.raw``
+    as for any run.
 
     Parameters
     ----------
@@ -107,12 +108,21 @@ def recompute_task(config: Config, name: str, repetition: int) -> pd.DataFrame:
     -------
     DataFrame
         The task's records, comparable with :func:`compare_records`.
+
+    Raises
+    ------
+    ValueError
+        The dataset could not be loaded (the reason).
     """
     with tempfile.TemporaryDirectory() as scratch:
         config = config.with_overrides({"paths.processed": scratch})
-        (dataset,), _ = load_datasets(config, [name])
-        samples, _ = _task_records(dataset, repetition, {"default": config}, None)
-        assert samples is not None  # no stored samples were given, so the task was synthesized
-        path = samples_path(config, dataset, repetition)
+        loaded, skipped = load_datasets(config, [name])
+        if not loaded:
+            raise ValueError(f"dataset {name!r} could not be loaded: {skipped.get(name, 'not in the profile')}")
+        configs = {"default": config}
+        samples, _ = _task_records(loaded[0], repetition, configs, None)
+        if samples is None:  # only stored samples make _task_records skip the synthesis
+            raise RuntimeError("the task was not synthesized")
+        path = samples_path(config, loaded[0], repetition)
         write_samples(samples, path)
-        return evaluate_task(dataset, repetition, {"default": config}, read_samples(path))["default"]
+        return _task_records(loaded[0], repetition, configs, path)[1]["default"]

@@ -112,9 +112,39 @@ def test_run_publish_copies_the_records_and_every_specification_into_the_results
         assert len(records) <= spec["records"]
 
 
-def test_run_publish_refuses_a_subset_and_another_configuration_in_a_built_in_folder(run_args, capsys):
-    assert cli.main([*run_args, "--publish", "--datasets", "Ahn2021"]) == 2
-    assert "--publish publishes the profile's whole records" in capsys.readouterr().err
-    # The built-in smoke profile's own results folder, with this run's settings: not smoke's configuration.
-    assert cli.main([*run_args, "--publish", "--set", "paths.tables=results/{profile}"]) == 2
+def test_run_publish_refuses_a_subset_some_specifications_and_another_configuration_in_a_built_in_folder(
+    run_args, offline_config, capsys
+):
+    tables = offline_config.path("tables")
+    assert cli.main([*run_args, "--publish", "--set", "datasets=[Ahn2021, HNSCC]", "--datasets", "Ahn2021"]) == 2
+    assert "a run with --datasets of some of its datasets is a subset" in capsys.readouterr().err
+    assert cli.main([*run_args, "--publish", "--specifications", "hgb_r2_s0.1"]) == 2
+    assert "leave out --specifications" in capsys.readouterr().err
+    # The built-in smoke profile's figures folder, with this run's settings: not smoke's configuration. (The
+    # run would publish into the test's own results folder, so a broken refusal writes nothing of the repository.)
+    assert cli.main([*run_args, "--publish", "--set", "paths.figures=figures/{profile}"]) == 2
     assert "is not the built-in smoke profile's" in capsys.readouterr().err
+    assert not tables.exists()
+    # --datasets naming every dataset of the profile is the whole profile, not a subset.
+    assert cli.main([*run_args, "--publish", "--datasets", "Ahn2021"]) == 0
+    assert (tables / "records.parquet").is_file()
+
+
+def test_evaluate_has_no_publish(run_args, capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["evaluate", *run_args[1:], "--publish"])
+    assert "unrecognized arguments: --publish" in capsys.readouterr().err
+
+
+def test_run_publish_after_a_failed_task_publishes_nothing(run_args, offline_config, capsys, monkeypatch):
+    real_run_grid = cli.run_grid
+
+    def failing(*args, **kwargs):
+        result = real_run_grid(*args, **kwargs)
+        result.manifest["tasks_failed"] = {"Ahn2021 r0": "a made-up failure"}
+        return result
+
+    monkeypatch.setattr(cli, "run_grid", failing)
+    assert cli.main([*run_args, "--publish"]) == 1
+    assert "not published: 1 task(s) failed; the published records are unchanged" in capsys.readouterr().out
+    assert not offline_config.path("tables").exists()

@@ -556,6 +556,15 @@ def test_evaluate_fits_nothing_and_its_default_equals_the_runs_records(fast_conf
     assert (hgb["n_synthetic"][hgb["arm"] == "smote"] == 2 * hgb["n_internal"][hgb["arm"] == "smote"]).all()
 
 
+def test_publishing_with_a_specification_missing_writes_nothing(fast_config):
+    config = _curve(fast_config.with_overrides({"repetitions": 1}))
+    run = run_grid(config, show_progress=False, specifications=["default", "hgb_r2_s0.1"])
+    # The run evaluated two of the five specifications: the curve cannot be published, and nothing is.
+    with pytest.raises(FileNotFoundError, match="no records of specification 'logreg_r1_s0.1'"):
+        grid.publish_run(run, config)
+    assert not config.path("tables").exists()
+
+
 def test_evaluate_without_stored_samples_names_the_command_that_makes_them(fast_config):
     with pytest.raises(MissingSynthesisError, match=r"no stored samples of synthesis .* `radlib run --profile smoke`"):
         run_grid(fast_config, show_progress=False, synthesize=False)

@@ -27,14 +27,18 @@ from radlib.reproduction import compare_records, recompute_task
 def main() -> None:
     """Print the comparison."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--from-grid", action="store_true", help="read data/processed/full/results.parquet")
-    parser.add_argument(
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--from-grid", action="store_true", help="read data/processed/full/results.parquet")
+    source.add_argument(
         "--recompute", nargs=2, metavar=("DATASET", "REPETITION"), help="recompute one committed task on this machine"
     )
     args = parser.parse_args()
     config = load_config("full")
     if args.recompute:
-        computed = recompute_task(config, args.recompute[0], int(args.recompute[1]))
+        name, repetition = args.recompute
+        if not repetition.isdigit():
+            parser.error(f"REPETITION must be a whole number, got {repetition!r}")
+        computed = recompute_task(config, name, int(repetition))
     elif args.from_grid:
         computed = pd.read_parquet(config.path("processed") / "results.parquet")
     else:
