@@ -38,6 +38,7 @@ import time
 from collections.abc import Callable, Mapping
 from functools import partial
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -93,8 +94,31 @@ VERSIONED_PACKAGES = (
 DEFAULT_SPECIFICATION = "default"
 
 
+def cpu_description(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
+    """The CPU's model name and its widest vector extensions, e.g. ``"Intel(R) Xeon(R) Processor; avx2 avx512f"``.
+
+    The float32 arithmetic of torch and MKL takes kernels by these extensions, so the same code
+    and packages can give other last bits on another CPU (measured: the deep generators' records).
+    From ``cpuinfo`` (Linux); elsewhere :func:`platform.processor` alone.
+    """
+    model, flags = platform.processor() or platform.machine(), set()
+    try:
+        text = cpuinfo.read_text(errors="replace")
+    except OSError:
+        return model
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() == "model name":
+            model = value.strip()
+        elif key.strip() == "flags":
+            flags = set(value.split())
+            break  # the first processor's; every core of a machine has the same
+    extensions = [flag for flag in ("avx2", "avx512f", "amx_tile") if flag in flags]
+    return f"{model}; {' '.join(extensions) or 'no avx2'}"
+
+
 def package_versions() -> dict[str, str]:
-    """Versions of the packages that shape the records, Python's, the code's commit and its source hash."""
+    """Versions of the packages that shape the records, Python's, the code's commit and source hash, the CPU."""
     versions = {"python": platform.python_version()}
     for name in VERSIONED_PACKAGES:
         try:
@@ -103,6 +127,7 @@ def package_versions() -> dict[str, str]:
             versions[name] = "not installed"
     versions["radlib_commit"] = code_version()
     versions["radlib_source"] = source_hash()
+    versions["cpu"] = cpu_description()
     return versions
 
 

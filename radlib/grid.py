@@ -41,7 +41,13 @@ import pandas as pd
 from radlib.config import Config, project_root
 from radlib.data import Dataset, datasets_of, load_datasets
 from radlib.evaluations import UndefinedCount, count_undefined
-from radlib.experiment import DEFAULT_SPECIFICATION, VERSIONED_PACKAGES, evaluate_task, package_versions
+from radlib.experiment import (
+    DEFAULT_SPECIFICATION,
+    VERSIONED_PACKAGES,
+    cpu_description,
+    evaluate_task,
+    package_versions,
+)
 from radlib.files import (
     ContentHashError,
     copy_atomically,
@@ -386,7 +392,7 @@ def check_workers(client) -> dict:
     Returns
     -------
     dict
-        ``count``, ``threads`` (total), ``hosts`` (sorted), ``dask`` version and ``versions``
+        ``count``, ``threads`` (total), ``hosts`` and their ``cpus`` (sorted), ``dask`` version and ``versions``
         (the workers', equal to the client's).
 
     Raises
@@ -412,6 +418,7 @@ def check_workers(client) -> dict:
         "count": len(environments),
         "threads": int(sum(threads.values())),
         "hosts": sorted({environment["host"] for environment in environments.values()}),
+        "cpus": sorted({environment["cpu"] for environment in environments.values()}),
         "dask": first["dask"],
         "versions": {key: first.get(key) for key in _COMPARED_VERSIONS},
     }
@@ -770,6 +777,7 @@ def run_grid(
                 "tasks_computed": computed[0],
                 "tasks_reused": reused,
                 "commit": code_version(),
+                "cpu": cpu_description() if scheduler is None else None,
                 "specifications": len(configs),
                 "synthesized": synthesize,
                 "n_jobs": n_jobs if scheduler is None else None,

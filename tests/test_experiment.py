@@ -1,6 +1,7 @@
 """One task: records per fold and arm, snapshot arms, common random numbers, no leakage, undefined AUCs, failures."""
 
 import dataclasses
+import platform
 import time
 
 import numpy as np
@@ -9,7 +10,7 @@ import pytest
 from toy_tasks import comparable, toy_dataset
 
 from radlib import generators, samples, shift
-from radlib.experiment import arms_of, run_task, snapshot_fractions, synthetic_counts
+from radlib.experiment import arms_of, cpu_description, run_task, snapshot_fractions, synthetic_counts
 from radlib.generators.base import Generator
 from radlib.quality import METRICS
 from radlib.records import REAL_ARM, SMOTE_ARM
@@ -236,3 +237,16 @@ def test_a_fold_whose_internal_set_holds_one_class_fails_alone(smote_config, mon
     assert fold0["error"].str.contains("internal set holds a single class").all()
     assert fold0["auc_logreg"].isna().all() and fold0["delta_auc_rf"].isna().all()
     assert (others["status"] == "ok").all() and others["auc_logreg"].notna().all()
+
+
+def test_the_cpu_is_named_with_its_vector_extensions(tmp_path):
+    # A two-processor excerpt of Linux's /proc/cpuinfo, written by hand: the first processor's line counts.
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text(
+        "processor\t: 0\nmodel name\t: Example CPU @ 2.0GHz\nflags\t\t: fpu sse2 avx avx2 fma avx512f\n\n"
+        "processor\t: 1\nmodel name\t: Example CPU @ 2.0GHz\nflags\t\t: fpu sse2\n"
+    )
+    assert cpu_description(cpuinfo) == "Example CPU @ 2.0GHz; avx2 avx512f"
+    cpuinfo.write_text("model name\t: Old CPU\nflags\t\t: fpu sse2 avx\n")
+    assert cpu_description(cpuinfo) == "Old CPU; no avx2"
+    assert cpu_description(tmp_path / "absent") == (platform.processor() or platform.machine())

@@ -17,7 +17,7 @@ from toy_tasks import comparable, toy_dataset
 
 from radlib import grid
 from radlib.data import load_dataset
-from radlib.experiment import arms_of
+from radlib.experiment import arms_of, cpu_description
 from radlib.grid import (
     GridLockedError,
     WorkerPluginError,
@@ -82,6 +82,9 @@ def test_grid_resumes_and_recomputes_corrupt_files(fast_config):
 def test_a_rerun_that_computes_nothing_keeps_the_history_and_its_wall_time(fast_config):
     first = run_grid(fast_config, show_progress=False)
     assert first.manifest["wall_seconds"] == first.manifest["runs"][0]["wall_seconds"]
+    # The CPU that computed the records: its float kernels decide their last bits.
+    assert first.manifest["runs"][0]["cpu"] == cpu_description()
+    assert {json.loads(text)["cpu"] for text in first.records["versions"]} == {cpu_description()}
     second = run_grid(fast_config, show_progress=False)  # every task reused
     assert second.manifest["tasks_reused"] == 4
     assert second.manifest["runs"] == first.manifest["runs"]
@@ -351,6 +354,7 @@ def test_dask_scheduler_with_two_workers_gives_the_local_records(fast_config, tm
     workers = manifest["workers"]
     assert workers["count"] == 2 and workers["threads"] == 2 and len(workers["hosts"]) == 1 and workers["dask"]
     assert workers["versions"]["radlib_source"] == source_hash() and manifest["n_jobs"] is None
+    assert workers["cpus"] == [cpu_description()] and manifest["runs"][-1]["cpu"] is None  # the workers computed
     assert "INFO" not in output
 
 
