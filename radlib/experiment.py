@@ -36,7 +36,7 @@ import logging
 import platform
 import time
 from collections.abc import Callable, Mapping
-from functools import partial
+from functools import lru_cache, partial
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -94,6 +94,7 @@ VERSIONED_PACKAGES = (
 DEFAULT_SPECIFICATION = "default"
 
 
+@lru_cache(maxsize=4)  # every record carries it: /proc/cpuinfo is read once per process, not per record
 def cpu_description(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
     """The CPU's model name and its widest vector extensions, e.g. ``"Intel(R) Xeon(R) Processor; avx2 avx512f"``.
 
