@@ -110,7 +110,12 @@ def _replacing(path: Path) -> Iterator[Path]:
 
 
 def write_parquet_atomically(
-    frame: pd.DataFrame, path: str | Path, compression: str = "snappy", *, content_hash_stored: bool = False
+    frame: pd.DataFrame,
+    path: str | Path,
+    compression: str = "snappy",
+    *,
+    compression_level: int | None = None,
+    content_hash_stored: bool = False,
 ) -> None:
     """Write ``frame`` to the Parquet file ``path`` (without its index), atomically.
 
@@ -121,23 +126,31 @@ def write_parquet_atomically(
         The target; missing parent folders are created.
     compression : str
         Parquet's codec (pandas' default, snappy, unless said).
+    compression_level : int, optional
+        The codec's level (its default unless said; zstd: 1-22, higher is smaller and slower to write).
     content_hash_stored : bool
         Store :func:`content_hash` in the file's metadata, for :func:`read_parquet_verified`
         (caches read back by the code; the published tables stay plain Parquet).
     """
     with _replacing(Path(path)) as partial:
         if not content_hash_stored:
-            frame.to_parquet(partial, index=False, compression=compression)
+            frame.to_parquet(partial, index=False, compression=compression, compression_level=compression_level)
             return
         import pyarrow as pa
         import pyarrow.parquet as pq
 
         # The hash is of the table as Parquet gives it back (ints with None become floats, integer
         # categories plain ints, ...): written once, read back, hashed, written again with its hash.
-        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), partial, compression=compression)
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        pq.write_table(table, partial, compression=compression, compression_level=compression_level)
         table = pq.read_table(partial)
         metadata = {**(table.schema.metadata or {}), CONTENT_HASH_KEY: content_hash(table.to_pandas()).encode()}
-        pq.write_table(table.replace_schema_metadata(metadata), partial, compression=compression)
+        pq.write_table(
+            table.replace_schema_metadata(metadata),
+            partial,
+            compression=compression,
+            compression_level=compression_level,
+        )
 
 
 def write_text_atomically(text: str, path: str | Path) -> None:

@@ -16,6 +16,7 @@ import pytest
 from toy_tasks import comparable, toy_dataset
 
 from radlib import grid
+from radlib.analysis import pair_table
 from radlib.data import load_dataset
 from radlib.experiment import arms_of, cpu_description
 from radlib.grid import (
@@ -547,6 +548,14 @@ def test_evaluate_fits_nothing_and_its_default_equals_the_runs_records(fast_conf
     pd.testing.assert_frame_equal(grid.specification_records(config)["default"], run.records)
     published = grid.publish_specifications(config)
     assert grid.published_specification(config, "default") in published and len(published) == 5
+    # Published without provenance text, timings and floors; the study's pair table is the same from it.
+    published_default = pd.read_parquet(grid.published_specification(config, "default"))
+    left_out = {"versions", "fit_seconds", "classifier_seconds", "floor_wasserstein", "floor_detection_auc"}
+    assert left_out.isdisjoint(published_default.columns) and left_out <= set(run.records.columns)
+    from_cache, from_published = (pair_table(records, "logreg") for records in (run.records, published_default))
+    pd.testing.assert_frame_equal(
+        from_published, from_cache.drop(columns=[c for c in from_cache if c.startswith("floor_")]), check_like=True
+    )
     samples = sorted((config.path("processed") / "samples" / config.synthesis_hash).glob("*.parquet"))
     assert len(samples) == 2
     fits = []
