@@ -30,6 +30,7 @@ from radlib.analysis import curve, gain_predictors
 from radlib.analysis import side_by_side as sbs
 from radlib.files import write_text_atomically
 from radlib.formatting import interval, p_value, signed
+from radlib.markdown import markdown_table
 from radlib.outputs import (
     CURVE_PREFIX,
     DESIGN_PREFIX,
@@ -49,6 +50,7 @@ __all__ = [
     "answer_power",
     "answer_comparison",
     "answer_curve",
+    "curve_by_level_markdown",
     "answer_predictors",
     "write_answers",
     "update_summary_and_answers",
@@ -192,15 +194,44 @@ def answer_curve(table: pd.DataFrame | None, joint: pd.DataFrame | None) -> str:
         if len(carried)
         else ""
     )
-    return (
-        f"**Is the answer robust to the choices the study left open?** The study's headline (a pooled composite "
-        f"ρ with q < 0.05 and at least three of five metrics significant) appears in {verdict['appearances']} of "
-        f"{verdict['specifications']} pre-registered specifications ({verdict['share']:.0%}; the non-replication is "
-        f"robust below 5 %): **{'robust' if verdict['robust'] else 'not robust'}**{where}. The composite ρ over the "
-        f"curve runs from {signed(table['rho'].min(), 2)} to {signed(table['rho'].max(), 2)}, median "
-        f"{signed(null['observed_median_rho'], 2)} (joint permutation test p = {p_value(null['p_median'])}, "
-        f"{int(null['n_permutations'])} permutations)."
+    below = table[table["q_value"] < 0.05] if "q_value" in table else table.iloc[:0]
+    significant = (
+        ": "
+        + ", ".join(
+            f"{r.specification} ρ = {signed(r.rho, 2)} {interval(r.ci_low, r.ci_high, 2)}" for r in below.itertuples()
+        )
+        if len(below)
+        else ""
     )
+    return (
+        f"**Is the answer robust to the choices the study left open?** The study's headline (pre-registered: the "
+        f"composite's pooled ρ with q < 0.05 and |ρ| ≥ {curve.HEADLINE_MIN_RHO:.2f}, at least "
+        f"{curve.HEADLINE_MIN_METRICS} of the 5 metrics' pooled ρ with q < 0.05 in its direction, no within-generator "
+        f"ρ with q < 0.05) appears in {verdict['appearances']} of {verdict['specifications']} pre-registered "
+        f"specifications ({verdict['share']:.0%}; robust when under {curve.ROBUST_SHARE:.0%}): "
+        f"**{'robust' if verdict['robust'] else 'not robust'}**{where}. The composite's pooled ρ runs from "
+        f"{signed(table['rho'].min(), 2)} to {signed(table['rho'].max(), 2)} over the curve, median "
+        f"{signed(null['observed_median_rho'], 2)} (joint permutation test p = {p_value(null['p_median'])}); "
+        f"{int(null['observed_count'])} specifications have a composite q < 0.05{significant} (joint permutation "
+        f"test p = {p_value(null['p_count'])}; {int(null['n_permutations'])} permutations)."
+    )
+
+
+def curve_by_level_markdown(by_level: pd.DataFrame | None) -> str | None:
+    """Question 5's table: per factor level of the curve, its specifications, the headline's appearances,
+    the median composite pooled ρ and the specifications with a composite q < 0.05 (notebook 08's
+    ``curve_by_level``); None without it.
+    """
+    if by_level is None or not len(by_level):
+        return None
+    shown = by_level.rename(
+        columns={
+            "appearances": "headline appears",
+            "median_rho": "median composite ρ",
+            "significant": "composite q < 0.05",
+        }
+    )
+    return markdown_table(shown, floatfmt="+.2f")
 
 
 def answer_predictors(decisions: pd.DataFrame | None, association: pd.DataFrame | None) -> str:
@@ -301,6 +332,7 @@ def write_answers(folder: str | os.PathLike) -> dict[str, Any]:
             ),
         ],
         "side_by_side": sbs.side_by_side_markdown(table) if table is not None else None,
+        "curve_by_level": curve_by_level_markdown(_read_csv(folder / f"{CURVE_PREFIX}_by_level.csv")),
     }
     summary_path = folder / SUMMARY_JSON
     if summary_path.exists():

@@ -351,6 +351,8 @@ def render_summary(document: Mapping[str, Any]) -> str:
             "all datasets" if a["datasets"] is None else f"{len(a['datasets'])} datasets: {', '.join(a['datasets'])}"
         )
         lines.append(f"- **{a['label']}** ({subset}): tables `{a['prefix']}_*.csv`, figures `05_{a['prefix']}_*.png`.")
+    if document.get("curve_by_level"):
+        lines += ["", "## The specification curve by factor level (question 5)", "", document["curve_by_level"]]
     if document.get("side_by_side"):
         lines += ["", "## The study side by side", "", document["side_by_side"].rstrip("\n")]
     return "\n".join(lines) + "\n"

@@ -62,6 +62,25 @@ def test_the_headline_planted_in_one_level_appears_there_and_nowhere_else(plante
     assert table.loc[table["classifier"] == "B", "rho"].min() > table.loc[table["classifier"] == "A", "rho"].max()
 
 
+def test_levels_carry_the_median_composite_rho_and_the_significant_count():
+    # By hand: classifier A holds ρ -0.1, 0.0, 0.3 (median 0.0) with one q < 0.05 (0.01); B holds 0.2
+    # (median 0.2) with q 0.05, not below 0.05.
+    table = pd.DataFrame(
+        {
+            "ratio": [1.0, 2.0, 4.0, 1.0],
+            "classifier": ["A", "A", "A", "B"],
+            "severity": [0.1] * 4,
+            "rho": [-0.1, 0.0, 0.3, 0.2],
+            "q_value": [0.5, 0.9, 0.01, 0.05],
+            "appears": [False] * 4,
+        }
+    )
+    levels = robustness(table)["by_level"].set_index(["factor", "level"])
+    assert levels.loc[("classifier", "A"), "median_rho"] == 0.0 and levels.loc[("classifier", "B"), "median_rho"] == 0.2
+    assert levels.loc[("classifier", "A"), "significant"] == 1 and levels.loc[("classifier", "B"), "significant"] == 0
+    assert levels.loc[("severity", 0.1), "specifications"] == 4
+
+
 def test_the_rule_needs_every_condition():
     """A hand-made analysis-1 table: each condition broken in turn removes the appearance."""
     rows = [

@@ -125,20 +125,43 @@ def _curve_table():
             "classifier": ["logreg", "logreg", "rf", "rf"],
             "severity": [0.1] * 4,
             "rho": [-0.05, 0.31, 0.02, -0.10],
+            "ci_low": [-0.2] * 4,
+            "ci_high": [0.1, 0.52, 0.2, 0.1],
+            "q_value": [0.9, 0.01, 0.9, 0.9],
             "appears": [False, True, False, False],
         }
     )
 
 
 def test_answer_curve_states_the_verdict_where_the_headline_appears_and_the_joint_null():
-    joint = pd.DataFrame([{"observed_median_rho": -0.015, "p_median": 0.41, "n_permutations": 1000}])
+    joint = pd.DataFrame(
+        [
+            {
+                "observed_median_rho": -0.015,
+                "p_median": 0.41,
+                "observed_count": 1,
+                "p_count": 0.046,
+                "n_permutations": 1000,
+            }
+        ]
+    )
     text = answers.answer_curve(_curve_table(), joint)
+    # The pre-registered rule as radlib.analysis.curve applies it (docs/protocol.md: |ρ| ≥ 0.20, 4 of 5 metrics).
+    assert "|ρ| ≥ 0.20, at least 4 of the 5 metrics" in text and "robust when under 5%" in text
     # By hand: 1 appearance of 4 specifications = 25 %, not below 5 %: not robust; carried by ratio 4
     # (1 of 2) and logreg (1 of 2), and severity 0.1 (1 of 4); ρ from -0.10 to +0.31.
     assert "appears in 1 of 4 pre-registered specifications (25%" in text and "**not robust**" in text
     assert "ratio 4.0 (1 of 2)" in text and "classifier logreg (1 of 2)" in text and "severity 0.1 (1 of 4)" in text
-    assert "from −0.10 to +0.31, median −0.01" in text or "from -0.10 to +0.31, median -0.01" in text
+    assert (
+        "from −0.10 to +0.31 over the curve, median −0.01" in text
+        or "from -0.10 to +0.31 over the curve, median -0.01" in text
+    )
     assert "p = 0.41" in text and "1000 permutations" in text
+    # The specifications with a composite q < 0.05 are named with their ρ and CI, then the joint test.
+    assert (
+        "1 specifications have a composite q < 0.05: logreg_r4_s0.1 ρ = +0.31 [-0.20, +0.52] "
+        "(joint permutation test p = 0.046; 1000 permutations)" in text
+    )
     robust = _curve_table().assign(appears=False)
     assert "**robust**" in answers.answer_curve(robust, joint) and "where it appears" not in answers.answer_curve(
         robust, joint
@@ -174,3 +197,30 @@ def test_answer_predictors_names_those_that_inform_the_decision_against_the_comp
     assert "notebook 09" in answers.answer_predictors(None, association)
     assert "notebook 09" in answers.answer_predictors(decisions[decisions["rule"] == "oracle"], association)
     assert "notebook 08" in answers.answer_curve(_curve_table(), pd.DataFrame())
+
+
+def test_curve_by_level_table_renames_its_columns_and_signs_the_median():
+    by_level = pd.DataFrame(
+        [
+            {
+                "factor": "ratio",
+                "level": "0.25",
+                "specifications": 8,
+                "appearances": 0,
+                "median_rho": 0.0412,
+                "significant": 1,
+            },
+            {
+                "factor": "classifier",
+                "level": "hgb",
+                "specifications": 7,
+                "appearances": 0,
+                "median_rho": -0.027,
+                "significant": 2,
+            },
+        ]
+    )
+    text = answers.curve_by_level_markdown(by_level)
+    assert "| factor | level | specifications | headline appears | median composite ρ | composite q < 0.05 |" in text
+    assert "| classifier | hgb | 7 | 0 | -0.03 | 2 |" in text and "| ratio | 0.25 | 8 | 0 | +0.04 | 1 |" in text
+    assert answers.curve_by_level_markdown(None) is None

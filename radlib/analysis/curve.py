@@ -283,7 +283,8 @@ def robustness(
     dict
         ``appearances`` and ``specifications`` (counts), ``share``, ``robust`` (share below
         ``share``), ``by_level``: a DataFrame of appearances per factor level (``factor``,
-        ``level``, ``specifications``, ``appearances``).
+        ``level``, ``specifications``, ``appearances``, ``median_rho``: the median composite pooled ρ,
+        ``significant``: specifications with a composite q < 0.05, any sign).
     """
     levels = [
         {
@@ -291,6 +292,8 @@ def robustness(
             "level": level,
             "specifications": len(group),
             "appearances": int(group["appears"].sum()),
+            "median_rho": float(group["rho"].median()),
+            "significant": int((group["q_value"] < ALPHA).sum()),
         }
         for factor in factors
         for level, group in table.groupby(factor, sort=True)
