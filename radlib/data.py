@@ -12,10 +12,13 @@ the count. Cleaning follows docs/protocol.md, step 1, and keeps a report of ever
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import difflib
 import gzip
 import hashlib
+import io
+import logging
 import os
 import re
 import shlex
@@ -29,6 +32,8 @@ import numpy as np
 import pandas as pd
 
 from radlib.config import Config
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "DataError",
@@ -547,8 +552,13 @@ def load_dataset(name: str, config: Config) -> Dataset:
     if where.source == "unavailable":
         raise DataError(f"dataset {name} is unavailable: {where.reason}")
     cache_dir = where.path.parent if where.path is not None else config.path("raw")
+    if where.source == "download":
+        logger.info("dataset %s: downloading it with radMLBench into %s", name, cache_dir)
+    # radMLBench prints its download messages (with the absolute path of the cache) to stdout; they would reach
+    # the notebooks' published pages. The logging line above says it instead.
     try:
-        frame = radMLBench.loadData(name, local_cache_dir=str(cache_dir))
+        with contextlib.redirect_stdout(io.StringIO()):
+            frame = radMLBench.loadData(name, local_cache_dir=str(cache_dir))
     except (
         EOFError,
         gzip.BadGzipFile,

@@ -274,6 +274,19 @@ def test_failed_download_is_reported(tmp_path, offline_config, monkeypatch):
     assert "download failed (ConnectionError: no route to host)" in skipped["PI-CAI"]
 
 
+def test_a_download_prints_nothing(tmp_path, offline_config, monkeypatch, capsys):
+    # radMLBench prints "Downloading to <absolute cache path>..." to stdout, which reached report page 04.
+    import radMLBench.radMLBench as rmb
+
+    def refuse(*args, **kwargs):
+        raise ConnectionError("no route to host")
+
+    monkeypatch.setattr(rmb.requests, "get", refuse)
+    config = _offline_with_mirror(offline_config, tmp_path / "nowhere").with_overrides({"data.download": True})
+    _, skipped = load_datasets(config, ["PI-CAI"])
+    assert "download failed" in skipped["PI-CAI"] and capsys.readouterr().out == ""
+
+
 def test_shared_mirror_has_43_of_50(mirror_config):
     table = overview_table(mirror_config.with_overrides({"datasets": "all"}))
     assert len(table) == 50
