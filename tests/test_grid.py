@@ -606,8 +606,9 @@ def test_a_checkpoint_restores_every_task_and_the_rerun_computes_nothing(fast_co
 
 
 def test_the_manifest_names_the_commit_and_no_absolute_path(fast_config, monkeypatch):
+    # The mirror as the variable sets it (CI exports it; a shell without it has the profile's relative default).
     monkeypatch.setenv("RADLIB_RADMLBENCH_DIR", str(fast_config.mirror_dir))
-    config = fast_config.with_overrides({"repetitions": 1})
+    config = fast_config.with_overrides({"repetitions": 1, "data.mirror_dir": str(fast_config.mirror_dir)})
     result = run_grid(config, show_progress=False)
     text = result.manifest_path.read_text()
     assert str(fast_config.mirror_dir) not in text and "$RADLIB_RADMLBENCH_DIR" in text
