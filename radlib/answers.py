@@ -28,6 +28,7 @@ import pandas as pd
 
 from radlib.analysis import curve, gain_predictors
 from radlib.analysis import side_by_side as sbs
+from radlib.analysis.options import ALPHA
 from radlib.files import write_text_atomically
 from radlib.formatting import interval, p_value, signed
 from radlib.markdown import markdown_table
@@ -194,7 +195,7 @@ def answer_curve(table: pd.DataFrame | None, joint: pd.DataFrame | None) -> str:
         if len(carried)
         else ""
     )
-    below = table[table["q_value"] < 0.05] if "q_value" in table else table.iloc[:0]
+    below = table[table["q_value"] < ALPHA]
     significant = (
         ": "
         + ", ".join(

@@ -1060,7 +1060,7 @@ def restore_checkpoint(config: Config, folder: Path) -> int:
 #: Columns left out of a specification's published records, which hold what notebooks 08 and 09 read: the
 #: provenance text, the timings and the task's sampling floors (the default specification's are in the
 #: published ``records.parquet``; every column stays in the cache). 45 specifications of the full study
-#: with them took 42 MiB, without them 24 MiB.
+#: with them took 42 MiB, without them 25 MiB.
 PUBLISHED_SPECIFICATION_DROP = (
     "versions",
     "error",

@@ -54,7 +54,7 @@ def main() -> None:
     else:
         parts = sorted((config.path("tables") / "checkpoint" / "default").glob("part-*.parquet"))
         computed = pd.concat([pd.read_parquet(part) for part in parts], ignore_index=True)
-    committed = committed_records(config.path("tables") / "records.parquet", args.reference)
+    committed = committed_records(config.path("tables") / "records.parquet", config.root, args.reference)
     tasks = computed[["dataset", "repetition"]].drop_duplicates()
     reference = committed.merge(tasks, on=["dataset", "repetition"])
     columns, summary = compare_records(computed, reference)
@@ -66,11 +66,11 @@ def main() -> None:
     print(differing.to_string(index=False) if len(differing) else "every compared column equal")
 
 
-def committed_records(path: Path, revision: str | None) -> pd.DataFrame:
+def committed_records(path: Path, root: Path, revision: str | None) -> pd.DataFrame:
     """The committed records: the working tree's file, or the one git commit ``revision`` holds."""
     if revision is None:
         return pd.read_parquet(path)
-    relative = path.resolve().relative_to(Path(__file__).resolve().parents[1]).as_posix()
+    relative = path.resolve().relative_to(root.resolve()).as_posix()
     shown = subprocess.run(["git", "show", f"{revision}:{relative}"], capture_output=True, check=False)
     if shown.returncode != 0:
         raise SystemExit(f"git cannot show {relative} at {revision}: {shown.stderr.decode().strip()}")
