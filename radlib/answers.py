@@ -53,6 +53,7 @@ __all__ = [
     "answer_curve",
     "curve_by_level_markdown",
     "answer_predictors",
+    "predictors_markdown",
     "write_answers",
     "update_summary_and_answers",
 ]
@@ -278,6 +279,39 @@ def answer_predictors(decisions: pd.DataFrame | None, association: pd.DataFrame 
     )
 
 
+def predictors_markdown(decisions: pd.DataFrame | None, association: pd.DataFrame | None) -> str | None:
+    """Question 6's table: per predictor (notebook 09's order) its pooled ρ with the external ΔAUC and
+    95 % CI, BH q, ROC AUC for ΔAUC > 0, ρ disattenuated, whether it *tracks* the gain, and the mean
+    external ΔAUC of the choices it makes with 95 % CI, datasets improved / harmed and whether it
+    *informs* the decision; then the comparators' decision rows. None without both tables.
+    """
+    if decisions is None or association is None or not len(decisions):
+        return None
+    pooled = association[association["group"] == POOLED].set_index("predictor")
+    rows = []
+    for decision in decisions.itertuples():
+        row = {"predictor or rule": decision.rule}
+        if decision.rule in pooled.index:
+            link = pooled.loc[decision.rule]
+            row |= {
+                "predictor or rule": link["label"],
+                "pooled ρ [95 % CI]": f"{signed(link['rho'], 2)} {interval(link['ci_low'], link['ci_high'], 2)}",
+                "q": p_value(link["q_value"]),
+                "ROC AUC (ΔAUC > 0)": f"{link['roc_auc']:.2f}" if pd.notna(link["roc_auc"]) else "n/a",
+                "ρ disattenuated": signed(link["rho_disattenuated"], 2),
+                "tracks": "yes" if bool(link["tracks"]) else "no",
+            }
+        row |= {
+            "choices' mean ΔAUC [95 % CI]": (
+                f"{signed(decision.mean_delta_auc, 3)} {interval(decision.ci_low, decision.ci_high, 3)}"
+            ),
+            "improved / harmed": f"{decision.improved} / {decision.harmed}",
+            "informs": "yes" if bool(decision.informs) else "no",
+        }
+        rows.append(row)
+    return markdown_table(pd.DataFrame(rows).fillna("—"))
+
+
 def _read_csv(path: Path) -> pd.DataFrame | None:
     return pd.read_csv(path) if path.exists() else None
 
@@ -316,6 +350,8 @@ def write_answers(folder: str | os.PathLike) -> dict[str, Any]:
         write_text_atomically(sbs.side_by_side_markdown(table), folder / f"{SIDE_BY_SIDE}.md")
     ladder_path = folder / f"{ladder_prefix(PRIMARY_CLASSIFIER)}_summary.json"
     primary = analyses.get(table_prefix(PRIMARY_CLASSIFIER, "all"), {})
+    decisions = _read_csv(folder / f"{PREDICTORS_PREFIX}_decisions.csv")
+    association = _read_csv(folder / f"{PREDICTORS_PREFIX}_association.csv")
     answers = {
         "answers": [
             answer_pooled(primary.get("correlations")),
@@ -327,13 +363,11 @@ def write_answers(folder: str | os.PathLike) -> dict[str, Any]:
             answer_curve(
                 _read_csv(folder / f"{CURVE_PREFIX}_table.csv"), _read_csv(folder / f"{CURVE_PREFIX}_joint.csv")
             ),
-            answer_predictors(
-                _read_csv(folder / f"{PREDICTORS_PREFIX}_decisions.csv"),
-                _read_csv(folder / f"{PREDICTORS_PREFIX}_association.csv"),
-            ),
+            answer_predictors(decisions, association),
         ],
         "side_by_side": sbs.side_by_side_markdown(table) if table is not None else None,
         "curve_by_level": curve_by_level_markdown(_read_csv(folder / f"{CURVE_PREFIX}_by_level.csv")),
+        "predictors": predictors_markdown(decisions, association),
     }
     summary_path = folder / SUMMARY_JSON
     if summary_path.exists():

@@ -332,9 +332,18 @@ def render_summary(document: Mapping[str, Any]) -> str:
     if document.get("answers"):  # radlib.answers, once notebooks 05-07 have run
         lines += ["## Answers", "", *(f"{number}. {text}" for number, text in enumerate(document["answers"], 1)), ""]
         lines += ["## Key numbers of the study's analyses", ""]
-    if not analyses:
-        lines.append("No analysis has been run yet.")
-        return "\n".join(lines) + "\n"
+    lines += _key_number_lines(analyses) if analyses else ["No analysis has been run yet."]
+    if document.get("curve_by_level"):
+        lines += ["", "## The specification curve by factor level (question 5)", "", document["curve_by_level"]]
+    if document.get("predictors"):
+        lines += ["", "## What predicts the gain (question 6)", "", document["predictors"]]
+    if document.get("side_by_side"):
+        lines += ["", "## The study side by side", "", document["side_by_side"].rstrip("\n")]
+    return "\n".join(lines) + "\n"
+
+
+def _key_number_lines(analyses: list[Mapping[str, Any]]) -> list[str]:
+    """The key-numbers table of ``summary.md``, one column per analysis, and a line naming each analysis's files."""
     table_rows = [_rows_for(a["numbers"]) for a in analyses]
     labels = [label for label, _ in table_rows[0]]
     for rows in table_rows[1:]:  # generators may differ between analyses: union, in order
@@ -345,17 +354,13 @@ def render_summary(document: Mapping[str, Any]) -> str:
         columns=["", *[a["label"] for a in analyses]],
     )
     align = ("left", *["right"] * len(analyses))
-    lines += [markdown_table(key_numbers, align=align), ""]
+    lines = [markdown_table(key_numbers, align=align), ""]
     for a in analyses:
         subset = (
             "all datasets" if a["datasets"] is None else f"{len(a['datasets'])} datasets: {', '.join(a['datasets'])}"
         )
         lines.append(f"- **{a['label']}** ({subset}): tables `{a['prefix']}_*.csv`, figures `05_{a['prefix']}_*.png`.")
-    if document.get("curve_by_level"):
-        lines += ["", "## The specification curve by factor level (question 5)", "", document["curve_by_level"]]
-    if document.get("side_by_side"):
-        lines += ["", "## The study side by side", "", document["side_by_side"].rstrip("\n")]
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def write_summary(

@@ -224,3 +224,60 @@ def test_curve_by_level_table_renames_its_columns_and_signs_the_median():
     assert "| factor | level | specifications | headline appears | median composite ρ | composite q < 0.05 |" in text
     assert "| classifier | hgb | 7 | 0 | -0.03 | 2 |" in text and "| ratio | 0.25 | 8 | 0 | +0.04 | 1 |" in text
     assert answers.curve_by_level_markdown(None) is None
+
+
+def test_predictors_table_joins_association_and_decision_and_lists_the_comparators(tmp_path):
+    """Question 6's table: a predictor's pooled association row beside its decision row; comparators
+    have decision columns only. Expected cells are the inputs formatted by hand."""
+    decisions = pd.DataFrame(
+        {
+            "rule": ["tstr_auc_logreg", "never augment", "oracle"],
+            "mean_delta_auc": [0.0042, 0.0, 0.021],
+            "ci_low": [0.0011, 0.0, 0.012],
+            "ci_high": [0.0075, 0.0, 0.03],
+            "improved": [20, 0, 30],
+            "harmed": [9, 0, 0],
+            "informs": [True, False, True],
+        }
+    )
+    association = pd.DataFrame(
+        {
+            "predictor": ["tstr_auc_logreg", "tstr_auc_logreg"],
+            "label": ["TSTR AUC", "TSTR AUC (smote)"],
+            "group": [POOLED, "smote"],
+            "rho": [0.214, 0.9],
+            "ci_low": [0.031, 0.5],
+            "ci_high": [0.38, 1.0],
+            "q_value": [0.0004, 0.2],
+            "roc_auc": [0.61, None],
+            "rho_disattenuated": [0.43, None],
+            "tracks": [True, False],
+        }
+    )
+    lines = answers.predictors_markdown(decisions, association).splitlines()
+    assert lines[0].startswith("| predictor or rule | pooled ρ [95 % CI] | q | ROC AUC (ΔAUC > 0) |")
+    assert (
+        lines[2]
+        == "| TSTR AUC | +0.21 [+0.03, +0.38] | < 0.001 | 0.61 | +0.43 | yes | +0.004 [+0.001, +0.007] | 20 / 9 | yes |"
+    )
+    assert lines[3] == "| never augment | — | — | — | — | — | +0.000 [+0.000, +0.000] | 0 / 0 | no |"
+    assert lines[4].startswith("| oracle | — |") and len(lines) == 5
+    assert answers.predictors_markdown(None, association) is None
+    document = {
+        "run": {
+            "profile": "smoke",
+            "config_hash": "abc",
+            "datasets_requested": 4,
+            "datasets_skipped": 0,
+            "repetitions": 2,
+            "generators": ["cvae"],
+            "tasks_ok": 8,
+            "tasks_total": 8,
+        },
+        "analyses": [],
+    }
+    (tmp_path / "summary.json").write_text(json.dumps(document))
+    decisions.to_csv(tmp_path / "predictors_decisions.csv", index=False)
+    association.to_csv(tmp_path / "predictors_association.csv", index=False)
+    answers.write_answers(tmp_path)
+    assert "## What predicts the gain (question 6)\n\n" + "\n".join(lines) in (tmp_path / "summary.md").read_text()
