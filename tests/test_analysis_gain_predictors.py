@@ -107,3 +107,29 @@ def test_the_positive_control_finds_a_planted_predictor_and_not_a_null_one():
     assert useful["found"] >= 0.9 and useful["informs"] >= 0.5
     # A null predictor's CI lies above 0 in about 2.5 % of replicates: at most 5 of 60 (binomial 99th pct).
     assert null["found"] <= 5 / 60
+
+
+@pytest.mark.slow
+def test_notebook_09_reads_an_internal_validation_grid_by_ratio(tmp_path):
+    """Notebook 09's internal-validation path (`internal_profile`, the full study's `internal`) on the smoke
+    grid that `make test` runs first: given the site grid's own records as the "internal" grid, the
+    internal-validation ΔAUC is the external ΔAUC itself, so its pooled ρ is 1 and its choices are the
+    oracle's (expected values by construction)."""
+    import papermill
+
+    from radlib.config import load_config
+    from radlib.outputs import PREDICTORS_PREFIX, output_folders
+
+    papermill.execute_notebook(
+        "notebooks/09_what_predicts_the_gain.ipynb",
+        tmp_path / "09.ipynb",
+        parameters={"internal_profile": "smoke", "n_boot": 100, "replicates": 10, "control_n_boot": 20},
+        progress_bar=False,
+    )
+    tables = output_folders(load_config("smoke"), publish=False).tables
+    association = pd.read_csv(tables / f"{PREDICTORS_PREFIX}_association.csv")
+    internal = association[(association["predictor"] == "internal_validation_delta_auc")]
+    assert internal.set_index("group").loc["pooled", "rho"] == pytest.approx(1.0)
+    decisions = pd.read_csv(tables / f"{PREDICTORS_PREFIX}_decisions.csv").set_index("rule")
+    columns = ["mean_delta_auc", "improved", "harmed", "augmented"]
+    assert decisions.loc["internal_validation_delta_auc", columns].tolist() == decisions.loc["oracle", columns].tolist()
