@@ -254,8 +254,10 @@ def answer_predictors(decisions: pd.DataFrame | None, association: pd.DataFrame 
         return _missing("the predictors' decision rules (predictors_decisions holds none)", "09")
     informing = predictors[predictors["informs"].astype(bool)]
     best = predictors["mean_delta_auc"].idxmax()
+    labels = {p.name: p.label for p in gain_predictors.PREDICTORS}
     pooled = association[association["group"] == POOLED].dropna(subset=["rho"])
     strongest = pooled.loc[pooled["rho"].abs().idxmax()] if len(pooled) else None
+    tracking = pooled[pooled["tracks"].astype(bool)] if "tracks" in pooled else pooled.iloc[:0]
 
     def rule(name: str) -> str:
         row = by_rule.loc[name]
@@ -267,14 +269,25 @@ def answer_predictors(decisions: pd.DataFrame | None, association: pd.DataFrame 
     return (
         f"**What should a practitioner use instead?** {len(informing)} of {len(predictors)} predictors computable "
         f"without the new hospital's labels inform the decision to augment (the mean external ΔAUC of the choices "
-        f"they make has a CI above 0{': ' + ', '.join(informing.index) if len(informing) else ''}); the best of them, "
-        f"{best}, gains {rule(best)}"
+        f"they make has a CI above 0{': ' + ', '.join(map(labels.get, informing.index)) if len(informing) else ''}); "
+        f"the best of them, {labels[best]}, gains {rule(best)}"
         + "".join(f"; {name}: {rule(name)}" for name in comparators)
         + (
             f". The predictor most correlated with the gain over datasets and arms is {strongest['label']} "
-            f"(ρ {signed(strongest['rho'], 2)}, q {p_value(strongest['q_value'])})."
+            f"(ρ {signed(strongest['rho'], 2)}, q {p_value(strongest['q_value'])})"
             if strongest is not None
-            else "."
+            else ""
+        )
+        + f"; {len(tracking)} of {len(pooled)} track the gain (pooled ρ's CI above 0"
+        + "".join(
+            f"{'; ' if i else ': '}{r.label} {signed(r.rho, 2)} {interval(r.ci_low, r.ci_high, 2)}"
+            for i, r in enumerate(tracking.itertuples())
+        )
+        + "). The study's claim that only external validation tells is "
+        + (
+            "**not supported**."
+            if len(informing)
+            else "**supported** (pre-registered: no predictor informs the decision)."
         )
     )
 

@@ -186,12 +186,23 @@ def test_answer_predictors_names_those_that_inform_the_decision_against_the_comp
             "label": ["a", "b", "a (smote)"],
             "group": [POOLED, POOLED, "smote"],
             "rho": [0.12, -0.40, 0.9],
+            "ci_low": [0.02, -0.55, 0.7],
+            "ci_high": [0.22, -0.2, 1.0],
             "q_value": [0.5, 0.003, 0.01],
+            "tracks": [True, False, True],
         }
     )
     text = answers.answer_predictors(decisions, association)
+    assert "1 of 2 track the gain (pooled ρ's CI above 0: a +0.12 [+0.02, +0.22])" in text
+    assert text.endswith("only external validation tells is **not supported**.")
+    none_informs = decisions.assign(informs=decisions["rule"] == "oracle")
+    assert "0 of" in answers.answer_predictors(none_informs, association)
+    assert answers.answer_predictors(none_informs, association).endswith(
+        "**supported** (pre-registered: no predictor informs the decision)."
+    )
     assert text.count("inform") == 1 and f"1 of {len(names)} predictors" in text
-    assert f"CI above 0: {names[1]})" in text and f"the best of them, {names[1]}, gains +0.006 [+0.002, +0.010]" in text
+    label = gain_predictors.PREDICTORS[1].label
+    assert f"CI above 0: {label})" in text and f"the best of them, {label}, gains +0.006 [+0.002, +0.010]" in text
     assert "oracle: +0.020 [+0.010, +0.030]" in text
     assert "most correlated with the gain over datasets and arms is b (ρ −0.40" in text or "is b (ρ -0.40" in text
     assert "notebook 09" in answers.answer_predictors(None, association)
