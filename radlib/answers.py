@@ -269,7 +269,7 @@ def answer_predictors(decisions: pd.DataFrame | None, association: pd.DataFrame 
     return (
         f"**What should a practitioner use instead?** {len(informing)} of {len(predictors)} predictors computable "
         f"without the new hospital's labels inform the decision to augment (the mean external ΔAUC of the choices "
-        f"they make has a CI above 0{': ' + ', '.join(map(labels.get, informing.index)) if len(informing) else ''}); "
+        f"they make has a CI above 0{': ' + ', '.join(labels[name] for name in informing.index) if len(informing) else ''}); "
         f"the best of them, {labels[best]}, gains {rule(best)}"
         + "".join(f"; {name}: {rule(name)}" for name in comparators)
         + (
