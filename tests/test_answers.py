@@ -51,7 +51,8 @@ def test_ladder_answer_lists_every_set_and_the_verdict():
     assert text.endswith("No association at any spread (composite, S3).")
 
 
-def test_write_answers_renders_them_into_the_summary(tmp_path):
+def _write_summary_without_analyses(folder):
+    """A ``summary.json`` of a smoke run before notebooks 05-07 (no analyses)."""
     document = {
         "run": {
             "profile": "smoke",
@@ -65,7 +66,11 @@ def test_write_answers_renders_them_into_the_summary(tmp_path):
         },
         "analyses": [],
     }
-    (tmp_path / "summary.json").write_text(json.dumps(document))
+    (folder / "summary.json").write_text(json.dumps(document))
+
+
+def test_write_answers_renders_them_into_the_summary(tmp_path):
+    _write_summary_without_analyses(tmp_path)
     written = answers.write_answers(tmp_path)
     assert len(written["answers"]) == 6 and written["side_by_side"] is None  # no study tables here
     assert "notebook 08" in written["answers"][4] and "notebook 09" in written["answers"][5]
@@ -274,20 +279,7 @@ def test_predictors_table_joins_association_and_decision_and_lists_the_comparato
     assert lines[3] == "| never augment | — | — | — | — | — | +0.000 [+0.000, +0.000] | 0 / 0 | no |"
     assert lines[4].startswith("| oracle | — |") and len(lines) == 5
     assert answers.predictors_markdown(None, association) is None
-    document = {
-        "run": {
-            "profile": "smoke",
-            "config_hash": "abc",
-            "datasets_requested": 4,
-            "datasets_skipped": 0,
-            "repetitions": 2,
-            "generators": ["cvae"],
-            "tasks_ok": 8,
-            "tasks_total": 8,
-        },
-        "analyses": [],
-    }
-    (tmp_path / "summary.json").write_text(json.dumps(document))
+    _write_summary_without_analyses(tmp_path)
     decisions.to_csv(tmp_path / "predictors_decisions.csv", index=False)
     association.to_csv(tmp_path / "predictors_association.csv", index=False)
     answers.write_answers(tmp_path)
