@@ -257,7 +257,7 @@ def answer_predictors(decisions: pd.DataFrame | None, association: pd.DataFrame 
     labels = {p.name: p.label for p in gain_predictors.PREDICTORS}
     pooled = association[association["group"] == POOLED].dropna(subset=["rho"])
     strongest = pooled.loc[pooled["rho"].abs().idxmax()] if len(pooled) else None
-    tracking = pooled[pooled["tracks"].astype(bool)] if "tracks" in pooled else pooled.iloc[:0]
+    tracking = pooled[pooled["tracks"].astype(bool)]
 
     def rule(name: str) -> str:
         row = by_rule.loc[name]
